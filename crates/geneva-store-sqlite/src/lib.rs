@@ -1,0 +1,351 @@
+//! Geneva's embedded store: the `Store` trait on SQLite (bundled, WAL mode).
+//!
+//! This crate owns the SQLite schema, its migrations and the translation between
+//! rows and domain types. It must never be named by code outside the binary's
+//! start-up: everything else sees only `geneva_store::Store`. All database work
+//! runs on blocking threads, one writer connection and a small pool of readers.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use geneva_stix::{PreparedObject, Tlp};
+use geneva_store::{
+    Cursor, ImportSummary, ListQuery, Page, Provenance, Stats, Store, StoreError, StoredVersion,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_object_versions.sql")];
+
+/// Reader connections kept open for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_connection(&path, true)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            path,
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let path = self.path.clone();
+        blocking(move || {
+            let idle = readers.lock().map_err(|_| poisoned())?.pop();
+            let conn = match idle {
+                Some(c) => c,
+                None => open_connection(&path, false)?,
+            };
+            let result = f(&conn);
+            let mut pool = readers.lock().map_err(|_| poisoned())?;
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("a database connection lock was poisoned by an earlier panic".into())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+}
+
+fn open_connection(path: &Path, write: bool) -> Result<Connection, StoreError> {
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    if write {
+        // WAL lets readers go on while an import writes; NORMAL sync is durable
+        // across process crashes and loses at most the last transaction on power loss.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(backend)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let applied: usize = conn
+        .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+        .map_err(backend)? as usize;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "the database is at schema version {applied}, newer than this Geneva knows ({}); upgrade Geneva",
+            MIGRATIONS.len()
+        )));
+    }
+    if applied == MIGRATIONS.len() {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(backend)?;
+    for sql in &MIGRATIONS[applied..] {
+        tx.execute_batch(sql).map_err(backend)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64).map_err(backend)?;
+    tx.commit().map_err(backend)
+}
+
+const VERSION_COLUMNS: &str = "v.id, v.type, v.version, v.spec_version, v.revoked, v.tlp, v.organisation, \
+     v.submitted_at, v.sha256, v.canonical, (c.seq = v.seq) AS current";
+
+fn row_to_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
+    let tlp: String = row.get(5)?;
+    let sha: Vec<u8> = row.get(8)?;
+    Ok(StoredVersion {
+        id: row.get(0)?,
+        object_type: row.get(1)?,
+        version: row.get(2)?,
+        spec_version: row.get(3)?,
+        revoked: row.get(4)?,
+        tlp: tlp.parse::<Tlp>().unwrap_or(Tlp::Red),
+        organisation: row.get(6)?,
+        submitted_at: row.get(7)?,
+        sha256: sha.try_into().unwrap_or([0; 32]),
+        canonical: row.get(9)?,
+        current: row.get::<_, Option<bool>>(10)?.unwrap_or(false),
+    })
+}
+
+fn import_batch(
+    conn: &mut Connection,
+    objects: &[PreparedObject],
+    provenance: &Provenance,
+) -> Result<ImportSummary, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let mut summary = ImportSummary::default();
+    {
+        let mut existing = tx
+            .prepare_cached("SELECT sha256 FROM object_versions WHERE id = ?1 AND version_key = ?2")
+            .map_err(backend)?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO object_versions (id, type, version_key, version, spec_version, revoked, tlp, \
+                 organisation, submitted_at, sha256, canonical) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .map_err(backend)?;
+        let mut current = tx
+            .prepare_cached("SELECT version_key FROM current_objects WHERE id = ?1")
+            .map_err(backend)?;
+        let mut set_current = tx
+            .prepare_cached(
+                "INSERT INTO current_objects (id, type, version_key, seq) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (id) DO UPDATE SET type = excluded.type, version_key = excluded.version_key, seq = excluded.seq",
+            )
+            .map_err(backend)?;
+        for object in objects {
+            let key = object.version_key();
+            let stored: Option<Vec<u8>> = existing
+                .query_row(params![object.id, key], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            if let Some(hash) = stored {
+                if hash.as_slice() == object.sha256.as_slice() {
+                    summary.unchanged += 1;
+                    continue;
+                }
+                return Err(StoreError::VersionConflict {
+                    id: object.id.clone(),
+                    version: object.version_text().unwrap_or_default().to_string(),
+                });
+            }
+            let tlp = object.tlp.unwrap_or(provenance.default_tlp);
+            insert
+                .execute(params![
+                    object.id,
+                    object.object_type,
+                    key,
+                    object.version_text(),
+                    object.spec_version,
+                    object.revoked,
+                    tlp.as_str(),
+                    provenance.organisation,
+                    provenance.submitted_at,
+                    object.sha256.as_slice(),
+                    object.canonical,
+                ])
+                .map_err(backend)?;
+            let seq = tx.last_insert_rowid();
+            let current_key: Option<String> =
+                current.query_row([&object.id], |r| r.get(0)).optional().map_err(backend)?;
+            match current_key {
+                None => summary.new += 1,
+                Some(_) => summary.updated += 1,
+            }
+            // Observables have no version time: the latest content to arrive is current.
+            let supersedes = current_key.is_none_or(|k| k < key || object.version_text().is_none());
+            if supersedes {
+                set_current
+                    .execute(params![object.id, object.object_type, key, seq])
+                    .map_err(backend)?;
+            }
+        }
+    }
+    tx.commit().map_err(backend)?;
+    Ok(summary)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn import(&self, objects: Vec<PreparedObject>, provenance: Provenance) -> Result<ImportSummary, StoreError> {
+        let writer = Arc::clone(&self.writer);
+        blocking(move || {
+            let mut conn = writer.lock().map_err(|_| poisoned())?;
+            import_batch(&mut conn, &objects, &provenance)
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS} FROM current_objects c JOIN object_versions v ON v.seq = c.seq WHERE c.id = ?1"
+            );
+            conn.prepare_cached(&sql)
+                .and_then(|mut s| s.query_row([&id], row_to_version).optional())
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS} FROM object_versions v LEFT JOIN current_objects c ON c.id = v.id \
+                 WHERE v.id = ?1 ORDER BY v.version_key, v.seq"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt.query_map([&id], row_to_version).map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| list_page(conn, &query)).await
+    }
+
+    async fn stats(&self) -> Result<Stats, StoreError> {
+        self.read(|conn| {
+            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(backend);
+            let mut stats = Stats {
+                objects: count("SELECT count(*) FROM current_objects")? as u64,
+                versions: count("SELECT count(*) FROM object_versions")? as u64,
+                revoked: count(
+                    "SELECT count(*) FROM current_objects c JOIN object_versions v ON v.seq = c.seq WHERE v.revoked = 1",
+                )? as u64,
+                ..Stats::default()
+            };
+            let mut by_type = conn
+                .prepare("SELECT type, count(*) FROM current_objects GROUP BY type ORDER BY type")
+                .map_err(backend)?;
+            stats.objects_by_type = by_type
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?;
+            let mut by_tlp = conn
+                .prepare(
+                    "SELECT v.tlp, count(*) FROM current_objects c JOIN object_versions v ON v.seq = c.seq GROUP BY v.tlp",
+                )
+                .map_err(backend)?;
+            let mut tlp_counts: Vec<(Tlp, u64)> = by_tlp
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+                .map_err(backend)?
+                .filter_map(|r| r.ok())
+                .filter_map(|(t, n)| t.parse::<Tlp>().ok().map(|t| (t, n)))
+                .collect();
+            tlp_counts.sort();
+            stats.by_tlp = tlp_counts;
+            Ok(stats)
+        })
+        .await
+    }
+}
+
+fn list_page(conn: &Connection, query: &ListQuery) -> Result<Page, StoreError> {
+    let limit = query.limit.clamp(1, 10_000);
+    let mut sql = format!("SELECT {VERSION_COLUMNS} FROM current_objects c JOIN object_versions v ON v.seq = c.seq WHERE 1 = 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(Cursor(after)) = &query.after {
+        if after.is_empty() || after.len() > 300 {
+            return Err(StoreError::InvalidCursor("not a cursor this server issued".into()));
+        }
+        args.push(after.clone().into());
+        sql.push_str(&format!(" AND c.id > ?{}", args.len()));
+    }
+    if !query.types.is_empty() {
+        let marks: Vec<String> = query
+            .types
+            .iter()
+            .map(|t| {
+                args.push(t.clone().into());
+                format!("?{}", args.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND c.type IN ({})", marks.join(", ")));
+    }
+    if let Some(since) = &query.since {
+        args.push(since.sort_key().to_string().into());
+        sql.push_str(&format!(" AND c.version_key >= ?{}", args.len()));
+    }
+    args.push(((limit + 1) as i64).into());
+    sql.push_str(&format!(" ORDER BY c.id LIMIT ?{}", args.len()));
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let mut items: Vec<StoredVersion> = stmt
+        .query_map(rusqlite::params_from_iter(args), row_to_version)
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|v| Cursor(v.id.clone()))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}

@@ -1,0 +1,129 @@
+//! The `Store` trait: what Geneva keeps and how it is asked for, in domain terms.
+//!
+//! This crate owns the storage contract — object versions with their canonical
+//! JSON, hash, provenance and TLP level; the current view; imports that are all
+//! or nothing — and the conformance suite (feature `conformance`) that every
+//! backend runs against itself. It must never mention SQL, a database driver
+//! or HTTP: callers written against this trait work unchanged on SQLite and
+//! PostgreSQL.
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use geneva_stix::{PreparedObject, Tlp};
+
+/// Who submitted a batch, and when. Recorded on every object version it adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The submitting organisation's name.
+    pub organisation: String,
+    /// RFC 3339 UTC time of submission.
+    pub submitted_at: String,
+    /// TLP level for objects that carry no TLP marking of their own.
+    pub default_tlp: Tlp,
+}
+
+/// What an import did, object by object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Objects whose id the store had never seen.
+    pub new: usize,
+    /// New versions of ids the store already had (newer or older than the current one).
+    pub updated: usize,
+    /// Versions the store already held with identical content.
+    pub unchanged: usize,
+}
+
+impl ImportSummary {
+    pub fn total(&self) -> usize {
+        self.new + self.updated + self.unchanged
+    }
+}
+
+/// One stored version of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVersion {
+    pub id: String,
+    pub object_type: String,
+    /// `modified` (or `created`) as written; `None` for cyber-observables.
+    pub version: Option<String>,
+    pub spec_version: Option<String>,
+    pub revoked: bool,
+    /// Whether this is the version the current view shows for its id.
+    pub current: bool,
+    pub tlp: Tlp,
+    pub organisation: String,
+    pub submitted_at: String,
+    pub sha256: [u8; 32],
+    /// Canonical JSON (RFC 8785) exactly as hashed.
+    pub canonical: String,
+}
+
+/// Position after which a listing continues. Opaque to callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(pub String);
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only these types (any type when empty).
+    pub types: Vec<String>,
+    /// Only versions whose `modified` (or `created`) is at or after this RFC 3339 instant.
+    pub since: Option<geneva_stix::Timestamp>,
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub items: Vec<StoredVersion>,
+    /// Present when more items follow.
+    pub next: Option<Cursor>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Distinct object ids in the current view, by type, sorted by type.
+    pub objects_by_type: Vec<(String, u64)>,
+    pub objects: u64,
+    pub versions: u64,
+    pub revoked: u64,
+    /// Current objects by TLP level.
+    pub by_tlp: Vec<(Tlp, u64)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("object {id} version {version} is already stored with different content; a changed object needs a new `modified`")]
+    VersionConflict { id: String, version: String },
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
+    #[error("the store's data is not what this version of Geneva expects: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// Storage of STIX object versions.
+///
+/// Invariants every backend keeps (checked by the conformance suite):
+/// - `import` is all or nothing: on any error, nothing of the batch is visible.
+/// - `(id, version key)` is unique; re-importing identical content changes nothing.
+/// - For each id the current view shows the version with the greatest version key.
+/// - Stored canonical JSON and its hash are never rewritten.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn import(&self, objects: Vec<PreparedObject>, provenance: Provenance) -> Result<ImportSummary, StoreError>;
+
+    /// The current version of an object.
+    async fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError>;
+
+    /// Every stored version of an object, oldest first.
+    async fn versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError>;
+
+    /// Current objects in a stable order (by id), a page at a time.
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+
+    async fn stats(&self) -> Result<Stats, StoreError>;
+}

@@ -1,0 +1,209 @@
+//! `geneva import`: every file is validated before anything is written, and
+//! everything is written in one transaction, so a bad file leaves the store as it was.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use geneva_stix::{DEFAULT_MAX_DOCUMENT_BYTES, DocumentError, PrepareOptions, Severity, Tlp};
+use geneva_store::{Provenance, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::{display_name, open_store, read_input};
+
+/// Errors printed per file before the rest are only counted.
+const SHOWN_ISSUES: usize = 20;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files to import: STIX bundles, TAXII envelopes or single objects, JSON or gzip; `-` reads standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Largest file accepted, in bytes, after decompression.
+    #[arg(long, env = "GENEVA_MAX_IMPORT_BYTES", default_value_t = DEFAULT_MAX_DOCUMENT_BYTES)]
+    max_bytes: u64,
+    /// TLP level recorded for objects that carry no TLP marking.
+    #[arg(long, default_value = "amber")]
+    tlp: Tlp,
+    /// Organisation recorded as the submitter.
+    #[arg(long = "as", value_name = "ORG", default_value = "local")]
+    organisation: String,
+}
+
+struct FileReport {
+    name: String,
+    objects: usize,
+    upgraded: usize,
+    warnings: usize,
+    error: Option<String>,
+    invalid_objects: usize,
+    issues: Vec<geneva_stix::Issue>,
+}
+
+pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let progress = progress_bar(args.json);
+    let options = PrepareOptions { max_document_bytes: args.max_bytes, ..PrepareOptions::default() };
+    let mut reports = Vec::new();
+    let mut objects = Vec::new();
+    for path in &args.files {
+        let name = display_name(path);
+        progress.set_message(format!("reading and validating {name}"));
+        let outcome = read_input(path, args.max_bytes)
+            .map_err(|e| DocumentError::Shape(format!("{e:#}")))
+            .and_then(|bytes| geneva_stix::prepare(&bytes, &options));
+        match outcome {
+            Ok(doc) => {
+                reports.push(FileReport {
+                    name,
+                    objects: doc.objects.len(),
+                    upgraded: doc.upgraded(),
+                    warnings: doc.warnings.len(),
+                    error: None,
+                    invalid_objects: 0,
+                    issues: doc.warnings,
+                });
+                objects.extend(doc.objects);
+            }
+            Err(e) => {
+                let invalid_objects = match &e {
+                    DocumentError::Invalid { invalid_objects, .. } => *invalid_objects,
+                    _ => 0,
+                };
+                reports.push(FileReport {
+                    name,
+                    objects: 0,
+                    upgraded: 0,
+                    warnings: 0,
+                    error: Some(e.to_string()),
+                    invalid_objects,
+                    issues: e.issues().to_vec(),
+                });
+            }
+        }
+    }
+
+    let failed = reports.iter().any(|r| r.error.is_some());
+    let rejected: usize = reports.iter().map(|r| r.invalid_objects).sum();
+    if failed {
+        progress.finish_and_clear();
+        print_failure(&reports, rejected, args.json);
+        return Ok(ExitCode::FAILURE);
+    }
+
+    progress.set_message(format!("storing {} objects", objects.len()));
+    let store = open_store(data, true)?;
+    let provenance = Provenance {
+        organisation: args.organisation.clone(),
+        submitted_at: geneva_stix::timestamp::now_rfc3339(),
+        default_tlp: args.tlp,
+    };
+    let summary = match store.import(objects, provenance).await {
+        Ok(s) => s,
+        Err(e) => {
+            progress.finish_and_clear();
+            if args.json {
+                println!("{}", json!({"ok": false, "error": e.to_string(), "stored": false}));
+            } else {
+                eprintln!("error: {e}");
+                eprintln!("nothing was imported (imports are all or nothing)");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    progress.finish_and_clear();
+    let elapsed = started.elapsed();
+    if args.json {
+        let files: Vec<_> = reports
+            .iter()
+            .map(|r| json!({"file": r.name, "objects": r.objects, "upgraded_from_stix20": r.upgraded, "warnings": r.warnings}))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "ok": true, "files": files, "new": summary.new, "updated": summary.updated,
+                "unchanged": summary.unchanged, "rejected": 0, "seconds": elapsed.as_secs_f64(),
+            })
+        );
+    } else {
+        let upgraded: usize = reports.iter().map(|r| r.upgraded).sum();
+        let warnings: usize = reports.iter().map(|r| r.warnings).sum();
+        println!(
+            "imported {} objects from {} file{} in {}",
+            summary.total(),
+            reports.len(),
+            if reports.len() == 1 { "" } else { "s" },
+            format_duration(elapsed)
+        );
+        println!("  new        {:>8}", summary.new);
+        println!("  updated    {:>8}", summary.updated);
+        println!("  unchanged  {:>8}", summary.unchanged);
+        println!("  rejected   {:>8}", 0);
+        if upgraded > 0 {
+            println!("  ({upgraded} upgraded from STIX 2.0)");
+        }
+        if warnings > 0 {
+            println!("  ({warnings} warnings; `geneva validate` lists them)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_failure(reports: &[FileReport], rejected: usize, as_json: bool) {
+    if as_json {
+        let files: Vec<_> = reports
+            .iter()
+            .map(|r| {
+                let issues: Vec<_> = r
+                    .issues
+                    .iter()
+                    .filter(|i| i.severity == Severity::Error)
+                    .take(1000)
+                    .map(|i| {
+                        json!({"object_index": i.object_index, "object_id": i.object_id, "line": i.line,
+                               "path": i.path, "rule": i.rule, "message": i.message})
+                    })
+                    .collect();
+                json!({"file": r.name, "error": r.error, "invalid_objects": r.invalid_objects, "issues": issues})
+            })
+            .collect();
+        println!("{}", json!({"ok": false, "stored": false, "new": 0, "updated": 0, "unchanged": 0, "rejected": rejected, "files": files}));
+        return;
+    }
+    for r in reports.iter().filter(|r| r.error.is_some()) {
+        let errors: Vec<_> = r.issues.iter().filter(|i| i.severity == Severity::Error).collect();
+        if errors.is_empty() {
+            eprintln!("error: {}: {}", r.name, r.error.as_deref().unwrap_or_default());
+            continue;
+        }
+        eprintln!("error: {}: {} of the objects break STIX 2.1 rules", r.name, r.invalid_objects);
+        for issue in errors.iter().take(SHOWN_ISSUES) {
+            eprintln!("  {}: {issue}", r.name);
+        }
+        if errors.len() > SHOWN_ISSUES {
+            eprintln!("  … and {} more (use --json for all)", errors.len() - SHOWN_ISSUES);
+        }
+    }
+    eprintln!("rejected {rejected} objects; nothing was imported (imports are all or nothing)");
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    // indicatif draws only when standard error is a terminal.
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+pub fn format_duration(d: Duration) -> String {
+    if d.as_secs() >= 1 { format!("{:.2} s", d.as_secs_f64()) } else { format!("{} ms", d.as_millis()) }
+}

@@ -1,0 +1,68 @@
+//! One module per subcommand, plus what they share: opening the store and reading input.
+
+pub mod export;
+pub mod import;
+pub mod serve;
+pub mod show;
+pub mod stats;
+pub mod validate;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use geneva_store_sqlite::SqliteStore;
+
+/// File name of the embedded database inside the data directory.
+pub const DATABASE_FILE: &str = "geneva.db";
+
+/// Opens the store, creating the data directory and database if `create`.
+pub fn open_store(data: &Path, create: bool) -> anyhow::Result<SqliteStore> {
+    let db = data.join(DATABASE_FILE);
+    if !create && !db.exists() {
+        bail!(
+            "no Geneva database at {} (set --data or GENEVA_DATA, or run `geneva import` first)",
+            db.display()
+        );
+    }
+    if create {
+        std::fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
+    }
+    SqliteStore::open(&db).with_context(|| format!("cannot open {}", db.display()))
+}
+
+/// Reads a named file (or standard input for `-`), refusing anything over `limit` bytes.
+pub fn read_input(path: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
+    let too_large = |size: u64| {
+        anyhow::anyhow!("{size} bytes is over the limit of {limit} bytes (raise it with --max-bytes)")
+    };
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().take(limit + 1).read_to_end(&mut buf).context("cannot read standard input")?;
+        if buf.len() as u64 > limit {
+            return Err(too_large(buf.len() as u64));
+        }
+        return Ok(buf);
+    }
+    let meta = std::fs::metadata(path).context("cannot read file")?;
+    if meta.is_dir() {
+        bail!("is a directory; name the files inside it");
+    }
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .context("cannot open file")?
+        .take(limit + 1)
+        .read_to_end(&mut buf)
+        .context("cannot read file")?;
+    if buf.len() as u64 > limit {
+        return Err(too_large(buf.len() as u64));
+    }
+    Ok(buf)
+}
+
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new("-") { "<stdin>".to_string() } else { path.display().to_string() }
+}

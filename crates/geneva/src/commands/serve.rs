@@ -1,0 +1,69 @@
+//! `geneva serve`: the HTTP server on the embedded store.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use geneva_server::ServerConfig;
+use geneva_stix::Tlp;
+
+use super::open_store;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "GENEVA_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Seconds allowed for one request.
+    #[arg(long, default_value_t = 60)]
+    request_timeout: u64,
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, value_enum, env = "GENEVA_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    /// TLP level recorded for submitted objects without a TLP marking.
+    #[arg(long, default_value = "amber")]
+    tlp: Tlp,
+}
+
+pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    init_logging(args.log_format);
+    let store = open_store(data, true)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data = %data.display(), "geneva listening");
+    // Scripts and tests read this line to find the port when `--listen` ends in :0.
+    println!("listening on http://{addr}");
+    let config = ServerConfig {
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        default_tlp: args.tlp,
+        ..ServerConfig::default()
+    };
+    geneva_server::serve(listener, Arc::new(store), config, geneva_server::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

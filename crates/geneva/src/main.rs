@@ -1,0 +1,66 @@
+//! `geneva`: the one binary. Parses the command line, opens the store the user
+//! chose, and hands work to the library crates; it owns presentation (progress,
+//! tables, `--json`, exit codes) and nothing else.
+#![forbid(unsafe_code)]
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "geneva", version, about = "Evidence, attribution and transparency for the Digital Geneva Convention")]
+struct Cli {
+    /// Directory holding Geneva's embedded database.
+    #[arg(long, global = true, env = "GENEVA_DATA", default_value = "./geneva-data")]
+    data: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import STIX 2.1 (or 2.0) bundles, TAXII envelopes or objects; all or nothing.
+    Import(commands::import::Args),
+    /// Check files against the STIX 2.1 MUST rules without storing anything.
+    Validate(commands::validate::Args),
+    /// Write the current objects as one STIX 2.1 bundle.
+    Export(commands::export::Args),
+    /// Show one object (its current version, or all versions).
+    Show(commands::show::Args),
+    /// Count what the store holds.
+    Stats(commands::stats::Args),
+    /// Run the HTTP server (REST API under /api/v1).
+    Serve(commands::serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Import(args) => commands::import::run(&cli.data, args).await,
+            Command::Validate(args) => commands::validate::run(args),
+            Command::Export(args) => commands::export::run(&cli.data, args).await,
+            Command::Show(args) => commands::show::run(&cli.data, args).await,
+            Command::Stats(args) => commands::stats::run(&cli.data, args).await,
+            Command::Serve(args) => commands::serve::run(&cli.data, args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
