@@ -26,6 +26,8 @@ pub enum Container {
     Envelope,
     /// The document is one STIX object.
     Object,
+    /// A bare JSON array of STIX objects.
+    List,
 }
 
 impl Container {
@@ -33,6 +35,7 @@ impl Container {
     pub fn object_path(&self, index: usize) -> String {
         match self {
             Container::Object => "$".to_string(),
+            Container::List => format!("$[{index}]"),
             _ => format!("$.objects[{index}]"),
         }
     }
@@ -82,6 +85,10 @@ pub fn split(doc: &[u8]) -> Result<SplitDocument<'_>, DocumentError> {
             "the file starts with a UTF-8 byte order mark, which JSON (RFC 8259) does not allow; remove it".into(),
         ));
     }
+    if doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let items: Vec<&RawValue> = serde_json::from_slice(doc).map_err(|e| top_level_error(doc, &e))?;
+        return Ok(SplitDocument { container: Container::List, objects: borrowed_objects(doc, items) });
+    }
     let mut de = serde_json::Deserializer::from_slice(doc);
     let members = de
         .deserialize_map(TopLevelVisitor)
@@ -126,19 +133,19 @@ pub fn split(doc: &[u8]) -> Result<SplitDocument<'_>, DocumentError> {
             let items: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
                 DocumentError::Shape("\"objects\" must be a JSON array of STIX objects".into())
             })?;
-            let base = doc.as_ptr() as usize;
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(index, item)| RawObject {
-                    index,
-                    json: item.get(),
-                    offset: item.get().as_ptr() as usize - base,
-                })
-                .collect()
+            borrowed_objects(doc, items)
         }
     };
     Ok(SplitDocument { container, objects })
+}
+
+fn borrowed_objects<'a>(doc: &'a [u8], items: Vec<&'a RawValue>) -> Vec<RawObject<'a>> {
+    let base = doc.as_ptr() as usize;
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| RawObject { index, json: item.get(), offset: item.get().as_ptr() as usize - base })
+        .collect()
 }
 
 fn top_level_error(doc: &[u8], e: &serde_json::Error) -> DocumentError {
@@ -216,7 +223,8 @@ mod tests {
     fn rejects_hostile_shapes() {
         assert!(matches!(split(b""), Err(DocumentError::Empty)));
         assert!(matches!(split(b"  \n"), Err(DocumentError::Empty)));
-        assert!(matches!(split(b"[1,2]"), Err(DocumentError::Shape(_))));
+        assert!(matches!(split(b"\"text\""), Err(DocumentError::Shape(_))));
+        assert_eq!(split(b"[{\"a\":1}]").unwrap().container, Container::List);
         assert!(matches!(split(br#"{"type":"bundle","objects":[{"#), Err(DocumentError::Json(_))));
         assert!(split(br#"{"type":"bundle","type":"bundle"}"#).is_err());
         assert!(split(b"{\"type\":\"bundle\",\"id\":\"\xff\"}").is_err());

@@ -13,9 +13,11 @@
 
 pub mod canonical;
 pub mod error;
+pub mod formats;
 pub mod input;
 pub mod json;
 pub mod kind;
+pub mod pattern;
 pub mod prepare;
 pub mod spec;
 pub mod timestamp;

@@ -91,14 +91,10 @@ pub fn prepare(bytes: &[u8], options: &PrepareOptions) -> Result<PreparedDocumen
     let doc = input::decode(bytes, options.max_document_bytes)?;
     let split = input::split(&doc)?;
     let mut issues = container_issues(&split.container, options);
-    let bundle_version = match &split.container {
-        Container::Bundle { spec_version, .. } => spec_version.clone(),
-        _ => None,
-    };
     let results: Vec<ObjectOutcome> = split
         .objects
         .par_iter()
-        .map(|raw| process(&doc, &split.container, raw, bundle_version.as_deref(), options))
+        .map(|raw| process(&split.container, raw, options))
         .collect();
 
     let total_objects = results.len();
@@ -145,8 +141,10 @@ fn container_issues(container: &Container, options: &PrepareOptions) -> Vec<Issu
     }
     match spec_version.as_deref() {
         None => {}
+        // STIX 2.1 bundles have no spec_version; "2.0" marks a STIX 2.0 bundle and "2.1" is a common, harmless addition.
         Some("2.0") if options.upgrade_stix20 => {}
-        Some(v) => error("$.spec_version", "spec-version", format!("STIX 2.1 bundles have no spec_version (found {v:?}); only STIX 2.0 bundles carry \"2.0\"")),
+        Some("2.1") => {}
+        Some(v) => error("$.spec_version", "spec-version", format!("a bundle's spec_version can only be \"2.0\" (a STIX 2.0 bundle); found {v:?}")),
     }
     issues
 }
@@ -156,13 +154,7 @@ struct ObjectOutcome {
     issues: Vec<Issue>,
 }
 
-fn process(
-    doc: &[u8],
-    container: &Container,
-    raw: &RawObject<'_>,
-    bundle_version: Option<&str>,
-    options: &PrepareOptions,
-) -> ObjectOutcome {
+fn process(container: &Container, raw: &RawObject<'_>, options: &PrepareOptions) -> ObjectOutcome {
     let located = |severity, id: Option<String>, suffix: &str, rule, message| Issue {
         severity,
         object_index: Some(raw.index),
@@ -196,7 +188,7 @@ fn process(
         };
     };
     let id = object.get("id").and_then(Value::as_str).map(str::to_owned);
-    let upgraded = options.upgrade_stix20 && upgrade::is_stix20(object, bundle_version);
+    let upgraded = options.upgrade_stix20 && upgrade::is_stix20(object, container);
     if upgraded {
         upgrade::upgrade_object(object);
     }

@@ -15,6 +15,8 @@ pub enum Ty {
     Integer { min: i64, max: i64 },
     Float { min: f64, max: f64 },
     Timestamp,
+    /// A timestamp precise to at least the millisecond (`created`/`modified` of SDOs and SROs, STIX 2.1 section 3.2).
+    TimestampMillis,
     /// An identifier; the list names the object types it may point at (empty: any).
     Identifier(&'static [&'static str]),
     /// A non-empty list of values of one type.
@@ -80,12 +82,14 @@ const fn list_of_ids(types: &'static Ty) -> Ty {
     Ty::List(types)
 }
 
+const TM: Ty = Ty::TimestampMillis;
+
 pub const SDO_COMMON: &[Prop] = &[
     req("type", S),
     req("spec_version", S),
     req("id", ANY_ID),
-    req("created", T),
-    req("modified", T),
+    req("created", TM),
+    req("modified", TM),
     opt("created_by_ref", ids(&["identity"])),
     opt("revoked", B),
     opt("labels", STRINGS),
@@ -107,23 +111,6 @@ pub const SCO_COMMON: &[Prop] = &[
     opt("extensions", Ty::Extensions),
 ];
 
-/// Common properties of custom object types: only those every STIX object has.
-pub const CUSTOM_COMMON: &[Prop] = &[
-    req("type", S),
-    opt("spec_version", S),
-    req("id", ANY_ID),
-    opt("created", T),
-    opt("modified", T),
-    opt("created_by_ref", ids(&["identity"])),
-    opt("revoked", B),
-    opt("labels", STRINGS),
-    opt("confidence", Ty::Integer { min: 0, max: 100 }),
-    opt("lang", S),
-    opt("external_references", Ty::List(&Ty::ExternalReference)),
-    opt("object_marking_refs", list_of_ids(&Ty::Identifier(&["marking-definition"]))),
-    opt("granular_markings", Ty::List(&Ty::GranularMarking)),
-    opt("extensions", Ty::Extensions),
-];
 
 pub const MARKING_DEFINITION: &[Prop] = &[
     req("type", S),
@@ -137,16 +124,20 @@ pub const MARKING_DEFINITION: &[Prop] = &[
     opt("extensions", Ty::Extensions),
     opt("name", S),
     opt("definition_type", S),
-    opt("definition", Ty::Dictionary),
+    opt("definition", Ty::Any),
 ];
 
-/// Properties shared by the common set of the kind, for the given type.
-pub fn common_properties(kind: ObjectKind, type_name: &str) -> &'static [Prop] {
+/// The common properties that apply to an object: those of its kind; for a
+/// custom type, those of an SDO if it has `created` or `modified` (it is a
+/// custom domain object), else those of an SCO (a custom observable).
+pub fn common_properties(kind: ObjectKind, type_name: &str, sdo_like: bool) -> &'static [Prop] {
     match (kind, type_name) {
-        (_, "marking-definition") | (_, "language-content") | (_, "extension-definition") => &[],
+        (_, "language-content") | (_, "extension-definition") => &[],
+        (_, "marking-definition") => MARKING_DEFINITION,
         (ObjectKind::Sdo | ObjectKind::Sro, _) => SDO_COMMON,
         (ObjectKind::Sco, _) => SCO_COMMON,
-        _ => CUSTOM_COMMON,
+        _ if sdo_like => SDO_COMMON,
+        _ => SCO_COMMON,
     }
 }
 
@@ -283,7 +274,7 @@ types! {
     "malware" => Sdo [opt("name", S), opt("description", S), opt("malware_types", STRINGS), req("is_family", B), opt("aliases", STRINGS), opt("kill_chain_phases", KCP), opt("first_seen", T), opt("last_seen", T), opt("operating_system_refs", Ty::List(&ids(SOFTWARE))), opt("architecture_execution_envs", STRINGS), opt("implementation_languages", STRINGS), opt("capabilities", STRINGS), opt("sample_refs", Ty::List(&ids(&["artifact", "file"])))],
     "malware-analysis" => Sdo [req("product", S), opt("version", S), opt("host_vm_ref", ids(SOFTWARE)), opt("operating_system_ref", ids(SOFTWARE)), opt("installed_software_refs", Ty::List(&ids(SOFTWARE))), opt("configuration_version", S), opt("modules", STRINGS), opt("analysis_engine_version", S), opt("analysis_definition_version", S), opt("submitted", T), opt("analysis_started", T), opt("analysis_ended", T), opt("result_name", S), opt("result", Ty::OpenVocab), opt("analysis_sco_refs", Ty::List(&ANY_ID)), opt("sample_ref", ids(&["file", "network-traffic", "artifact"]))],
     "note" => Sdo [opt("abstract", S), req("content", S), opt("authors", STRINGS), req("object_refs", Ty::List(&ANY_ID))],
-    "observed-data" => Sdo [req("first_observed", T), req("last_observed", T), req("number_observed", Ty::Integer { min: 1, max: 999_999_999 }), opt("objects", Ty::Dictionary), opt("object_refs", Ty::List(&ANY_ID))],
+    "observed-data" => Sdo [req("first_observed", T), req("last_observed", T), req("number_observed", Ty::Integer { min: 1, max: 999_999_999 }), opt("objects", Ty::Any), opt("object_refs", Ty::List(&ANY_ID))],
     "opinion" => Sdo [opt("explanation", S), opt("authors", STRINGS), req("opinion", Ty::Enum(&["strongly-disagree", "disagree", "neutral", "agree", "strongly-agree"])), req("object_refs", Ty::List(&ANY_ID))],
     "report" => Sdo [req("name", S), opt("description", S), opt("report_types", STRINGS), req("published", T), req("object_refs", Ty::List(&ANY_ID))],
     "threat-actor" => Sdo [req("name", S), opt("description", S), opt("threat_actor_types", STRINGS), opt("aliases", STRINGS), opt("first_seen", T), opt("last_seen", T), opt("roles", STRINGS), opt("goals", STRINGS), opt("sophistication", Ty::OpenVocab), opt("resource_level", Ty::OpenVocab), opt("primary_motivation", Ty::OpenVocab), opt("secondary_motivations", STRINGS), opt("personal_motivations", STRINGS)],
@@ -298,7 +289,7 @@ types! {
     "directory" => Sco [req("path", S), opt("path_enc", S), opt("ctime", T), opt("mtime", T), opt("atime", T), opt("contains_refs", Ty::List(&ids(&["file", "directory"])))],
     "domain-name" => Sco [req("value", S), opt("resolves_to_refs", Ty::List(&ids(&["ipv4-addr", "ipv6-addr", "domain-name"])))],
     "email-addr" => Sco [req("value", S), opt("display_name", S), opt("belongs_to_ref", ids(&["user-account"]))],
-    "email-message" => Sco [req("is_multipart", B), opt("date", T), opt("content_type", S), opt("from_ref", ids(&["email-addr"])), opt("sender_ref", ids(&["email-addr"])), opt("to_refs", Ty::List(&ids(&["email-addr"]))), opt("cc_refs", Ty::List(&ids(&["email-addr"]))), opt("bcc_refs", Ty::List(&ids(&["email-addr"]))), opt("message_id", S), opt("subject", S), opt("received_lines", STRINGS), opt("additional_header_fields", Ty::Dictionary), opt("body", S), opt("body_multipart", Ty::List(&Ty::Object(MIME_PART))), opt("raw_email_ref", ids(&["artifact"]))],
+    "email-message" => Sco [req("is_multipart", B), opt("date", T), opt("content_type", S), opt("from_ref", ids(&["email-addr"])), opt("sender_ref", ids(&["email-addr"])), opt("to_refs", Ty::List(&ids(&["email-addr"]))), opt("cc_refs", Ty::List(&ids(&["email-addr"]))), opt("bcc_refs", Ty::List(&ids(&["email-addr"]))), opt("message_id", S), opt("subject", S), opt("received_lines", STRINGS), opt("additional_header_fields", Ty::Any), opt("body", S), opt("body_multipart", Ty::List(&Ty::Object(MIME_PART))), opt("raw_email_ref", ids(&["artifact"]))],
     "file" => Sco [opt("hashes", Ty::Hashes), opt("size", NON_NEGATIVE), opt("name", S), opt("name_enc", S), opt("magic_number_hex", Ty::Hex), opt("mime_type", S), opt("ctime", T), opt("mtime", T), opt("atime", T), opt("parent_directory_ref", ids(&["directory"])), opt("contains_refs", Ty::List(&ANY_ID)), opt("content_ref", ids(&["artifact"]))],
     "ipv4-addr" => Sco [req("value", S), opt("resolves_to_refs", Ty::List(&ids(&["mac-addr"]))), opt("belongs_to_refs", Ty::List(&ids(&["autonomous-system"])))],
     "ipv6-addr" => Sco [req("value", S), opt("resolves_to_refs", Ty::List(&ids(&["mac-addr"]))), opt("belongs_to_refs", Ty::List(&ids(&["autonomous-system"])))],
@@ -313,8 +304,8 @@ types! {
     "x509-certificate" => Sco [opt("is_self_signed", B), opt("hashes", Ty::Hashes), opt("version", S), opt("serial_number", S), opt("signature_algorithm", S), opt("issuer", S), opt("validity_not_before", T), opt("validity_not_after", T), opt("subject", S), opt("subject_public_key_algorithm", S), opt("subject_public_key_modulus", S), opt("subject_public_key_exponent", NON_NEGATIVE), opt("x509_v3_extensions", Ty::Object(X509_V3_EXTENSIONS))],
 
     "marking-definition" => Meta [],
-    "language-content" => Meta [req("type", S), req("spec_version", S), req("id", ANY_ID), req("created", T), req("modified", T), opt("created_by_ref", ids(&["identity"])), opt("revoked", B), opt("labels", STRINGS), opt("confidence", Ty::Integer { min: 0, max: 100 }), opt("external_references", Ty::List(&Ty::ExternalReference)), opt("object_marking_refs", Ty::List(&ids(&["marking-definition"]))), opt("granular_markings", Ty::List(&Ty::GranularMarking)), opt("extensions", Ty::Extensions), req("object_ref", ANY_ID), opt("object_modified", T), req("contents", Ty::Dictionary)],
-    "extension-definition" => Meta [req("type", S), req("spec_version", S), req("id", ANY_ID), req("created", T), req("modified", T), req("created_by_ref", ids(&["identity"])), opt("revoked", B), opt("labels", STRINGS), opt("external_references", Ty::List(&Ty::ExternalReference)), opt("object_marking_refs", Ty::List(&ids(&["marking-definition"]))), opt("granular_markings", Ty::List(&Ty::GranularMarking)), req("name", S), opt("description", S), req("schema", S), req("version", S), req("extension_types", Ty::List(&Ty::Enum(&["new-sdo", "new-sco", "new-sro", "property-extension", "toplevel-property-extension"]))), opt("extension_properties", STRINGS)],
+    "language-content" => Meta [req("type", S), req("spec_version", S), req("id", ANY_ID), req("created", TM), req("modified", TM), opt("created_by_ref", ids(&["identity"])), opt("revoked", B), opt("labels", STRINGS), opt("confidence", Ty::Integer { min: 0, max: 100 }), opt("external_references", Ty::List(&Ty::ExternalReference)), opt("object_marking_refs", Ty::List(&ids(&["marking-definition"]))), opt("granular_markings", Ty::List(&Ty::GranularMarking)), opt("extensions", Ty::Extensions), req("object_ref", ANY_ID), opt("object_modified", T), req("contents", Ty::Any)],
+    "extension-definition" => Meta [req("type", S), req("spec_version", S), req("id", ANY_ID), req("created", TM), req("modified", TM), req("created_by_ref", ids(&["identity"])), opt("revoked", B), opt("labels", STRINGS), opt("external_references", Ty::List(&Ty::ExternalReference)), opt("object_marking_refs", Ty::List(&ids(&["marking-definition"]))), opt("granular_markings", Ty::List(&Ty::GranularMarking)), req("name", S), opt("description", S), req("schema", S), req("version", S), req("extension_types", Ty::List(&Ty::Enum(&["new-sdo", "new-sco", "new-sro", "property-extension", "toplevel-property-extension"]))), opt("extension_properties", STRINGS)],
 }
 
 /// The table for a type the specification defines.

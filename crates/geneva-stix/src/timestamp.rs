@@ -57,8 +57,10 @@ impl Timestamp {
         if hour > 23 || minute > 59 {
             return Err(TimestampError("hour must be 00-23 and minute 00-59"));
         }
-        if second > 60 {
-            return Err(TimestampError("second must be 00-60"));
+        // RFC 3339 allows a leap second (60); STIX consumers (Python's datetime among them,
+        // hence stix2-validator) cannot represent one, so evidence must not use it.
+        if second > 59 {
+            return Err(TimestampError("second must be 00-59 (leap seconds cannot be represented)"));
         }
         let significant = {
             let mut end = fraction.len();
@@ -166,6 +168,7 @@ mod tests {
             "2016-02-30T00:00:00Z",
             "1900-02-29T00:00:00Z",
             "2016-05-12T24:00:00Z",
+            "2016-12-31T23:59:60Z",
             "2016-05-12T08:17:27.Z",
             "2016-05-12 08:17:27Z",
             "2016-5-12T08:17:27Z",
@@ -179,7 +182,7 @@ mod tests {
     fn formats_known_instants() {
         assert_eq!(format_unix_millis(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_unix_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(format_unix_millis(1_795_651_200_000), "2026-11-25T00:00:00.000Z");
+        assert_eq!(format_unix_millis(1_795_564_800_000), "2026-11-25T00:00:00.000Z");
         assert!(Timestamp::parse(&now_rfc3339()).is_ok());
     }
 

@@ -10,22 +10,25 @@
 
 use serde_json::{Map, Value};
 
-use crate::kind::{ObjectKind, SCO_TYPES};
+use crate::input::Container;
 
-/// Whether an object should be read as STIX 2.0: it sits in a bundle that
-/// declares 2.0, or (STIX 2.1 section 3.1) it is not an SCO and has no
-/// `spec_version`.
-pub fn is_stix20(object: &Map<String, Value>, bundle_spec_version: Option<&str>) -> bool {
+/// Whether an object should be read as STIX 2.0. STIX 2.1 section 3.1 says an
+/// object without `spec_version` is 2.0; we apply that inside bundles (where
+/// 2.0 objects travel: a bundle declaring `"spec_version": "2.0"`, or a
+/// domain/relationship object that has `created` but no `spec_version`), and
+/// to any object that declares `"spec_version": "2.0"`. A lone top-level
+/// object without `spec_version` is held to 2.1 and fails for the lack of it,
+/// as `stix2_validator` does.
+pub fn is_stix20(object: &Map<String, Value>, container: &Container) -> bool {
     match object.get("spec_version") {
         Some(Value::String(v)) => v == "2.0",
         Some(_) => false,
-        None => {
-            if bundle_spec_version == Some("2.0") {
-                return true;
+        None => match container {
+            Container::Bundle { spec_version, .. } => {
+                spec_version.as_deref() == Some("2.0") || object.contains_key("created")
             }
-            let t = object.get("type").and_then(Value::as_str).unwrap_or_default();
-            !SCO_TYPES.contains(&t) && ObjectKind::of(t) != ObjectKind::Sco
-        }
+            _ => false,
+        },
     }
 }
 
@@ -60,11 +63,14 @@ mod tests {
 
     #[test]
     fn detects_version() {
-        let sdo = json!({"type": "campaign"});
+        let bundle = |v: Option<&str>| Container::Bundle { id: None, spec_version: v.map(str::to_owned) };
+        let sdo = json!({"type": "campaign", "created": "2016-01-01T00:00:00.000Z"});
         let sco = json!({"type": "ipv4-addr"});
         let v21 = json!({"type": "campaign", "spec_version": "2.1"});
-        assert!(is_stix20(sdo.as_object().unwrap(), None));
-        assert!(!is_stix20(sco.as_object().unwrap(), None));
-        assert!(!is_stix20(v21.as_object().unwrap(), Some("2.0")));
+        assert!(is_stix20(sdo.as_object().unwrap(), &bundle(None)));
+        assert!(!is_stix20(sdo.as_object().unwrap(), &Container::Object));
+        assert!(!is_stix20(sco.as_object().unwrap(), &bundle(None)));
+        assert!(is_stix20(sco.as_object().unwrap(), &bundle(Some("2.0"))));
+        assert!(!is_stix20(v21.as_object().unwrap(), &bundle(Some("2.0"))));
     }
 }

@@ -8,7 +8,7 @@ pub mod stats;
 pub mod validate;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use geneva_store_sqlite::SqliteStore;

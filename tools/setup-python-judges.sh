@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Creates .venv with the independent Python judges the tests and benchmarks use:
+# stix2-validator (the OASIS reference validator), stix2 (the reference library)
+# and taxii2-client. Versions are pinned so that CI and developers agree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r tools/python-judges.txt
