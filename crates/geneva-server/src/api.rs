@@ -13,8 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use geneva_stix::{PrepareOptions, Timestamp};
 use geneva_store::{Cursor, ListQuery, Provenance, StoredVersion};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::{AppState, error::ApiError};
 
@@ -36,7 +36,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/objects/{id}", get(get_object))
         .route("/api/v1/objects/{id}/versions", get(object_versions))
         .route("/api/v1/bundles", post(post_bundle))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/v1/openapi.json") })
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /api/v1/openapi.json",
+            )
+        })
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -46,7 +52,11 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value
 }
 
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI_JSON).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::OPENAPI_JSON,
+    )
+        .into_response()
 }
 
 const DEFAULT_LIMIT: usize = 100;
@@ -63,8 +73,13 @@ struct ListParams {
 
 /// An object version as the API shows it: metadata plus the STIX object itself.
 fn version_json(v: &StoredVersion) -> Result<serde_json::Value, ApiError> {
-    let object: Box<RawValue> = RawValue::from_string(v.canonical.clone())
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("stored JSON unreadable: {e}")))?;
+    let object: Box<RawValue> = RawValue::from_string(v.canonical.clone()).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("stored JSON unreadable: {e}"),
+        )
+    })?;
     Ok(json!({
         "id": v.id,
         "type": v.object_type,
@@ -83,10 +98,13 @@ async fn list_objects(
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
+    let Query(params) = params
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
     }
     let after = match params.cursor {
         None => None,
@@ -102,40 +120,76 @@ async fn list_objects(
     };
     let since = match params.since {
         None => None,
-        Some(s) => Some(Timestamp::parse(&s).map_err(|e| ApiError::bad_request(format!("since {s:?}: {e}")))?),
+        Some(s) => Some(
+            Timestamp::parse(&s).map_err(|e| ApiError::bad_request(format!("since {s:?}: {e}")))?,
+        ),
     };
     let types = params
         .types
-        .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect())
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
-    let page = state.store.list(&ListQuery { types, since, after, limit }).await?;
-    let objects = page.items.iter().map(version_json).collect::<Result<Vec<_>, _>>()?;
-    let next = page.next.map(|Cursor(c)| URL_SAFE_NO_PAD.encode(c.as_bytes()));
+    let page = state
+        .store
+        .list(&ListQuery {
+            types,
+            since,
+            after,
+            limit,
+        })
+        .await?;
+    let objects = page
+        .items
+        .iter()
+        .map(version_json)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = page
+        .next
+        .map(|Cursor(c)| URL_SAFE_NO_PAD.encode(c.as_bytes()));
     Ok(Json(json!({"objects": objects, "next": next})))
 }
 
-async fn get_object(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_object(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     match state.store.get(&id).await? {
         Some(v) => Ok(Json(version_json(&v)?)),
         None => Err(ApiError::not_found(&id)),
     }
 }
 
-async fn object_versions(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn object_versions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let versions = state.store.versions(&id).await?;
     if versions.is_empty() {
         return Err(ApiError::not_found(&id));
     }
-    let versions = versions.iter().map(version_json).collect::<Result<Vec<_>, _>>()?;
+    let versions = versions
+        .iter()
+        .map(version_json)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(json!({"id": id, "versions": versions})))
 }
 
 async fn post_bundle(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let options = PrepareOptions { max_document_bytes: state.config.max_body_bytes as u64, ..PrepareOptions::default() };
+    let options = PrepareOptions {
+        max_document_bytes: state.config.max_body_bytes as u64,
+        ..PrepareOptions::default()
+    };
     // Parsing and validation are CPU-bound: keep them off the async workers.
     let prepared = tokio::task::spawn_blocking(move || geneva_stix::prepare(&body, &options))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
     let warnings = prepared.warnings.len();
     let upgraded = prepared.upgraded();
     let provenance = Provenance {
@@ -144,7 +198,11 @@ async fn post_bundle(State(state): State<AppState>, body: Bytes) -> Result<Respo
         default_tlp: state.config.default_tlp,
     };
     let summary = state.store.import(prepared.objects, provenance).await?;
-    let status = if summary.new + summary.updated > 0 { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if summary.new + summary.updated > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let body = json!({
         "new": summary.new,
         "updated": summary.updated,

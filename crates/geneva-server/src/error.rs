@@ -17,13 +17,22 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), issues: Vec::new() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            issues: Vec::new(),
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no object with id {what:?}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no object with id {what:?}"),
+        )
     }
 }
 
@@ -60,11 +69,17 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::VersionConflict { .. } => ApiError::new(StatusCode::CONFLICT, "version_conflict", e.to_string()),
+            StoreError::VersionConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "version_conflict", e.to_string())
+            }
             StoreError::InvalidCursor(_) => ApiError::bad_request(e.to_string()),
             StoreError::Corrupt(_) | StoreError::Backend(_) => {
                 tracing::error!(error = %e, "store failure");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the store failed; the server log has details")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the store failed; the server log has details",
+                )
             }
         }
     }
@@ -73,10 +88,17 @@ impl From<StoreError> for ApiError {
 impl From<DocumentError> for ApiError {
     fn from(e: DocumentError) -> Self {
         match e {
-            DocumentError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string()),
+            DocumentError::TooLarge { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
+            }
             DocumentError::Invalid { ref issues, .. } => {
                 let issues = issues.clone();
-                ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_stix", message: e.to_string(), issues }
+                ApiError {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: "invalid_stix",
+                    message: e.to_string(),
+                    issues,
+                }
             }
             _ => ApiError::bad_request(e.to_string()),
         }

@@ -19,10 +19,20 @@ async fn start(config: ServerConfig) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(geneva_server::serve(listener, Arc::new(store), config, async {
-        let _ = rx.await;
-    }));
-    Server { base, stop: Some(tx), task, _dir: dir }
+    let task = tokio::spawn(geneva_server::serve(
+        listener,
+        Arc::new(store),
+        config,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    Server {
+        base,
+        stop: Some(tx),
+        task,
+        _dir: dir,
+    }
 }
 
 impl Server {
@@ -45,7 +55,14 @@ fn bundle(objects: Vec<Value>) -> Value {
 async fn error_code(resp: reqwest::Response) -> (u16, String, Value) {
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.expect("errors are JSON");
-    (status, body["error"]["code"].as_str().unwrap_or_default().to_owned(), body)
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        body,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,21 +71,42 @@ async fn submit_list_get_and_version() {
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", server.base);
 
-    assert_eq!(http.get(url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(url("/healthz")).send().await.unwrap().status(),
+        200
+    );
 
     let objects: Vec<Value> = (0..7).map(campaign).collect();
-    let resp = http.post(url("/api/v1/bundles")).json(&bundle(objects.clone())).send().await.unwrap();
+    let resp = http
+        .post(url("/api/v1/bundles"))
+        .json(&bundle(objects.clone()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
     let summary: Value = resp.json().await.unwrap();
-    assert_eq!((summary["new"].as_u64(), summary["rejected"].as_u64()), (Some(7), Some(0)));
-    let again: Value = http.post(url("/api/v1/bundles")).json(&bundle(objects.clone())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (summary["new"].as_u64(), summary["rejected"].as_u64()),
+        (Some(7), Some(0))
+    );
+    let again: Value = http
+        .post(url("/api/v1/bundles"))
+        .json(&bundle(objects.clone()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["unchanged"], 7);
 
     // Walk the pages with the cursor: every object exactly once, in id order.
     let mut seen = Vec::new();
     let mut next: Option<String> = None;
     loop {
-        let mut req = http.get(url("/api/v1/objects")).query(&[("limit", "3"), ("type", "campaign")]);
+        let mut req = http
+            .get(url("/api/v1/objects"))
+            .query(&[("limit", "3"), ("type", "campaign")]);
         if let Some(c) = &next {
             req = req.query(&[("cursor", c)]);
         }
@@ -84,7 +122,14 @@ async fn submit_list_get_and_version() {
     assert_eq!(seen, objects, "custom properties and order must survive");
 
     let id = objects[2]["id"].as_str().unwrap();
-    let one: Value = http.get(url(&format!("/api/v1/objects/{id}"))).send().await.unwrap().json().await.unwrap();
+    let one: Value = http
+        .get(url(&format!("/api/v1/objects/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(one["object"], objects[2]);
     assert_eq!(one["tlp"], "TLP:AMBER");
     assert_eq!(one["sha256"].as_str().unwrap().len(), 64);
@@ -92,57 +137,151 @@ async fn submit_list_get_and_version() {
     let mut v2 = objects[2].clone();
     v2["modified"] = json!("2021-01-01T00:00:00.000Z");
     v2["name"] = json!("renamed");
-    http.post(url("/api/v1/bundles")).json(&bundle(vec![v2.clone()])).send().await.unwrap();
-    let versions: Value = http.get(url(&format!("/api/v1/objects/{id}/versions"))).send().await.unwrap().json().await.unwrap();
+    http.post(url("/api/v1/bundles"))
+        .json(&bundle(vec![v2.clone()]))
+        .send()
+        .await
+        .unwrap();
+    let versions: Value = http
+        .get(url(&format!("/api/v1/objects/{id}/versions")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let versions = versions["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
-    assert_eq!((versions[0]["current"].as_bool(), versions[1]["current"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(
+        (
+            versions[0]["current"].as_bool(),
+            versions[1]["current"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
     assert_eq!(versions[1]["object"], v2);
 
-    let since: Value = http.get(url("/api/v1/objects")).query(&[("since", "2020-06-01T00:00:00Z")]).send().await.unwrap().json().await.unwrap();
+    let since: Value = http
+        .get(url("/api/v1/objects"))
+        .query(&[("since", "2020-06-01T00:00:00Z")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(since["objects"].as_array().unwrap().len(), 1);
     server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_get_json_errors_and_change_nothing() {
-    let server = start(ServerConfig { max_body_bytes: 64 * 1024, ..ServerConfig::default() }).await;
+    let server = start(ServerConfig {
+        max_body_bytes: 64 * 1024,
+        ..ServerConfig::default()
+    })
+    .await;
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", server.base);
-    http.post(url("/api/v1/bundles")).json(&bundle(vec![campaign(1)])).send().await.unwrap();
+    http.post(url("/api/v1/bundles"))
+        .json(&bundle(vec![campaign(1)]))
+        .send()
+        .await
+        .unwrap();
 
     let mut bad = campaign(2);
     bad["created"] = json!("2020-13-01T00:00:00.000Z");
-    let (status, code, body) = error_code(http.post(url("/api/v1/bundles")).json(&bundle(vec![campaign(3), bad])).send().await.unwrap()).await;
+    let (status, code, body) = error_code(
+        http.post(url("/api/v1/bundles"))
+            .json(&bundle(vec![campaign(3), bad]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, code.as_str()), (422, "invalid_stix"));
     assert_eq!(body["error"]["issues"][0]["path"], "$.objects[1].created");
     assert_eq!(body["error"]["issues"][0]["rule"], "timestamp");
 
     let huge = bundle((0..2000).map(campaign).collect());
-    let status = http.post(url("/api/v1/bundles")).json(&huge).send().await.unwrap().status();
+    let status = http
+        .post(url("/api/v1/bundles"))
+        .json(&huge)
+        .send()
+        .await
+        .unwrap()
+        .status();
     assert_eq!(status, 413);
 
-    for garbage in [&b"{\"type\":\"bundle\",\"objects\":[{"[..], b"", b"\xff\xfe", b"[[[[[[[[[["] {
-        let (status, code, _) = error_code(http.post(url("/api/v1/bundles")).body(garbage.to_vec()).send().await.unwrap()).await;
+    for garbage in [
+        &b"{\"type\":\"bundle\",\"objects\":[{"[..],
+        b"",
+        b"\xff\xfe",
+        b"[[[[[[[[[[",
+    ] {
+        let (status, code, _) = error_code(
+            http.post(url("/api/v1/bundles"))
+                .body(garbage.to_vec())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert!(status == 400 || status == 422, "{status} for {garbage:?}");
         assert!(!code.is_empty());
     }
     let mut conflict = campaign(1);
     conflict["name"] = json!("rewritten");
-    let (status, code, _) = error_code(http.post(url("/api/v1/bundles")).json(&bundle(vec![campaign(4), conflict])).send().await.unwrap()).await;
+    let (status, code, _) = error_code(
+        http.post(url("/api/v1/bundles"))
+            .json(&bundle(vec![campaign(4), conflict]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, code.as_str()), (409, "version_conflict"));
 
-    for q in ["limit=0", "limit=100000", "limit=abc", "cursor=%%%", "cursor=AAAA_not_issued!", "since=tuesday"] {
-        let (status, code, _) = error_code(http.get(url(&format!("/api/v1/objects?{q}"))).send().await.unwrap()).await;
+    for q in [
+        "limit=0",
+        "limit=100000",
+        "limit=abc",
+        "cursor=%%%",
+        "cursor=AAAA_not_issued!",
+        "since=tuesday",
+    ] {
+        let (status, code, _) = error_code(
+            http.get(url(&format!("/api/v1/objects?{q}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!((status, code.as_str()), (400, "bad_request"), "{q}");
     }
-    let (status, code, _) = error_code(http.get(url("/api/v1/objects/campaign--00000000-0000-4000-8000-00000000dead")).send().await.unwrap()).await;
+    let (status, code, _) = error_code(
+        http.get(url(
+            "/api/v1/objects/campaign--00000000-0000-4000-8000-00000000dead",
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!((status, code.as_str()), (404, "not_found"));
-    let (status, _, _) = error_code(http.get(url("/api/v1/nothing-here")).send().await.unwrap()).await;
+    let (status, _, _) =
+        error_code(http.get(url("/api/v1/nothing-here")).send().await.unwrap()).await;
     assert_eq!(status, 404);
 
     // Only the first, valid submission is stored.
-    let all: Value = http.get(url("/api/v1/objects")).send().await.unwrap().json().await.unwrap();
+    let all: Value = http
+        .get(url("/api/v1/objects"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(all["objects"].as_array().unwrap().len(), 1);
     server.shutdown().await;
 }
@@ -150,13 +289,25 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_describes_every_route() {
     let server = start(ServerConfig::default()).await;
-    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", server.base)).await.unwrap().json().await.unwrap();
+    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in ROUTES {
-        assert!(paths.get(*path).and_then(|p| p.get(*method)).is_some(), "{method} {path} missing from the OpenAPI document");
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} missing from the OpenAPI document"
+        );
     }
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(documented, ROUTES.len(), "the document lists routes the server does not have");
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "the document lists routes the server does not have"
+    );
     server.shutdown().await;
 }

@@ -56,7 +56,11 @@ pub enum DocumentError {
     #[error("{0}")]
     Shape(String),
     #[error("{invalid_objects} of {total_objects} objects break STIX 2.1 rules; first: {}", first_error(.issues))]
-    Invalid { invalid_objects: usize, total_objects: usize, issues: Vec<Issue> },
+    Invalid {
+        invalid_objects: usize,
+        total_objects: usize,
+        issues: Vec<Issue>,
+    },
 }
 
 fn first_error(issues: &[Issue]) -> String {

@@ -21,7 +21,10 @@ pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 512 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Container {
     /// `{"type": "bundle", ...}`; `spec_version` is present only in STIX 2.0 bundles.
-    Bundle { id: Option<String>, spec_version: Option<String> },
+    Bundle {
+        id: Option<String>,
+        spec_version: Option<String>,
+    },
     /// A TAXII 2.1 envelope: `{"more": ..., "next": ..., "objects": [...]}`.
     Envelope,
     /// The document is one STIX object.
@@ -59,7 +62,10 @@ pub struct SplitDocument<'a> {
 /// Decompresses gzip input (recognised by its magic bytes) and enforces the size limit.
 pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<Cow<'_, [u8]>, DocumentError> {
     if bytes.len() as u64 > max_bytes {
-        return Err(DocumentError::TooLarge { size: bytes.len() as u64, limit: max_bytes });
+        return Err(DocumentError::TooLarge {
+            size: bytes.len() as u64,
+            limit: max_bytes,
+        });
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -68,7 +74,10 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<Cow<'_, [u8]>, DocumentErr
             .read_to_end(&mut out)
             .map_err(|e| DocumentError::Gzip(e.to_string()))?;
         if out.len() as u64 > max_bytes {
-            return Err(DocumentError::TooLarge { size: out.len() as u64, limit: max_bytes });
+            return Err(DocumentError::TooLarge {
+                size: out.len() as u64,
+                limit: max_bytes,
+            });
         }
         return Ok(Cow::Owned(out));
     }
@@ -86,8 +95,12 @@ pub fn split(doc: &[u8]) -> Result<SplitDocument<'_>, DocumentError> {
         ));
     }
     if doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        let items: Vec<&RawValue> = serde_json::from_slice(doc).map_err(|e| top_level_error(doc, &e))?;
-        return Ok(SplitDocument { container: Container::List, objects: borrowed_objects(doc, items) });
+        let items: Vec<&RawValue> =
+            serde_json::from_slice(doc).map_err(|e| top_level_error(doc, &e))?;
+        return Ok(SplitDocument {
+            container: Container::List,
+            objects: borrowed_objects(doc, items),
+        });
     }
     let mut de = serde_json::Deserializer::from_slice(doc);
     let members = de
@@ -101,21 +114,31 @@ pub fn split(doc: &[u8]) -> Result<SplitDocument<'_>, DocumentError> {
             None => Ok(None),
             Some(raw) => match serde_json::from_str::<serde_json::Value>(raw.get()) {
                 Ok(serde_json::Value::String(s)) => Ok(Some(s)),
-                _ => Err(DocumentError::Shape(format!("top-level \"{name}\" must be a string"))),
+                _ => Err(DocumentError::Shape(format!(
+                    "top-level \"{name}\" must be a string"
+                ))),
             },
         }
     };
 
     let type_name = str_member("type")?;
     let container = match type_name.as_deref() {
-        Some("bundle") => Container::Bundle { id: str_member("id")?, spec_version: str_member("spec_version")? },
+        Some("bundle") => Container::Bundle {
+            id: str_member("id")?,
+            spec_version: str_member("spec_version")?,
+        },
         Some(_) => {
             let offset = 0;
-            let json = std::str::from_utf8(doc)
-                .map_err(|e| DocumentError::Shape(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+            let json = std::str::from_utf8(doc).map_err(|e| {
+                DocumentError::Shape(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+            })?;
             return Ok(SplitDocument {
                 container: Container::Object,
-                objects: vec![RawObject { index: 0, json: json.trim(), offset }],
+                objects: vec![RawObject {
+                    index: 0,
+                    json: json.trim(),
+                    offset,
+                }],
             });
         }
         None if get("objects").is_some() => Container::Envelope,
@@ -144,7 +167,11 @@ fn borrowed_objects<'a>(doc: &'a [u8], items: Vec<&'a RawValue>) -> Vec<RawObjec
     items
         .into_iter()
         .enumerate()
-        .map(|(index, item)| RawObject { index, json: item.get(), offset: item.get().as_ptr() as usize - base })
+        .map(|(index, item)| RawObject {
+            index,
+            json: item.get(),
+            offset: item.get().as_ptr() as usize - base,
+        })
         .collect()
 }
 
@@ -152,7 +179,10 @@ fn top_level_error(doc: &[u8], e: &serde_json::Error) -> DocumentError {
     let first = doc.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if e.is_eof() && first == Some(b'{') {
         return DocumentError::Json(JsonError {
-            message: format!("the document ends before its JSON is complete (truncated?): {}", json::describe_serde_error(e)),
+            message: format!(
+                "the document ends before its JSON is complete (truncated?): {}",
+                json::describe_serde_error(e)
+            ),
             line: e.line(),
             column: e.column(),
             path: Vec::new(),
@@ -173,7 +203,11 @@ fn top_level_error(doc: &[u8], e: &serde_json::Error) -> DocumentError {
 
 /// 1-based line of a byte offset, for error messages.
 pub fn line_of(doc: &[u8], offset: usize) -> usize {
-    doc[..offset.min(doc.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    doc[..offset.min(doc.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 struct TopLevelVisitor;
@@ -189,7 +223,9 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
         let mut members: Vec<(String, &'de RawValue)> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             if members.iter().any(|(k, _)| *k == key) {
-                return Err(de::Error::custom(format!("duplicate top-level key {key:?}")));
+                return Err(de::Error::custom(format!(
+                    "duplicate top-level key {key:?}"
+                )));
             }
             let value: &'de RawValue = map.next_value()?;
             members.push((key, value));
@@ -213,7 +249,10 @@ mod tests {
 
     #[test]
     fn recognises_envelopes_and_single_objects() {
-        assert_eq!(split(br#"{"more":false,"objects":[]}"#).unwrap().container, Container::Envelope);
+        assert_eq!(
+            split(br#"{"more":false,"objects":[]}"#).unwrap().container,
+            Container::Envelope
+        );
         let one = split(br#"{"type":"identity","id":"x"}"#).unwrap();
         assert_eq!(one.container, Container::Object);
         assert_eq!(one.objects.len(), 1);
@@ -225,21 +264,34 @@ mod tests {
         assert!(matches!(split(b"  \n"), Err(DocumentError::Empty)));
         assert!(matches!(split(b"\"text\""), Err(DocumentError::Shape(_))));
         assert_eq!(split(b"[{\"a\":1}]").unwrap().container, Container::List);
-        assert!(matches!(split(br#"{"type":"bundle","objects":[{"#), Err(DocumentError::Json(_))));
+        assert!(matches!(
+            split(br#"{"type":"bundle","objects":[{"#),
+            Err(DocumentError::Json(_))
+        ));
         assert!(split(br#"{"type":"bundle","type":"bundle"}"#).is_err());
         assert!(split(b"{\"type\":\"bundle\",\"id\":\"\xff\"}").is_err());
-        let deep = format!("{{\"type\":\"bundle\",\"objects\":[{}{}]}}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep = format!(
+            "{{\"type\":\"bundle\",\"objects\":[{}{}]}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         // Splitting scans iteratively; the depth error comes when the object is parsed.
         assert!(split(deep.as_bytes()).is_ok());
     }
 
     #[test]
     fn enforces_size_limit_before_and_after_gunzip() {
-        assert!(matches!(decode(b"12345", 4), Err(DocumentError::TooLarge { .. })));
+        assert!(matches!(
+            decode(b"12345", 4),
+            Err(DocumentError::TooLarge { .. })
+        ));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, &vec![b' '; 10_000]).unwrap();
         let gz = gz.finish().unwrap();
-        assert!(matches!(decode(&gz, 1000), Err(DocumentError::TooLarge { .. })));
+        assert!(matches!(
+            decode(&gz, 1000),
+            Err(DocumentError::TooLarge { .. })
+        ));
         assert_eq!(decode(&gz, 20_000).unwrap().len(), 10_000);
     }
 }

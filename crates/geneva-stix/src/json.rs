@@ -100,10 +100,15 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
 /// Removes serde_json's " at line X column Y" suffix, which we report separately.
 pub(crate) fn describe_serde_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
-    match text.rfind(" at line ") {
+    let text = match text.rfind(" at line ") {
         Some(pos) => text[..pos].to_string(),
         None => text,
+    };
+    // serde_json reports bad UTF-8 and bad \u escapes alike; say which to look for.
+    if text == "invalid unicode code point" {
+        return "invalid UTF-8 byte sequence or \\u escape in a string".to_string();
     }
+    text
 }
 
 /// Deserialises a `Value`, rejecting duplicate keys. On error, each enclosing
@@ -159,9 +164,7 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
                 Ok(Some(v)) => items.push(v),
                 Ok(None) => break,
                 Err(e) => {
-                    self.path
-                        .borrow_mut()
-                        .push(PathSegment::Index(items.len()));
+                    self.path.borrow_mut().push(PathSegment::Index(items.len()));
                     return Err(e);
                 }
             }

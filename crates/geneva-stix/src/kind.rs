@@ -60,7 +60,11 @@ pub const SCO_TYPES: &[&str] = &[
     "x509-certificate",
 ];
 
-pub const META_TYPES: &[&str] = &["marking-definition", "language-content", "extension-definition"];
+pub const META_TYPES: &[&str] = &[
+    "marking-definition",
+    "language-content",
+    "extension-definition",
+];
 
 impl ObjectKind {
     pub fn of(type_name: &str) -> ObjectKind {

@@ -25,7 +25,10 @@ pub struct PrepareOptions {
 
 impl Default for PrepareOptions {
     fn default() -> Self {
-        PrepareOptions { max_document_bytes: input::DEFAULT_MAX_DOCUMENT_BYTES, upgrade_stix20: true }
+        PrepareOptions {
+            max_document_bytes: input::DEFAULT_MAX_DOCUMENT_BYTES,
+            upgrade_stix20: true,
+        }
     }
 }
 
@@ -65,7 +68,10 @@ impl PreparedObject {
 
     /// `modified`, else `created`, as written: the STIX version identifier.
     pub fn version_text(&self) -> Option<&str> {
-        self.modified.as_ref().or(self.created.as_ref()).map(Timestamp::as_str)
+        self.modified
+            .as_ref()
+            .or(self.created.as_ref())
+            .map(Timestamp::as_str)
     }
 }
 
@@ -109,17 +115,35 @@ pub fn prepare(bytes: &[u8], options: &PrepareOptions) -> Result<PreparedDocumen
             objects.push(o);
         }
     }
-    let duplicates_in_document = dedupe_versions(&split.container, &split.objects, &mut objects, &mut issues, &mut invalid_objects);
+    let duplicates_in_document = dedupe_versions(
+        &split.container,
+        &split.objects,
+        &mut objects,
+        &mut issues,
+        &mut invalid_objects,
+    );
     assign_lines(&doc, &mut issues);
     if issues.iter().any(|i| i.severity == Severity::Error) {
         issues.sort_by_key(|i| (i.object_index, std::cmp::Reverse(i.severity)));
-        return Err(DocumentError::Invalid { invalid_objects: invalid_objects.max(1), total_objects, issues });
+        return Err(DocumentError::Invalid {
+            invalid_objects: invalid_objects.max(1),
+            total_objects,
+            issues,
+        });
     }
-    Ok(PreparedDocument { container: split.container, objects, warnings: issues, duplicates_in_document })
+    Ok(PreparedDocument {
+        container: split.container,
+        objects,
+        warnings: issues,
+        duplicates_in_document,
+    })
 }
 
 /// All findings for a document, without preparing anything for storage.
-pub fn validate_document(bytes: &[u8], options: &PrepareOptions) -> Result<Vec<Issue>, DocumentError> {
+pub fn validate_document(
+    bytes: &[u8],
+    options: &PrepareOptions,
+) -> Result<Vec<Issue>, DocumentError> {
     match prepare(bytes, options) {
         Ok(doc) => Ok(doc.warnings),
         Err(DocumentError::Invalid { issues, .. }) => Ok(issues),
@@ -130,13 +154,27 @@ pub fn validate_document(bytes: &[u8], options: &PrepareOptions) -> Result<Vec<I
 /// Rules for the wrapper: a bundle's id, and its `spec_version`, which only STIX 2.0 bundles carry.
 fn container_issues(container: &Container, options: &PrepareOptions) -> Vec<Issue> {
     let mut issues = Vec::new();
-    let Container::Bundle { id, spec_version } = container else { return issues };
+    let Container::Bundle { id, spec_version } = container else {
+        return issues;
+    };
     let mut error = |path: &str, rule, message: String| {
-        issues.push(Issue { severity: Severity::Error, object_index: None, object_id: id.clone(), line: 1, path: path.into(), rule, message })
+        issues.push(Issue {
+            severity: Severity::Error,
+            object_index: None,
+            object_id: id.clone(),
+            line: 1,
+            path: path.into(),
+            rule,
+            message,
+        })
     };
     match id {
         Some(id) if validate::is_valid_identifier(id) && id.starts_with("bundle--") => {}
-        Some(id) => error("$.id", "identifier", format!("bundle id {id:?} must be bundle--UUID")),
+        Some(id) => error(
+            "$.id",
+            "identifier",
+            format!("bundle id {id:?} must be bundle--UUID"),
+        ),
         None => error("$.id", "required", "a bundle needs an id".into()),
     }
     match spec_version.as_deref() {
@@ -144,7 +182,11 @@ fn container_issues(container: &Container, options: &PrepareOptions) -> Vec<Issu
         // STIX 2.1 bundles have no spec_version; "2.0" marks a STIX 2.0 bundle and "2.1" is a common, harmless addition.
         Some("2.0") if options.upgrade_stix20 => {}
         Some("2.1") => {}
-        Some(v) => error("$.spec_version", "spec-version", format!("a bundle's spec_version can only be \"2.0\" (a STIX 2.0 bundle); found {v:?}")),
+        Some(v) => error(
+            "$.spec_version",
+            "spec-version",
+            format!("a bundle's spec_version can only be \"2.0\" (a STIX 2.0 bundle); found {v:?}"),
+        ),
     }
     issues
 }
@@ -184,7 +226,13 @@ fn process(container: &Container, raw: &RawObject<'_>, options: &PrepareOptions)
     let Some(object) = value.as_object_mut() else {
         return ObjectOutcome {
             prepared: None,
-            issues: vec![located(Severity::Error, None, "", "object", "a STIX object must be a JSON object".into())],
+            issues: vec![located(
+                Severity::Error,
+                None,
+                "",
+                "object",
+                "a STIX object must be a JSON object".into(),
+            )],
         };
     };
     let id = object.get("id").and_then(Value::as_str).map(str::to_owned);
@@ -195,18 +243,37 @@ fn process(container: &Container, raw: &RawObject<'_>, options: &PrepareOptions)
     let findings = validate::validate_object(object);
     let issues: Vec<Issue> = findings
         .into_iter()
-        .map(|Finding { severity, path, rule, message }| located(severity, id.clone(), &path, rule, message))
+        .map(
+            |Finding {
+                 severity,
+                 path,
+                 rule,
+                 message,
+             }| located(severity, id.clone(), &path, rule, message),
+        )
         .collect();
     if issues.iter().any(|i| i.severity == Severity::Error) {
-        return ObjectOutcome { prepared: None, issues };
+        return ObjectOutcome {
+            prepared: None,
+            issues,
+        };
     }
     let canonical = canonical::to_canonical_string(&value);
     let sha256 = canonical::sha256(&canonical);
     let object = value.as_object().expect("checked above");
-    ObjectOutcome { prepared: Some(describe(raw.index, object, canonical, sha256, upgraded)), issues }
+    ObjectOutcome {
+        prepared: Some(describe(raw.index, object, canonical, sha256, upgraded)),
+        issues,
+    }
 }
 
-fn describe(document_index: usize, object: &Map<String, Value>, canonical: String, sha256: [u8; 32], upgraded: bool) -> PreparedObject {
+fn describe(
+    document_index: usize,
+    object: &Map<String, Value>,
+    canonical: String,
+    sha256: [u8; 32],
+    upgraded: bool,
+) -> PreparedObject {
     let text = |k: &str| object.get(k).and_then(Value::as_str);
     let ts = |k: &str| text(k).and_then(|t| Timestamp::parse(t).ok());
     let object_type = text("type").unwrap_or_default().to_owned();
@@ -218,7 +285,10 @@ fn describe(document_index: usize, object: &Map<String, Value>, canonical: Strin
         spec_version: text("spec_version").map(str::to_owned),
         created: ts("created"),
         modified: ts("modified"),
-        revoked: object.get("revoked").and_then(Value::as_bool).unwrap_or(false),
+        revoked: object
+            .get("revoked")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         tlp: tlp::tlp_of(object),
         object_type,
         canonical,
@@ -232,7 +302,9 @@ fn describe(document_index: usize, object: &Map<String, Value>, canonical: Strin
 /// requires a new `modified` for every change.
 /// Turns the byte offsets parked in `Issue::line` into 1-based line numbers, in one pass.
 fn assign_lines(doc: &[u8], issues: &mut [Issue]) {
-    let mut order: Vec<usize> = (0..issues.len()).filter(|&i| issues[i].object_index.is_some()).collect();
+    let mut order: Vec<usize> = (0..issues.len())
+        .filter(|&i| issues[i].object_index.is_some())
+        .collect();
     order.sort_by_key(|&i| issues[i].line);
     let (mut pos, mut line) = (0usize, 1usize);
     for i in order {
@@ -250,8 +322,8 @@ fn dedupe_versions(
     issues: &mut Vec<Issue>,
     invalid_objects: &mut usize,
 ) -> usize {
-    use std::collections::hash_map::Entry;
     use std::collections::HashMap;
+    use std::collections::hash_map::Entry;
     let mut seen: HashMap<(String, String), [u8; 32]> = HashMap::with_capacity(objects.len());
     let mut keep = vec![true; objects.len()];
     let mut dropped = 0;

@@ -12,8 +12,14 @@ use crate::kind::ObjectKind;
 pub enum Ty {
     String,
     Boolean,
-    Integer { min: i64, max: i64 },
-    Float { min: f64, max: f64 },
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
     Timestamp,
     /// A timestamp precise to at least the millisecond (`created`/`modified` of SDOs and SROs, STIX 2.1 section 3.2).
     TimestampMillis,
@@ -46,10 +52,18 @@ pub struct Prop {
 }
 
 const fn req(name: &'static str, ty: Ty) -> Prop {
-    Prop { name, ty, required: true }
+    Prop {
+        name,
+        ty,
+        required: true,
+    }
 }
 const fn opt(name: &'static str, ty: Ty) -> Prop {
-    Prop { name, ty, required: false }
+    Prop {
+        name,
+        ty,
+        required: false,
+    }
 }
 
 #[derive(Debug)]
@@ -73,8 +87,14 @@ const B: Ty = Ty::Boolean;
 const T: Ty = Ty::Timestamp;
 const ANY_ID: Ty = Ty::Identifier(&[]);
 const STRINGS: Ty = Ty::List(&Ty::String);
-const NON_NEGATIVE: Ty = Ty::Integer { min: 0, max: i64::MAX };
-const ANY_INT: Ty = Ty::Integer { min: i64::MIN, max: i64::MAX };
+const NON_NEGATIVE: Ty = Ty::Integer {
+    min: 0,
+    max: i64::MAX,
+};
+const ANY_INT: Ty = Ty::Integer {
+    min: i64::MIN,
+    max: i64::MAX,
+};
 const fn ids(types: &'static [&'static str]) -> Ty {
     Ty::Identifier(types)
 }
@@ -96,7 +116,10 @@ pub const SDO_COMMON: &[Prop] = &[
     opt("confidence", Ty::Integer { min: 0, max: 100 }),
     opt("lang", S),
     opt("external_references", Ty::List(&Ty::ExternalReference)),
-    opt("object_marking_refs", list_of_ids(&Ty::Identifier(&["marking-definition"]))),
+    opt(
+        "object_marking_refs",
+        list_of_ids(&Ty::Identifier(&["marking-definition"])),
+    ),
     opt("granular_markings", Ty::List(&Ty::GranularMarking)),
     opt("extensions", Ty::Extensions),
 ];
@@ -105,12 +128,14 @@ pub const SCO_COMMON: &[Prop] = &[
     req("type", S),
     opt("spec_version", S),
     req("id", ANY_ID),
-    opt("object_marking_refs", list_of_ids(&Ty::Identifier(&["marking-definition"]))),
+    opt(
+        "object_marking_refs",
+        list_of_ids(&Ty::Identifier(&["marking-definition"])),
+    ),
     opt("granular_markings", Ty::List(&Ty::GranularMarking)),
     opt("defanged", B),
     opt("extensions", Ty::Extensions),
 ];
-
 
 pub const MARKING_DEFINITION: &[Prop] = &[
     req("type", S),
@@ -119,7 +144,10 @@ pub const MARKING_DEFINITION: &[Prop] = &[
     req("created", T),
     opt("created_by_ref", ids(&["identity"])),
     opt("external_references", Ty::List(&Ty::ExternalReference)),
-    opt("object_marking_refs", list_of_ids(&Ty::Identifier(&["marking-definition"]))),
+    opt(
+        "object_marking_refs",
+        list_of_ids(&Ty::Identifier(&["marking-definition"])),
+    ),
     opt("granular_markings", Ty::List(&Ty::GranularMarking)),
     opt("extensions", Ty::Extensions),
     opt("name", S),
@@ -192,7 +220,11 @@ const REGISTRY_VALUE: &[Prop] = &[
     ),
 ];
 
-const ALTERNATE_DATA_STREAM: &[Prop] = &[req("name", S), opt("hashes", Ty::Hashes), opt("size", NON_NEGATIVE)];
+const ALTERNATE_DATA_STREAM: &[Prop] = &[
+    req("name", S),
+    opt("hashes", Ty::Hashes),
+    opt("size", NON_NEGATIVE),
+];
 
 const PE_OPTIONAL_HEADER: &[Prop] = &[
     opt("magic_hex", Ty::Hex),
@@ -228,7 +260,18 @@ const PE_OPTIONAL_HEADER: &[Prop] = &[
     opt("hashes", Ty::Hashes),
 ];
 
-const PE_SECTION: &[Prop] = &[req("name", S), opt("size", NON_NEGATIVE), opt("entropy", Ty::Float { min: f64::MIN, max: f64::MAX }), opt("hashes", Ty::Hashes)];
+const PE_SECTION: &[Prop] = &[
+    req("name", S),
+    opt("size", NON_NEGATIVE),
+    opt(
+        "entropy",
+        Ty::Float {
+            min: f64::MIN,
+            max: f64::MAX,
+        },
+    ),
+    opt("hashes", Ty::Hashes),
+];
 
 const X509_V3_EXTENSIONS: &[Prop] = &[
     opt("basic_constraints", S),
@@ -314,18 +357,188 @@ pub fn type_spec(name: &str) -> Option<&'static TypeSpec> {
 }
 
 pub const EXTENSIONS: &[ExtensionSpec] = &[
-    ExtensionSpec { name: "archive-ext", object_type: "file", props: &[req("contains_refs", Ty::List(&ids(&["file", "directory"]))), opt("comment", S)] },
-    ExtensionSpec { name: "ntfs-ext", object_type: "file", props: &[opt("sid", S), opt("alternate_data_streams", Ty::List(&Ty::Object(ALTERNATE_DATA_STREAM)))] },
-    ExtensionSpec { name: "pdf-ext", object_type: "file", props: &[opt("version", S), opt("is_optimized", B), opt("document_info_dict", Ty::Dictionary), opt("pdfid0", S), opt("pdfid1", S)] },
-    ExtensionSpec { name: "raster-image-ext", object_type: "file", props: &[opt("image_height", ANY_INT), opt("image_width", ANY_INT), opt("bits_per_pixel", ANY_INT), opt("exif_tags", Ty::Dictionary)] },
-    ExtensionSpec { name: "windows-pebinary-ext", object_type: "file", props: &[req("pe_type", Ty::OpenVocab), opt("imphash", S), opt("machine_hex", Ty::Hex), opt("number_of_sections", NON_NEGATIVE), opt("time_date_stamp", T), opt("pointer_to_symbol_table_hex", Ty::Hex), opt("number_of_symbols", NON_NEGATIVE), opt("size_of_optional_header", NON_NEGATIVE), opt("characteristics_hex", Ty::Hex), opt("file_header_hashes", Ty::Hashes), opt("optional_header", Ty::Object(PE_OPTIONAL_HEADER)), opt("sections", Ty::List(&Ty::Object(PE_SECTION)))] },
-    ExtensionSpec { name: "http-request-ext", object_type: "network-traffic", props: &[req("request_method", S), req("request_value", S), opt("request_version", S), opt("request_header", Ty::Dictionary), opt("message_body_length", NON_NEGATIVE), opt("message_body_data_ref", ids(&["artifact"]))] },
-    ExtensionSpec { name: "icmp-ext", object_type: "network-traffic", props: &[req("icmp_type_hex", Ty::Hex), req("icmp_code_hex", Ty::Hex)] },
-    ExtensionSpec { name: "socket-ext", object_type: "network-traffic", props: &[req("address_family", Ty::Enum(&["AF_UNSPEC", "AF_INET", "AF_IPX", "AF_APPLETALK", "AF_NETBIOS", "AF_INET6", "AF_IRDA", "AF_BTH"])), opt("is_blocking", B), opt("is_listening", B), opt("options", Ty::Dictionary), opt("socket_type", Ty::Enum(&["SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_RDM", "SOCK_SEQPACKET"])), opt("socket_descriptor", NON_NEGATIVE), opt("socket_handle", ANY_INT)] },
-    ExtensionSpec { name: "tcp-ext", object_type: "network-traffic", props: &[opt("src_flags_hex", Ty::Hex), opt("dst_flags_hex", Ty::Hex)] },
-    ExtensionSpec { name: "windows-process-ext", object_type: "process", props: &[opt("aslr_enabled", B), opt("dep_enabled", B), opt("priority", S), opt("owner_sid", S), opt("window_title", S), opt("startup_info", Ty::Dictionary), opt("integrity_level", Ty::Enum(&["low", "medium", "high", "system"]))] },
-    ExtensionSpec { name: "windows-service-ext", object_type: "process", props: &[opt("service_name", S), opt("descriptions", STRINGS), opt("display_name", S), opt("group_name", S), opt("start_type", Ty::Enum(&["SERVICE_AUTO_START", "SERVICE_BOOT_START", "SERVICE_DEMAND_START", "SERVICE_DISABLED", "SERVICE_SYSTEM_ALERT"])), opt("service_dll_refs", Ty::List(&ids(&["file"]))), opt("service_type", Ty::Enum(&["SERVICE_KERNEL_DRIVER", "SERVICE_FILE_SYSTEM_DRIVER", "SERVICE_WIN32_OWN_PROCESS", "SERVICE_WIN32_SHARE_PROCESS"])), opt("service_status", Ty::Enum(&["SERVICE_CONTINUE_PENDING", "SERVICE_PAUSE_PENDING", "SERVICE_PAUSED", "SERVICE_RUNNING", "SERVICE_START_PENDING", "SERVICE_STOP_PENDING", "SERVICE_STOPPED"]))] },
-    ExtensionSpec { name: "unix-account-ext", object_type: "user-account", props: &[opt("gid", ANY_INT), opt("groups", STRINGS), opt("home_dir", S), opt("shell", S)] },
+    ExtensionSpec {
+        name: "archive-ext",
+        object_type: "file",
+        props: &[
+            req("contains_refs", Ty::List(&ids(&["file", "directory"]))),
+            opt("comment", S),
+        ],
+    },
+    ExtensionSpec {
+        name: "ntfs-ext",
+        object_type: "file",
+        props: &[
+            opt("sid", S),
+            opt(
+                "alternate_data_streams",
+                Ty::List(&Ty::Object(ALTERNATE_DATA_STREAM)),
+            ),
+        ],
+    },
+    ExtensionSpec {
+        name: "pdf-ext",
+        object_type: "file",
+        props: &[
+            opt("version", S),
+            opt("is_optimized", B),
+            opt("document_info_dict", Ty::Dictionary),
+            opt("pdfid0", S),
+            opt("pdfid1", S),
+        ],
+    },
+    ExtensionSpec {
+        name: "raster-image-ext",
+        object_type: "file",
+        props: &[
+            opt("image_height", ANY_INT),
+            opt("image_width", ANY_INT),
+            opt("bits_per_pixel", ANY_INT),
+            opt("exif_tags", Ty::Dictionary),
+        ],
+    },
+    ExtensionSpec {
+        name: "windows-pebinary-ext",
+        object_type: "file",
+        props: &[
+            req("pe_type", Ty::OpenVocab),
+            opt("imphash", S),
+            opt("machine_hex", Ty::Hex),
+            opt("number_of_sections", NON_NEGATIVE),
+            opt("time_date_stamp", T),
+            opt("pointer_to_symbol_table_hex", Ty::Hex),
+            opt("number_of_symbols", NON_NEGATIVE),
+            opt("size_of_optional_header", NON_NEGATIVE),
+            opt("characteristics_hex", Ty::Hex),
+            opt("file_header_hashes", Ty::Hashes),
+            opt("optional_header", Ty::Object(PE_OPTIONAL_HEADER)),
+            opt("sections", Ty::List(&Ty::Object(PE_SECTION))),
+        ],
+    },
+    ExtensionSpec {
+        name: "http-request-ext",
+        object_type: "network-traffic",
+        props: &[
+            req("request_method", S),
+            req("request_value", S),
+            opt("request_version", S),
+            opt("request_header", Ty::Dictionary),
+            opt("message_body_length", NON_NEGATIVE),
+            opt("message_body_data_ref", ids(&["artifact"])),
+        ],
+    },
+    ExtensionSpec {
+        name: "icmp-ext",
+        object_type: "network-traffic",
+        props: &[req("icmp_type_hex", Ty::Hex), req("icmp_code_hex", Ty::Hex)],
+    },
+    ExtensionSpec {
+        name: "socket-ext",
+        object_type: "network-traffic",
+        props: &[
+            req(
+                "address_family",
+                Ty::Enum(&[
+                    "AF_UNSPEC",
+                    "AF_INET",
+                    "AF_IPX",
+                    "AF_APPLETALK",
+                    "AF_NETBIOS",
+                    "AF_INET6",
+                    "AF_IRDA",
+                    "AF_BTH",
+                ]),
+            ),
+            opt("is_blocking", B),
+            opt("is_listening", B),
+            opt("options", Ty::Dictionary),
+            opt(
+                "socket_type",
+                Ty::Enum(&[
+                    "SOCK_STREAM",
+                    "SOCK_DGRAM",
+                    "SOCK_RAW",
+                    "SOCK_RDM",
+                    "SOCK_SEQPACKET",
+                ]),
+            ),
+            opt("socket_descriptor", NON_NEGATIVE),
+            opt("socket_handle", ANY_INT),
+        ],
+    },
+    ExtensionSpec {
+        name: "tcp-ext",
+        object_type: "network-traffic",
+        props: &[opt("src_flags_hex", Ty::Hex), opt("dst_flags_hex", Ty::Hex)],
+    },
+    ExtensionSpec {
+        name: "windows-process-ext",
+        object_type: "process",
+        props: &[
+            opt("aslr_enabled", B),
+            opt("dep_enabled", B),
+            opt("priority", S),
+            opt("owner_sid", S),
+            opt("window_title", S),
+            opt("startup_info", Ty::Dictionary),
+            opt(
+                "integrity_level",
+                Ty::Enum(&["low", "medium", "high", "system"]),
+            ),
+        ],
+    },
+    ExtensionSpec {
+        name: "windows-service-ext",
+        object_type: "process",
+        props: &[
+            opt("service_name", S),
+            opt("descriptions", STRINGS),
+            opt("display_name", S),
+            opt("group_name", S),
+            opt(
+                "start_type",
+                Ty::Enum(&[
+                    "SERVICE_AUTO_START",
+                    "SERVICE_BOOT_START",
+                    "SERVICE_DEMAND_START",
+                    "SERVICE_DISABLED",
+                    "SERVICE_SYSTEM_ALERT",
+                ]),
+            ),
+            opt("service_dll_refs", Ty::List(&ids(&["file"]))),
+            opt(
+                "service_type",
+                Ty::Enum(&[
+                    "SERVICE_KERNEL_DRIVER",
+                    "SERVICE_FILE_SYSTEM_DRIVER",
+                    "SERVICE_WIN32_OWN_PROCESS",
+                    "SERVICE_WIN32_SHARE_PROCESS",
+                ]),
+            ),
+            opt(
+                "service_status",
+                Ty::Enum(&[
+                    "SERVICE_CONTINUE_PENDING",
+                    "SERVICE_PAUSE_PENDING",
+                    "SERVICE_PAUSED",
+                    "SERVICE_RUNNING",
+                    "SERVICE_START_PENDING",
+                    "SERVICE_STOP_PENDING",
+                    "SERVICE_STOPPED",
+                ]),
+            ),
+        ],
+    },
+    ExtensionSpec {
+        name: "unix-account-ext",
+        object_type: "user-account",
+        props: &[
+            opt("gid", ANY_INT),
+            opt("groups", STRINGS),
+            opt("home_dir", S),
+            opt("shell", S),
+        ],
+    },
 ];
 
 pub fn extension_spec(name: &str) -> Option<&'static ExtensionSpec> {

@@ -25,7 +25,13 @@ impl Timestamp {
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
         let b = text.as_bytes();
         const SHAPE: &str = "must look like 2016-05-12T08:17:27.000Z (RFC 3339, UTC, ending in Z)";
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(TimestampError(SHAPE));
         }
         let digits = |r: std::ops::Range<usize>| -> Result<u32, TimestampError> {
@@ -45,7 +51,9 @@ impl Timestamp {
         let rest = &b[19..];
         let fraction = match rest {
             [b'Z'] => &[][..],
-            [b'.', frac @ .., b'Z'] if !frac.is_empty() && frac.iter().all(u8::is_ascii_digit) => frac,
+            [b'.', frac @ .., b'Z'] if !frac.is_empty() && frac.iter().all(u8::is_ascii_digit) => {
+                frac
+            }
             _ => return Err(TimestampError(SHAPE)),
         };
         if !(1..=12).contains(&month) {
@@ -60,7 +68,9 @@ impl Timestamp {
         // RFC 3339 allows a leap second (60); STIX consumers (Python's datetime among them,
         // hence stix2-validator) cannot represent one, so evidence must not use it.
         if second > 59 {
-            return Err(TimestampError("second must be 00-59 (leap seconds cannot be represented)"));
+            return Err(TimestampError(
+                "second must be 00-59 (leap seconds cannot be represented)",
+            ));
         }
         let significant = {
             let mut end = fraction.len();
@@ -78,7 +88,11 @@ impl Timestamp {
             key.push('0');
         }
         key.push('Z');
-        Ok(Timestamp { text: text.to_owned(), key, fraction_digits: fraction.len() })
+        Ok(Timestamp {
+            text: text.to_owned(),
+            key,
+            fraction_digits: fraction.len(),
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -116,7 +130,9 @@ impl fmt::Display for Timestamp {
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         _ => 31,
     }
@@ -124,7 +140,9 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 
 /// Current UTC time as an RFC 3339 timestamp with milliseconds.
 pub fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     format_unix_millis(now.as_millis() as i64)
 }
 
@@ -145,7 +163,12 @@ pub fn format_unix_millis(millis: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -154,7 +177,11 @@ mod tests {
 
     #[test]
     fn accepts_stix_forms() {
-        for ok in ["2016-05-12T08:17:27Z", "2016-05-12T08:17:27.000Z", "2000-02-29T00:00:00.123456789Z"] {
+        for ok in [
+            "2016-05-12T08:17:27Z",
+            "2016-05-12T08:17:27.000Z",
+            "2000-02-29T00:00:00.123456789Z",
+        ] {
             Timestamp::parse(ok).unwrap();
         }
     }
@@ -181,8 +208,14 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(format_unix_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_unix_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(format_unix_millis(1_795_564_800_000), "2026-11-25T00:00:00.000Z");
+        assert_eq!(
+            format_unix_millis(951_782_400_123),
+            "2000-02-29T00:00:00.123Z"
+        );
+        assert_eq!(
+            format_unix_millis(1_795_564_800_000),
+            "2026-11-25T00:00:00.000Z"
+        );
         assert!(Timestamp::parse(&now_rfc3339()).is_ok());
     }
 

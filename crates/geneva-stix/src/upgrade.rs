@@ -40,7 +40,9 @@ pub fn upgrade_object(object: &mut Map<String, Value>) {
             object.entry("is_family").or_insert(Value::Bool(true));
         }
         Some("indicator") => {
-            object.entry("pattern_type").or_insert_with(|| Value::String("stix".into()));
+            object
+                .entry("pattern_type")
+                .or_insert_with(|| Value::String("stix".into()));
         }
         _ => {}
     }
@@ -55,7 +57,10 @@ mod tests {
     fn upgrades_malware_and_indicator() {
         let mut m = json!({"type": "malware", "id": "malware--x", "labels": ["trojan"]});
         upgrade_object(m.as_object_mut().unwrap());
-        assert_eq!(m, json!({"type": "malware", "id": "malware--x", "labels": ["trojan"], "spec_version": "2.1", "is_family": true}));
+        assert_eq!(
+            m,
+            json!({"type": "malware", "id": "malware--x", "labels": ["trojan"], "spec_version": "2.1", "is_family": true})
+        );
         let mut i = json!({"type": "indicator", "pattern": "[x:y = 'z']"});
         upgrade_object(i.as_object_mut().unwrap());
         assert_eq!(i["pattern_type"], "stix");
@@ -63,7 +68,10 @@ mod tests {
 
     #[test]
     fn detects_version() {
-        let bundle = |v: Option<&str>| Container::Bundle { id: None, spec_version: v.map(str::to_owned) };
+        let bundle = |v: Option<&str>| Container::Bundle {
+            id: None,
+            spec_version: v.map(str::to_owned),
+        };
         let sdo = json!({"type": "campaign", "created": "2016-01-01T00:00:00.000Z"});
         let sco = json!({"type": "ipv4-addr"});
         let v21 = json!({"type": "campaign", "spec_version": "2.1"});

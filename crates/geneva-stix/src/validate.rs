@@ -11,11 +11,11 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::error::Severity;
+use crate::formats::{self, is_language_tag};
 use crate::kind::ObjectKind;
+use crate::pattern;
 use crate::spec::{self, Prop, Ty};
 use crate::timestamp::Timestamp;
-use crate::formats::{self, is_language_tag};
-use crate::pattern;
 use crate::tlp;
 
 /// One broken rule inside an object.
@@ -35,10 +35,20 @@ struct Checker {
 
 impl Checker {
     fn error(&mut self, path: &str, rule: &'static str, message: impl Into<String>) {
-        self.findings.push(Finding { severity: Severity::Error, path: path.to_owned(), rule, message: message.into() });
+        self.findings.push(Finding {
+            severity: Severity::Error,
+            path: path.to_owned(),
+            rule,
+            message: message.into(),
+        });
     }
     fn warn(&mut self, path: &str, rule: &'static str, message: impl Into<String>) {
-        self.findings.push(Finding { severity: Severity::Warning, path: path.to_owned(), rule, message: message.into() });
+        self.findings.push(Finding {
+            severity: Severity::Warning,
+            path: path.to_owned(),
+            rule,
+            message: message.into(),
+        });
     }
 }
 
@@ -78,7 +88,11 @@ pub fn validate_object(object: &Map<String, Value>) -> Vec<Finding> {
         );
     }
     if type_name == "action" {
-        c.error(".type", "type-name", "\"action\" is reserved and cannot be used as a type");
+        c.error(
+            ".type",
+            "type-name",
+            "\"action\" is reserved and cannot be used as a type",
+        );
     }
     let kind = ObjectKind::of(type_name);
     let sdo_like = object.contains_key("created") || object.contains_key("modified");
@@ -91,7 +105,11 @@ pub fn validate_object(object: &Map<String, Value>) -> Vec<Finding> {
             Some(prop) => check_value(&mut c, &p, value, &prop.ty),
             None => {
                 if RESERVED_PROPERTIES.contains(&key.as_str()) {
-                    c.error(&p, "reserved-property", format!("{key:?} is reserved by STIX 2.1 and must not be used"));
+                    c.error(
+                        &p,
+                        "reserved-property",
+                        format!("{key:?} is reserved by STIX 2.1 and must not be used"),
+                    );
                     continue;
                 }
                 check_custom_property_name(&mut c, "", key);
@@ -101,37 +119,58 @@ pub fn validate_object(object: &Map<String, Value>) -> Vec<Finding> {
     }
     for prop in common.iter().chain(specific).filter(|p| p.required) {
         if !object.contains_key(prop.name) {
-            c.error(&child("", prop.name), "required", format!("{type_name} objects must have `{}`", prop.name));
+            c.error(
+                &child("", prop.name),
+                "required",
+                format!("{type_name} objects must have `{}`", prop.name),
+            );
         }
     }
 
-    if let Some(Value::String(id)) = object.get("id") {
-        if let Some((prefix, _)) = id.split_once("--") {
-            if prefix != type_name {
-                c.error(".id", "id-type", format!("id {id:?} must start with the object's type, \"{type_name}--\""));
-            }
-        }
+    if let Some(Value::String(id)) = object.get("id")
+        && let Some((prefix, _)) = id.split_once("--")
+        && prefix != type_name
+    {
+        c.error(
+            ".id",
+            "id-type",
+            format!("id {id:?} must start with the object's type, \"{type_name}--\""),
+        );
     }
     if let Some(v) = object.get("spec_version") {
         match v.as_str() {
             Some("2.1") => {}
-            Some(other) => c.error(".spec_version", "spec-version", format!("spec_version must be \"2.1\" (found {other:?})")),
+            Some(other) => c.error(
+                ".spec_version",
+                "spec-version",
+                format!("spec_version must be \"2.1\" (found {other:?})"),
+            ),
             None => {}
         }
     }
-    if let Some(lang) = object.get("lang").and_then(Value::as_str) {
-        if !is_language_tag(lang) {
-            c.error(".lang", "language", format!("lang {lang:?} is not an RFC 5646 language tag (e.g. en, en-US, zh-Hant-TW)"));
-        }
+    if let Some(lang) = object.get("lang").and_then(Value::as_str)
+        && !is_language_tag(lang)
+    {
+        c.error(
+            ".lang",
+            "language",
+            format!("lang {lang:?} is not an RFC 5646 language tag (e.g. en, en-US, zh-Hant-TW)"),
+        );
     }
     if let Some(Value::Array(markings)) = object.get("granular_markings") {
         for (i, marking) in markings.iter().enumerate() {
-            let Some(selectors) = marking.get("selectors").and_then(Value::as_array) else { continue };
+            let Some(selectors) = marking.get("selectors").and_then(Value::as_array) else {
+                continue;
+            };
             for (j, selector) in selectors.iter().enumerate() {
-                if let Some(sel) = selector.as_str() {
-                    if let Err(why) = resolve_selector(object, sel) {
-                        c.error(&format!(".granular_markings[{i}].selectors[{j}]"), "selector", format!("selector {sel:?} {why}"));
-                    }
+                if let Some(sel) = selector.as_str()
+                    && let Err(why) = resolve_selector(object, sel)
+                {
+                    c.error(
+                        &format!(".granular_markings[{i}].selectors[{j}]"),
+                        "selector",
+                        format!("selector {sel:?} {why}"),
+                    );
                 }
             }
         }
@@ -143,7 +182,8 @@ pub fn validate_object(object: &Map<String, Value>) -> Vec<Finding> {
 
 fn is_valid_type_name(t: &str) -> bool {
     (3..=250).contains(&t.len())
-        && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && t.as_bytes()[0].is_ascii_lowercase()
         && !t.ends_with('-')
         && !t.contains("--")
@@ -155,15 +195,25 @@ const RESERVED_PROPERTIES: &[&str] = &["severity", "action", "username", "phone_
 /// Custom property values: JSON null and empty lists are not STIX values.
 fn check_custom_value(c: &mut Checker, path: &str, value: &Value) {
     match value {
-        Value::Null => c.error(path, "null", "null is not a STIX value; leave the property out instead"),
-        Value::Array(items) if items.is_empty() => c.error(path, "empty-list", "must not be an empty list; leave the property out instead"),
+        Value::Null => c.error(
+            path,
+            "null",
+            "null is not a STIX value; leave the property out instead",
+        ),
+        Value::Array(items) if items.is_empty() => c.error(
+            path,
+            "empty-list",
+            "must not be an empty list; leave the property out instead",
+        ),
         _ => {}
     }
 }
 
 fn check_custom_property_name(c: &mut Checker, path: &str, key: &str) {
     let ok = (3..=250).contains(&key.len())
-        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !ok {
         c.error(
             &child(path, key),
@@ -171,24 +221,47 @@ fn check_custom_property_name(c: &mut Checker, path: &str, key: &str) {
             format!("property name {key:?} must be 3-250 characters of a-z, 0-9 and underscore"),
         );
     } else if !key.starts_with("x_") {
-        c.warn(&child(path, key), "custom-prefix", format!("custom property {key:?} should start with \"x_\""));
+        c.warn(
+            &child(path, key),
+            "custom-prefix",
+            format!("custom property {key:?} should start with \"x_\""),
+        );
     }
 }
 
 /// `later` must not be before `earlier` (or must be strictly after, if `strict`).
-fn check_order(c: &mut Checker, object: &Map<String, Value>, earlier: &str, later: &str, strict: bool) {
-    let ts = |k: &str| object.get(k).and_then(Value::as_str).and_then(|s| Timestamp::parse(s).ok());
-    if let (Some(a), Some(b)) = (ts(earlier), ts(later)) {
-        if b < a || (strict && b == a) {
-            let relation = if strict { "after" } else { "at or after" };
-            c.error(&child("", later), "timestamp-order", format!("`{later}` ({b}) must be {relation} `{earlier}` ({a})"));
-        }
+fn check_order(
+    c: &mut Checker,
+    object: &Map<String, Value>,
+    earlier: &str,
+    later: &str,
+    strict: bool,
+) {
+    let ts = |k: &str| {
+        object
+            .get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| Timestamp::parse(s).ok())
+    };
+    if let (Some(a), Some(b)) = (ts(earlier), ts(later))
+        && (b < a || (strict && b == a))
+    {
+        let relation = if strict { "after" } else { "at or after" };
+        c.error(
+            &child("", later),
+            "timestamp-order",
+            format!("`{later}` ({b}) must be {relation} `{earlier}` ({a})"),
+        );
     }
 }
 
 fn check_value(c: &mut Checker, path: &str, value: &Value, ty: &Ty) {
     if value.is_null() {
-        c.error(path, "null", "null is not a STIX value; leave the property out instead");
+        c.error(
+            path,
+            "null",
+            "null is not a STIX value; leave the property out instead",
+        );
         return;
     }
     match ty {
@@ -204,24 +277,36 @@ fn check_value(c: &mut Checker, path: &str, value: &Value, ty: &Ty) {
             }
         }
         Ty::Integer { min, max } => match as_integer(value) {
-            Some(n) if n < i128::from(*min) || n > i128::from(*max) => {
-                c.error(path, "range", format!("must be between {min} and {max} (found {n})"))
-            }
+            Some(n) if n < i128::from(*min) || n > i128::from(*max) => c.error(
+                path,
+                "range",
+                format!("must be between {min} and {max} (found {n})"),
+            ),
             Some(_) => {}
             None => c.error(path, "type", "must be an integer"),
         },
         Ty::Float { min, max } => match value.as_f64() {
-            Some(n) if n < *min || n > *max => c.error(path, "range", format!("must be between {min} and {max} (found {n})")),
+            Some(n) if n < *min || n > *max => c.error(
+                path,
+                "range",
+                format!("must be between {min} and {max} (found {n})"),
+            ),
             Some(_) => {}
             None => c.error(path, "type", "must be a number"),
         },
         Ty::Timestamp | Ty::TimestampMillis => match value.as_str() {
             Some(s) => match Timestamp::parse(s) {
-                Err(e) => c.error(path, "timestamp", format!("{s:?} is not a valid STIX timestamp: {e}")),
+                Err(e) => c.error(
+                    path,
+                    "timestamp",
+                    format!("{s:?} is not a valid STIX timestamp: {e}"),
+                ),
                 Ok(t) if matches!(ty, Ty::TimestampMillis) && t.fraction_digits() < 3 => c.error(
                     path,
                     "timestamp-precision",
-                    format!("{s:?} must be precise to the millisecond (e.g. 2016-05-12T08:17:27.000Z)"),
+                    format!(
+                        "{s:?} must be precise to the millisecond (e.g. 2016-05-12T08:17:27.000Z)"
+                    ),
                 ),
                 Ok(_) => {}
             },
@@ -232,7 +317,9 @@ fn check_value(c: &mut Checker, path: &str, value: &Value, ty: &Ty) {
             None => c.error(path, "type", "must be an identifier string"),
         },
         Ty::List(inner) => match value.as_array() {
-            Some(items) if items.is_empty() => c.error(path, "empty-list", "must not be an empty list"),
+            Some(items) if items.is_empty() => {
+                c.error(path, "empty-list", "must not be an empty list")
+            }
             Some(items) => {
                 for (i, v) in items.iter().enumerate() {
                     check_value(c, &item(path, i), v, inner);
@@ -242,23 +329,39 @@ fn check_value(c: &mut Checker, path: &str, value: &Value, ty: &Ty) {
         },
         Ty::Dictionary => check_dictionary(c, path, value),
         Ty::Hashes => check_hashes(c, path, value, false),
-        Ty::KillChainPhase => check_object_props(c, path, value, spec::KILL_CHAIN_PHASE_PROPS, false),
+        Ty::KillChainPhase => {
+            check_object_props(c, path, value, spec::KILL_CHAIN_PHASE_PROPS, false)
+        }
         Ty::ExternalReference => check_external_reference(c, path, value),
         Ty::GranularMarking => check_granular_marking(c, path, value),
         Ty::Extensions => check_extensions(c, path, value),
         Ty::Enum(allowed) => match value.as_str() {
             Some(s) if allowed.contains(&s) => {}
-            Some(s) => c.error(path, "vocabulary", format!("{s:?} is not one of {}", allowed.join(", "))),
+            Some(s) => c.error(
+                path,
+                "vocabulary",
+                format!("{s:?} is not one of {}", allowed.join(", ")),
+            ),
             None => c.error(path, "type", "must be a string"),
         },
         Ty::Hex => match value.as_str() {
             Some(s) if is_hex(s) => {}
-            Some(s) => c.error(path, "hex", format!("{s:?} must be an even, non-zero number of hexadecimal digits")),
+            Some(s) => c.error(
+                path,
+                "hex",
+                format!("{s:?} must be an even, non-zero number of hexadecimal digits"),
+            ),
             None => c.error(path, "type", "must be a hex string"),
         },
         Ty::Binary => match value.as_str() {
-            Some(s) if !s.is_empty() && base64::engine::general_purpose::STANDARD.decode(s).is_ok() => {}
-            Some(_) => c.error(path, "binary", "must be non-empty, padded base64 (RFC 4648)"),
+            Some(s)
+                if !s.is_empty() && base64::engine::general_purpose::STANDARD.decode(s).is_ok() => {
+            }
+            Some(_) => c.error(
+                path,
+                "binary",
+                "must be non-empty, padded base64 (RFC 4648)",
+            ),
             None => c.error(path, "type", "must be a base64 string"),
         },
         Ty::Object(props) => check_object_props(c, path, value, props, true),
@@ -266,7 +369,7 @@ fn check_value(c: &mut Checker, path: &str, value: &Value, ty: &Ty) {
 }
 
 fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    !s.is_empty() && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// JSON integers, and floats with no fractional part (`50.0`), as JSON Schema counts them.
@@ -283,7 +386,13 @@ fn as_integer(value: &Value) -> Option<i128> {
     }
 }
 
-fn check_object_props(c: &mut Checker, path: &str, value: &Value, props: &[Prop], allow_custom: bool) {
+fn check_object_props(
+    c: &mut Checker,
+    path: &str,
+    value: &Value,
+    props: &[Prop],
+    allow_custom: bool,
+) {
     let Some(map) = value.as_object() else {
         c.error(path, "type", "must be an object");
         return;
@@ -298,14 +407,23 @@ fn check_object_props(c: &mut Checker, path: &str, value: &Value, props: &[Prop]
             None => {}
         }
     }
-    for prop in props.iter().filter(|p| p.required && !map.contains_key(p.name)) {
-        c.error(&child(path, prop.name), "required", format!("`{}` is required here", prop.name));
+    for prop in props
+        .iter()
+        .filter(|p| p.required && !map.contains_key(p.name))
+    {
+        c.error(
+            &child(path, prop.name),
+            "required",
+            format!("`{}` is required here", prop.name),
+        );
     }
 }
 
 /// `type--UUID`, the UUID in RFC 4122 form (versions 1-5, the RFC 4122 variant).
 pub fn is_valid_identifier(id: &str) -> bool {
-    let Some((prefix, uuid)) = id.split_once("--") else { return false };
+    let Some((prefix, uuid)) = id.split_once("--") else {
+        return false;
+    };
     is_valid_type_name(prefix) && is_valid_uuid(uuid)
 }
 
@@ -327,12 +445,20 @@ fn uuid_version(id: &str) -> Option<u8> {
 
 fn check_identifier(c: &mut Checker, path: &str, id: &str, types: &[&str]) {
     if !is_valid_identifier(id) {
-        c.error(path, "identifier", format!("{id:?} is not a STIX identifier (type--UUID, RFC 4122 version 1-5)"));
+        c.error(
+            path,
+            "identifier",
+            format!("{id:?} is not a STIX identifier (type--UUID, RFC 4122 version 1-5)"),
+        );
         return;
     }
     let prefix = id.split_once("--").map(|(p, _)| p).unwrap_or_default();
     if !types.is_empty() && !types.contains(&prefix) {
-        c.error(path, "reference-type", format!("{id:?} must point at {}", types.join(" or ")));
+        c.error(
+            path,
+            "reference-type",
+            format!("{id:?} must point at {}", types.join(" or ")),
+        );
     }
 }
 
@@ -347,8 +473,16 @@ fn check_dictionary(c: &mut Checker, path: &str, value: &Value) {
     }
     for (key, v) in map {
         let p = child(path, key);
-        if key.len() > 250 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            c.error(&p, "dictionary-key", format!("dictionary key {key:?} must be at most 250 letters, digits, _ or -"));
+        if key.len() > 250
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            c.error(
+                &p,
+                "dictionary-key",
+                format!("dictionary key {key:?} must be at most 250 letters, digits, _ or -"),
+            );
         }
         check_custom_value(c, &p, v);
     }
@@ -365,7 +499,9 @@ fn hash_hex_length(name: &str) -> Option<usize> {
     })
 }
 
-const HASH_NAMES: &[&str] = &["MD5", "SHA-1", "SHA-256", "SHA-512", "SHA3-256", "SHA3-512", "SSDEEP", "TLSH"];
+const HASH_NAMES: &[&str] = &[
+    "MD5", "SHA-1", "SHA-256", "SHA-512", "SHA3-256", "SHA3-512", "SSDEEP", "TLSH",
+];
 
 fn check_hashes(c: &mut Checker, path: &str, value: &Value, only_standard_names: bool) {
     let Some(map) = value.as_object() else {
@@ -377,29 +513,56 @@ fn check_hashes(c: &mut Checker, path: &str, value: &Value, only_standard_names:
     }
     for (key, v) in map {
         let p = child(path, key);
-        if key.len() < 3 || key.len() > 250 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            c.error(&p, "hash-name", format!("hash name {key:?} must be 3-250 letters, digits, - or _"));
+        if key.len() < 3
+            || key.len() > 250
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            c.error(
+                &p,
+                "hash-name",
+                format!("hash name {key:?} must be 3-250 letters, digits, - or _"),
+            );
         } else if only_standard_names && !HASH_NAMES.contains(&key.as_str()) {
-            c.error(&p, "hash-name", format!("hash name {key:?} must be one of {}", HASH_NAMES.join(", ")));
+            c.error(
+                &p,
+                "hash-name",
+                format!("hash name {key:?} must be one of {}", HASH_NAMES.join(", ")),
+            );
         }
         let Some(text) = v.as_str() else {
             c.error(&p, "type", "hash values must be strings");
             continue;
         };
         let ok = match key.as_str() {
-            "SSDEEP" => (1..=128).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/+:.".contains(&b)),
+            "SSDEEP" => {
+                (1..=128).contains(&text.len())
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"/+:.".contains(&b))
+            }
             "TLSH" => text.len() == 70 && text.bytes().all(|b| b.is_ascii_alphanumeric()),
-            name => hash_hex_length(name).is_none_or(|n| text.len() == n && text.bytes().all(|b| b.is_ascii_hexdigit())),
+            name => hash_hex_length(name)
+                .is_none_or(|n| text.len() == n && text.bytes().all(|b| b.is_ascii_hexdigit())),
         };
         if !ok {
-            c.error(&p, "hash-value", format!("{text:?} is not a valid {key} value"));
+            c.error(
+                &p,
+                "hash-value",
+                format!("{text:?} is not a valid {key} value"),
+            );
         }
     }
 }
 
 fn is_cve_id(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix("CVE-") else { return false };
-    let Some((year, number)) = rest.split_once('-') else { return false };
+    let Some(rest) = s.strip_prefix("CVE-") else {
+        return false;
+    };
+    let Some((year, number)) = rest.split_once('-') else {
+        return false;
+    };
     year.len() == 4
         && year.bytes().all(|b| b.is_ascii_digit())
         && number.len() >= 4
@@ -408,36 +571,59 @@ fn is_cve_id(s: &str) -> bool {
 }
 
 fn is_capec_id(s: &str) -> bool {
-    s.strip_prefix("CAPEC-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    s.strip_prefix("CAPEC-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn check_external_reference(c: &mut Checker, path: &str, value: &Value) {
     check_object_props(c, path, value, spec::EXTERNAL_REFERENCE_PROPS, true);
     let Some(map) = value.as_object() else { return };
-    if let Some(url) = map.get("url").and_then(Value::as_str) {
-        if !formats::is_uri(url) {
-            c.error(&child(path, "url"), "uri", format!("{url:?} is not a URI (RFC 3986): it needs a scheme and no spaces or raw non-ASCII"));
-        }
+    if let Some(url) = map.get("url").and_then(Value::as_str)
+        && !formats::is_uri(url)
+    {
+        c.error(
+            &child(path, "url"),
+            "uri",
+            format!(
+                "{url:?} is not a URI (RFC 3986): it needs a scheme and no spaces or raw non-ASCII"
+            ),
+        );
     }
-    if let Some(h) = map.get("hashes") {
-        if h.is_object() {
-            check_hashes_names_only(c, &child(path, "hashes"), h);
-        }
+    if let Some(h) = map.get("hashes")
+        && h.is_object()
+    {
+        check_hashes_names_only(c, &child(path, "hashes"), h);
     }
-    let source = map.get("source_name").and_then(Value::as_str).unwrap_or_default();
+    let source = map
+        .get("source_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let external_id = map.get("external_id").and_then(Value::as_str);
     match (source, external_id) {
         ("cve", Some(id)) if is_cve_id(id) => {}
-        ("cve", _) => c.error(&child(path, "external_id"), "external-reference", "a cve reference needs external_id CVE-YYYY-NNNN"),
+        ("cve", _) => c.error(
+            &child(path, "external_id"),
+            "external-reference",
+            "a cve reference needs external_id CVE-YYYY-NNNN",
+        ),
         ("capec", Some(id)) if is_capec_id(id) => {}
-        ("capec", _) => c.error(&child(path, "external_id"), "external-reference", "a capec reference needs external_id CAPEC-N"),
+        ("capec", _) => c.error(
+            &child(path, "external_id"),
+            "external-reference",
+            "a capec reference needs external_id CAPEC-N",
+        ),
         (_, Some(id)) if is_cve_id(id) || is_capec_id(id) => c.error(
             &child(path, "source_name"),
             "external-reference",
-            format!("external_id {id:?} is a CVE/CAPEC id, so source_name must be \"cve\" or \"capec\""),
+            format!(
+                "external_id {id:?} is a CVE/CAPEC id, so source_name must be \"cve\" or \"capec\""
+            ),
         ),
         _ => {
-            if !["description", "url", "external_id"].iter().any(|k| map.contains_key(*k)) {
+            if !["description", "url", "external_id"]
+                .iter()
+                .any(|k| map.contains_key(*k))
+            {
                 c.error(path, "external-reference", "an external reference needs description, url or external_id besides source_name");
             }
         }
@@ -455,12 +641,16 @@ fn is_selector_syntax(sel: &str) -> bool {
     let mut parts = sel.split('.');
     let first = parts.next().unwrap_or_default();
     let plain = |p: &str, min: usize, max: usize| {
-        (min..=max).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        (min..=max).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
     };
     plain(first, 3, 249)
         && parts.all(|p| {
             plain(p, 1, 250)
-                || p.strip_prefix('[').and_then(|r| r.strip_suffix(']')).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                || p.strip_prefix('[')
+                    .and_then(|r| r.strip_suffix(']'))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
         })
 }
 
@@ -468,7 +658,10 @@ fn is_selector_syntax(sel: &str) -> bool {
 fn resolve_selector(object: &Map<String, Value>, selector: &str) -> Result<(), &'static str> {
     let mut current: Option<&Value> = None;
     for (i, part) in selector.split('.').enumerate() {
-        let index = part.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|n| n.parse::<usize>().ok());
+        let index = part
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|n| n.parse::<usize>().ok());
         let next = match (current, index) {
             (None, _) if i == 0 => object.get(part),
             (Some(Value::Array(items)), Some(n)) => items.get(n),
@@ -487,15 +680,23 @@ fn check_granular_marking(c: &mut Checker, path: &str, value: &Value) {
     check_object_props(c, path, value, spec::GRANULAR_MARKING_PROPS, false);
     let Some(map) = value.as_object() else { return };
     match (map.contains_key("marking_ref"), map.contains_key("lang")) {
-        (true, true) | (false, false) => c.error(path, "granular-marking", "a granular marking needs exactly one of marking_ref and lang"),
+        (true, true) | (false, false) => c.error(
+            path,
+            "granular-marking",
+            "a granular marking needs exactly one of marking_ref and lang",
+        ),
         _ => {}
     }
     if let Some(Value::Array(selectors)) = map.get("selectors") {
         for (i, sel) in selectors.iter().enumerate() {
-            if let Some(s) = sel.as_str() {
-                if !is_selector_syntax(s) {
-                    c.error(&item(&child(path, "selectors"), i), "selector", format!("{s:?} is not a selector (property.path.[index])"));
-                }
+            if let Some(s) = sel.as_str()
+                && !is_selector_syntax(s)
+            {
+                c.error(
+                    &item(&child(path, "selectors"), i),
+                    "selector",
+                    format!("{s:?} is not a selector (property.path.[index])"),
+                );
             }
         }
     }
@@ -526,8 +727,17 @@ fn check_extensions(c: &mut Checker, path: &str, value: &Value) {
         if name.starts_with("extension-definition--") {
             check_identifier(c, &p, name, &["extension-definition"]);
             match body.get("extension_type") {
-                Some(t) => check_value(c, &child(&p, "extension_type"), t, &Ty::Enum(EXTENSION_TYPES)),
-                None => c.error(&child(&p, "extension_type"), "required", "an extension-definition extension needs extension_type"),
+                Some(t) => check_value(
+                    c,
+                    &child(&p, "extension_type"),
+                    t,
+                    &Ty::Enum(EXTENSION_TYPES),
+                ),
+                None => c.error(
+                    &child(&p, "extension_type"),
+                    "required",
+                    "an extension-definition extension needs extension_type",
+                ),
             }
             check_object_props(c, &p, ext, &[], true);
         } else if let Some(spec) = spec::extension_spec(name) {
@@ -536,47 +746,120 @@ fn check_extensions(c: &mut Checker, path: &str, value: &Value) {
         } else if is_extension_name(name) {
             check_object_props(c, &p, ext, &[], true);
         } else {
-            c.error(&p, "extension-name", format!("extension {name:?} must be an extension-definition id or a name ending in -ext"));
+            c.error(
+                &p,
+                "extension-name",
+                format!(
+                    "extension {name:?} must be an extension-definition id or a name ending in -ext"
+                ),
+            );
         }
     }
 }
 
-const EXTENSION_TYPES: &[&str] = &["new-sdo", "new-sco", "new-sro", "property-extension", "toplevel-property-extension"];
+const EXTENSION_TYPES: &[&str] = &[
+    "new-sdo",
+    "new-sco",
+    "new-sro",
+    "property-extension",
+    "toplevel-property-extension",
+];
 
 fn require_any(c: &mut Checker, path: &str, o: &Map<String, Value>, keys: &[&str], what: &str) {
     if !keys.iter().any(|k| o.contains_key(*k)) {
-        c.error(path, "at-least-one", format!("{what} needs at least one of {}", keys.join(", ")));
+        c.error(
+            path,
+            "at-least-one",
+            format!("{what} needs at least one of {}", keys.join(", ")),
+        );
     }
 }
 
 fn check_extension_rules(c: &mut Checker, path: &str, name: &str, o: &Map<String, Value>) {
     match name {
         "ntfs-ext" => require_any(c, path, o, &["sid", "alternate_data_streams"], name),
-        "raster-image-ext" => require_any(c, path, o, &["image_height", "image_width", "bits_per_pixel", "exif_tags"], name),
-        "pdf-ext" => require_any(c, path, o, &["version", "is_optimized", "document_info_dict", "pdfid0", "pdfid1"], name),
+        "raster-image-ext" => require_any(
+            c,
+            path,
+            o,
+            &["image_height", "image_width", "bits_per_pixel", "exif_tags"],
+            name,
+        ),
+        "pdf-ext" => require_any(
+            c,
+            path,
+            o,
+            &[
+                "version",
+                "is_optimized",
+                "document_info_dict",
+                "pdfid0",
+                "pdfid1",
+            ],
+            name,
+        ),
         "windows-pebinary-ext" => {
             require_any(
                 c,
                 path,
                 o,
-                &["imphash", "machine_hex", "number_of_sections", "time_date_stamp", "pointer_to_symbol_table_hex", "number_of_symbols",
-                  "size_of_optional_header", "characteristics_hex", "file_header_hashes", "optional_header", "sections"],
+                &[
+                    "imphash",
+                    "machine_hex",
+                    "number_of_sections",
+                    "time_date_stamp",
+                    "pointer_to_symbol_table_hex",
+                    "number_of_symbols",
+                    "size_of_optional_header",
+                    "characteristics_hex",
+                    "file_header_hashes",
+                    "optional_header",
+                    "sections",
+                ],
                 name,
             );
-            if let Some(t) = o.get("time_date_stamp").and_then(Value::as_str) {
-                if Timestamp::parse(t).is_ok_and(|t| t.fraction_digits() > 0) {
-                    c.error(&child(path, "time_date_stamp"), "timestamp-precision", "time_date_stamp is precise to the second: no fraction");
-                }
+            if let Some(t) = o.get("time_date_stamp").and_then(Value::as_str)
+                && Timestamp::parse(t).is_ok_and(|t| t.fraction_digits() > 0)
+            {
+                c.error(
+                    &child(path, "time_date_stamp"),
+                    "timestamp-precision",
+                    "time_date_stamp is precise to the second: no fraction",
+                );
             }
         }
         "tcp-ext" => require_any(c, path, o, &["src_flags_hex", "dst_flags_hex"], name),
-        "unix-account-ext" => require_any(c, path, o, &["gid", "groups", "home_dir", "shell"], name),
-        "windows-process-ext" => require_any(c, path, o, &["aslr_enabled", "dep_enabled", "priority", "owner_sid", "window_title", "startup_info"], name),
+        "unix-account-ext" => {
+            require_any(c, path, o, &["gid", "groups", "home_dir", "shell"], name)
+        }
+        "windows-process-ext" => require_any(
+            c,
+            path,
+            o,
+            &[
+                "aslr_enabled",
+                "dep_enabled",
+                "priority",
+                "owner_sid",
+                "window_title",
+                "startup_info",
+            ],
+            name,
+        ),
         "windows-service-ext" => require_any(
             c,
             path,
             o,
-            &["service_name", "descriptions", "display_name", "group_name", "start_type", "service_dll_refs", "service_type", "service_status"],
+            &[
+                "service_name",
+                "descriptions",
+                "display_name",
+                "group_name",
+                "start_type",
+                "service_dll_refs",
+                "service_type",
+                "service_status",
+            ],
             name,
         ),
         _ => {}
@@ -584,16 +867,27 @@ fn check_extension_rules(c: &mut Checker, path: &str, name: &str, o: &Map<String
 }
 
 fn ref_type(o: &Map<String, Value>, key: &str) -> Option<String> {
-    o.get(key).and_then(Value::as_str).and_then(|id| id.split_once("--")).map(|(t, _)| t.to_owned())
+    o.get(key)
+        .and_then(Value::as_str)
+        .and_then(|id| id.split_once("--"))
+        .map(|(t, _)| t.to_owned())
 }
 
 /// Types an SRO may not point at: other relationships and the meta objects.
-const NOT_RELATABLE: &[&str] = &["relationship", "sighting", "bundle", "marking-definition", "language-content"];
+const NOT_RELATABLE: &[&str] = &[
+    "relationship",
+    "sighting",
+    "bundle",
+    "marking-definition",
+    "language-content",
+];
 
 fn check_type_rules(c: &mut Checker, type_name: &str, o: &Map<String, Value>) {
     let has = |k: &str| o.contains_key(k);
     match type_name {
-        "campaign" | "infrastructure" | "intrusion-set" | "threat-actor" | "sighting" => check_order(c, o, "first_seen", "last_seen", false),
+        "campaign" | "infrastructure" | "intrusion-set" | "threat-actor" | "sighting" => {
+            check_order(c, o, "first_seen", "last_seen", false)
+        }
         "indicator" => {
             check_order(c, o, "valid_from", "valid_until", true);
             check_indicator_pattern(c, o);
@@ -601,10 +895,14 @@ fn check_type_rules(c: &mut Checker, type_name: &str, o: &Map<String, Value>) {
         "relationship" => {
             check_order(c, o, "start_time", "stop_time", true);
             for key in ["source_ref", "target_ref"] {
-                if let Some(t) = ref_type(o, key) {
-                    if NOT_RELATABLE.contains(&t.as_str()) {
-                        c.error(&child("", key), "reference-type", format!("{key} must point at an SDO or SCO, not a {t}"));
-                    }
+                if let Some(t) = ref_type(o, key)
+                    && NOT_RELATABLE.contains(&t.as_str())
+                {
+                    c.error(
+                        &child("", key),
+                        "reference-type",
+                        format!("{key} must point at an SDO or SCO, not a {t}"),
+                    );
                 }
             }
         }
@@ -616,19 +914,37 @@ fn check_type_rules(c: &mut Checker, type_name: &str, o: &Map<String, Value>) {
                 _ => {}
             }
             if has("precision") && !(has("latitude") && has("longitude")) {
-                c.error(".precision", "location", "precision requires latitude and longitude");
+                c.error(
+                    ".precision",
+                    "location",
+                    "precision requires latitude and longitude",
+                );
             }
             if !(has("region") || has("country") || (has("latitude") && has("longitude"))) {
-                c.error("", "location", "a location needs region, country, or latitude and longitude");
+                c.error(
+                    "",
+                    "location",
+                    "a location needs region, country, or latitude and longitude",
+                );
             }
         }
         "malware" => {
             check_order(c, o, "first_seen", "last_seen", false);
             if o.get("is_family") == Some(&Value::Bool(true)) && !has("name") {
-                c.error(".name", "required", "a malware family (is_family: true) must have a name");
+                c.error(
+                    ".name",
+                    "required",
+                    "a malware family (is_family: true) must have a name",
+                );
             }
         }
-        "malware-analysis" => require_any(c, "", o, &["result", "analysis_sco_refs"], "malware-analysis"),
+        "malware-analysis" => require_any(
+            c,
+            "",
+            o,
+            &["result", "analysis_sco_refs"],
+            "malware-analysis",
+        ),
         "language-content" => check_language_content(c, o),
         "extension-definition" => {
             let toplevel = o
@@ -641,56 +957,144 @@ fn check_type_rules(c: &mut Checker, type_name: &str, o: &Map<String, Value>) {
         }
         "artifact" => {
             match (has("payload_bin"), has("url")) {
-                (true, true) => c.error(".url", "artifact", "an artifact has payload_bin or url, not both"),
+                (true, true) => c.error(
+                    ".url",
+                    "artifact",
+                    "an artifact has payload_bin or url, not both",
+                ),
                 (false, false) => c.error("", "artifact", "an artifact needs payload_bin or url"),
-                (false, true) if !has("hashes") => c.error(".hashes", "artifact", "an artifact with url must have hashes"),
+                (false, true) if !has("hashes") => c.error(
+                    ".hashes",
+                    "artifact",
+                    "an artifact with url must have hashes",
+                ),
                 _ => {}
             }
             if has("decryption_key") && !has("encryption_algorithm") {
-                c.error(".decryption_key", "artifact", "decryption_key requires encryption_algorithm");
+                c.error(
+                    ".decryption_key",
+                    "artifact",
+                    "decryption_key requires encryption_algorithm",
+                );
             }
-            check_format(c, o, "mime_type", formats::is_media_type, "a media type such as application/zip");
+            check_format(
+                c,
+                o,
+                "mime_type",
+                formats::is_media_type,
+                "a media type such as application/zip",
+            );
             check_v4_without_contributing(c, o, &["hashes", "payload_bin"]);
         }
-        "directory" => check_format(c, o, "path_enc", formats::is_charset_name, "an IANA character set name"),
+        "directory" => check_format(
+            c,
+            o,
+            "path_enc",
+            formats::is_charset_name,
+            "an IANA character set name",
+        ),
         "domain-name" => check_format(c, o, "value", formats::is_hostname, "a domain name"),
-        "email-addr" => check_format(c, o, "value", formats::is_email_address, "an e-mail address"),
+        "email-addr" => check_format(
+            c,
+            o,
+            "value",
+            formats::is_email_address,
+            "an e-mail address",
+        ),
         "email-message" => check_email_message(c, o),
         "file" => {
             require_any(c, "", o, &["hashes", "name"], "a file");
-            check_format(c, o, "name_enc", formats::is_charset_name, "an IANA character set name");
+            check_format(
+                c,
+                o,
+                "name_enc",
+                formats::is_charset_name,
+                "an IANA character set name",
+            );
         }
-        "ipv4-addr" => check_format(c, o, "value", formats::is_ipv4_value, "an IPv4 address or CIDR block"),
-        "ipv6-addr" => check_format(c, o, "value", formats::is_ipv6_value, "an IPv6 address or CIDR block"),
-        "mac-addr" => check_format(c, o, "value", formats::is_mac_value, "a lower-case, colon-separated MAC-48 address"),
+        "ipv4-addr" => check_format(
+            c,
+            o,
+            "value",
+            formats::is_ipv4_value,
+            "an IPv4 address or CIDR block",
+        ),
+        "ipv6-addr" => check_format(
+            c,
+            o,
+            "value",
+            formats::is_ipv6_value,
+            "an IPv6 address or CIDR block",
+        ),
+        "mac-addr" => check_format(
+            c,
+            o,
+            "value",
+            formats::is_mac_value,
+            "a lower-case, colon-separated MAC-48 address",
+        ),
         "network-traffic" => {
             require_any(c, "", o, &["src_ref", "dst_ref"], "network-traffic");
             if o.get("is_active") == Some(&Value::Bool(true)) && has("end") {
-                c.error(".end", "network-traffic", "active traffic (is_active: true) must not have end");
+                c.error(
+                    ".end",
+                    "network-traffic",
+                    "active traffic (is_active: true) must not have end",
+                );
             }
             check_order(c, o, "start", "end", false);
         }
         "process" => {
-            if o.get("id").and_then(Value::as_str).and_then(uuid_version).is_some_and(|v| v != 4) {
-                c.error(".id", "uuid-version", "a process id must use a version 4 (random) UUID");
+            if o.get("id")
+                .and_then(Value::as_str)
+                .and_then(uuid_version)
+                .is_some_and(|v| v != 4)
+            {
+                c.error(
+                    ".id",
+                    "uuid-version",
+                    "a process id must use a version 4 (random) UUID",
+                );
             }
             require_any(
                 c,
                 "",
                 o,
-                &["extensions", "is_hidden", "pid", "created_time", "cwd", "command_line", "environment_variables",
-                  "opened_connection_refs", "creator_user_ref", "image_ref", "parent_ref", "child_refs"],
+                &[
+                    "extensions",
+                    "is_hidden",
+                    "pid",
+                    "created_time",
+                    "cwd",
+                    "command_line",
+                    "environment_variables",
+                    "opened_connection_refs",
+                    "creator_user_ref",
+                    "image_ref",
+                    "parent_ref",
+                    "child_refs",
+                ],
                 "a process",
             );
         }
         "software" => {
-            check_format(c, o, "cpe", formats::is_cpe23, "a CPE 2.3 formatted string (cpe:2.3:part:vendor:product:…)");
+            check_format(
+                c,
+                o,
+                "cpe",
+                formats::is_cpe23,
+                "a CPE 2.3 formatted string (cpe:2.3:part:vendor:product:…)",
+            );
             if let Some(Value::Array(langs)) = o.get("languages") {
                 for (i, l) in langs.iter().enumerate() {
-                    if let Some(s) = l.as_str() {
-                        if !formats::is_language_tag(s) {
-                            c.error(&format!(".languages[{i}]"), "language", format!("{s:?} is not a language code"));
-                        }
+                    if let Some(s) = l.as_str()
+                        && !formats::is_language_tag(s)
+                    {
+                        c.error(
+                            &format!(".languages[{i}]"),
+                            "language",
+                            format!("{s:?} is not a language code"),
+                        );
                     }
                 }
             }
@@ -701,25 +1105,67 @@ fn check_type_rules(c: &mut Checker, type_name: &str, o: &Map<String, Value>) {
                 c,
                 "",
                 o,
-                &["extensions", "user_id", "credential", "account_login", "account_type", "display_name", "is_service_account",
-                  "is_privileged", "can_escalate_privs", "is_disabled", "account_created", "account_expires",
-                  "credential_last_changed", "account_first_login", "account_last_login"],
+                &[
+                    "extensions",
+                    "user_id",
+                    "credential",
+                    "account_login",
+                    "account_type",
+                    "display_name",
+                    "is_service_account",
+                    "is_privileged",
+                    "can_escalate_privs",
+                    "is_disabled",
+                    "account_created",
+                    "account_expires",
+                    "credential_last_changed",
+                    "account_first_login",
+                    "account_last_login",
+                ],
                 "a user-account",
             );
             check_v4_without_contributing(c, o, &["account_type", "user_id", "account_login"]);
         }
         "windows-registry-key" => {
-            require_any(c, "", o, &["key", "values", "modified_time", "creator_user_ref", "number_of_subkeys"], "a windows-registry-key");
+            require_any(
+                c,
+                "",
+                o,
+                &[
+                    "key",
+                    "values",
+                    "modified_time",
+                    "creator_user_ref",
+                    "number_of_subkeys",
+                ],
+                "a windows-registry-key",
+            );
             if let Some(key) = o.get("key").and_then(Value::as_str) {
-                let hive = key.split('\\').next().unwrap_or_default().to_ascii_uppercase();
+                let hive = key
+                    .split('\\')
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
                 if ["HKLM", "HKCC", "HKCR", "HKCU", "HKU"].contains(&hive.as_str()) {
-                    c.error(".key", "registry-hive", format!("the hive must be written in full (e.g. HKEY_LOCAL_MACHINE), not {hive}"));
+                    c.error(
+                        ".key",
+                        "registry-hive",
+                        format!(
+                            "the hive must be written in full (e.g. HKEY_LOCAL_MACHINE), not {hive}"
+                        ),
+                    );
                 }
             }
             if let Some(Value::Array(values)) = o.get("values") {
                 for (i, v) in values.iter().enumerate() {
                     if let Some(v) = v.as_object() {
-                        require_any(c, &format!(".values[{i}]"), v, &["name", "data", "data_type"], "a registry value");
+                        require_any(
+                            c,
+                            &format!(".values[{i}]"),
+                            v,
+                            &["name", "data", "data_type"],
+                            "a registry value",
+                        );
                     }
                 }
             }
@@ -730,15 +1176,31 @@ fn check_type_rules(c: &mut Checker, type_name: &str, o: &Map<String, Value>) {
                 c,
                 "",
                 o,
-                &["is_self_signed", "hashes", "version", "serial_number", "signature_algorithm", "issuer", "validity_not_before",
-                  "validity_not_after", "subject", "subject_public_key_algorithm", "subject_public_key_modulus",
-                  "subject_public_key_exponent", "x509_v3_extensions"],
+                &[
+                    "is_self_signed",
+                    "hashes",
+                    "version",
+                    "serial_number",
+                    "signature_algorithm",
+                    "issuer",
+                    "validity_not_before",
+                    "validity_not_after",
+                    "subject",
+                    "subject_public_key_algorithm",
+                    "subject_public_key_modulus",
+                    "subject_public_key_exponent",
+                    "x509_v3_extensions",
+                ],
                 "an x509-certificate",
             );
-            if let Some(Value::Object(ext)) = o.get("x509_v3_extensions") {
-                if ext.is_empty() {
-                    c.error(".x509_v3_extensions", "at-least-one", "x509_v3_extensions must not be empty");
-                }
+            if let Some(Value::Object(ext)) = o.get("x509_v3_extensions")
+                && ext.is_empty()
+            {
+                c.error(
+                    ".x509_v3_extensions",
+                    "at-least-one",
+                    "x509_v3_extensions must not be empty",
+                );
             }
             check_v4_without_contributing(c, o, &["hashes", "serial_number"]);
         }
@@ -747,11 +1209,17 @@ fn check_type_rules(c: &mut Checker, type_name: &str, o: &Map<String, Value>) {
     }
 }
 
-fn check_format(c: &mut Checker, o: &Map<String, Value>, key: &str, ok: fn(&str) -> bool, what: &str) {
-    if let Some(s) = o.get(key).and_then(Value::as_str) {
-        if !ok(s) {
-            c.error(&child("", key), "format", format!("{s:?} is not {what}"));
-        }
+fn check_format(
+    c: &mut Checker,
+    o: &Map<String, Value>,
+    key: &str,
+    ok: fn(&str) -> bool,
+    what: &str,
+) {
+    if let Some(s) = o.get(key).and_then(Value::as_str)
+        && !ok(s)
+    {
+        c.error(&child("", key), "format", format!("{s:?} is not {what}"));
     }
 }
 
@@ -761,8 +1229,19 @@ fn check_v4_without_contributing(c: &mut Checker, o: &Map<String, Value>, contri
     if contributing.iter().any(|k| o.contains_key(*k)) {
         return;
     }
-    if o.get("id").and_then(Value::as_str).and_then(uuid_version).is_some_and(|v| v != 4) {
-        c.error(".id", "uuid-version", format!("without {} the id must use a version 4 UUID", contributing.join(" or ")));
+    if o.get("id")
+        .and_then(Value::as_str)
+        .and_then(uuid_version)
+        .is_some_and(|v| v != 4)
+    {
+        c.error(
+            ".id",
+            "uuid-version",
+            format!(
+                "without {} the id must use a version 4 UUID",
+                contributing.join(" or ")
+            ),
+        );
     }
 }
 
@@ -770,28 +1249,50 @@ fn check_indicator_pattern(c: &mut Checker, o: &Map<String, Value>) {
     if o.get("pattern_type").and_then(Value::as_str) != Some("stix") {
         return;
     }
-    let Some(pattern) = o.get("pattern").and_then(Value::as_str) else { return };
+    let Some(pattern) = o.get("pattern").and_then(Value::as_str) else {
+        return;
+    };
     let version = match o.get("pattern_version").and_then(Value::as_str) {
         Some("2.1") | None => pattern::PatternVersion::V21,
         Some(_) => pattern::PatternVersion::V20,
     };
     if let Err(e) = pattern::validate_pattern(pattern, version) {
-        c.error(".pattern", "pattern", format!("not a valid STIX pattern: {e}"));
+        c.error(
+            ".pattern",
+            "pattern",
+            format!("not a valid STIX pattern: {e}"),
+        );
     }
 }
 
 fn check_observed_data(c: &mut Checker, o: &Map<String, Value>) {
     check_order(c, o, "first_observed", "last_observed", false);
     match (o.contains_key("objects"), o.contains_key("object_refs")) {
-        (true, true) => c.error(".objects", "observed-data", "observed-data has object_refs or the deprecated objects, not both"),
-        (false, false) => c.error(".object_refs", "observed-data", "observed-data needs object_refs (or the deprecated objects)"),
+        (true, true) => c.error(
+            ".objects",
+            "observed-data",
+            "observed-data has object_refs or the deprecated objects, not both",
+        ),
+        (false, false) => c.error(
+            ".object_refs",
+            "observed-data",
+            "observed-data needs object_refs (or the deprecated objects)",
+        ),
         _ => {}
     }
     if let Some(Value::Array(refs)) = o.get("object_refs") {
         for (i, r) in refs.iter().enumerate() {
-            let t = r.as_str().and_then(|id| id.split_once("--")).map(|(t, _)| t).unwrap_or_default();
+            let t = r
+                .as_str()
+                .and_then(|id| id.split_once("--"))
+                .map(|(t, _)| t)
+                .unwrap_or_default();
             if matches!(ObjectKind::of(t), ObjectKind::Sdo | ObjectKind::Meta) {
-                c.error(&format!(".object_refs[{i}]"), "reference-type", format!("observed-data refers to SCOs and SROs, not a {t}"));
+                c.error(
+                    &format!(".object_refs[{i}]"),
+                    "reference-type",
+                    format!("observed-data refers to SCOs and SROs, not a {t}"),
+                );
             }
         }
     }
@@ -803,60 +1304,107 @@ fn check_observed_data(c: &mut Checker, o: &Map<String, Value>) {
                 match embedded.as_object() {
                     Some(e) if e.get("type").is_some() => {
                         for f in validate_object(e) {
-                            c.findings.push(Finding { path: format!("{p}{}", f.path), ..f });
+                            c.findings.push(Finding {
+                                path: format!("{p}{}", f.path),
+                                ..f
+                            });
                         }
                     }
-                    _ => c.error(&p, "observed-data", "each embedded observable must be an object with a type"),
+                    _ => c.error(
+                        &p,
+                        "observed-data",
+                        "each embedded observable must be an object with a type",
+                    ),
                 }
             }
         }
-        Some(_) => c.error(".objects", "observed-data", "objects must be a non-empty dictionary of cyber-observables"),
+        Some(_) => c.error(
+            ".objects",
+            "observed-data",
+            "objects must be a non-empty dictionary of cyber-observables",
+        ),
     }
 }
 
 fn check_language_content(c: &mut Checker, o: &Map<String, Value>) {
-    if let Some(t) = ref_type(o, "object_ref") {
-        if t == "bundle" || t == "language-content" {
-            c.error(".object_ref", "reference-type", format!("language-content cannot translate a {t}"));
-        }
+    if let Some(t) = ref_type(o, "object_ref")
+        && (t == "bundle" || t == "language-content")
+    {
+        c.error(
+            ".object_ref",
+            "reference-type",
+            format!("language-content cannot translate a {t}"),
+        );
     }
-    let Some(contents) = o.get("contents") else { return };
+    let Some(contents) = o.get("contents") else {
+        return;
+    };
     let Some(map) = contents.as_object().filter(|m| !m.is_empty()) else {
-        c.error(".contents", "type", "contents must be a non-empty dictionary keyed by language");
+        c.error(
+            ".contents",
+            "type",
+            "contents must be a non-empty dictionary keyed by language",
+        );
         return;
     };
     for (lang, translation) in map {
         let p = child(".contents", lang);
         if !formats::is_language_tag(lang) {
-            c.error(&p, "language", format!("{lang:?} is not an RFC 5646 language tag"));
+            c.error(
+                &p,
+                "language",
+                format!("{lang:?} is not an RFC 5646 language tag"),
+            );
         }
         match translation.as_object() {
             Some(t) if !t.is_empty() => {
                 for key in t.keys() {
-                    if !(3..=250).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-                        c.error(&child(&p, key), "property-name", format!("{key:?} is not a STIX property name"));
+                    if !(3..=250).contains(&key.len())
+                        || !key
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    {
+                        c.error(
+                            &child(&p, key),
+                            "property-name",
+                            format!("{key:?} is not a STIX property name"),
+                        );
                     }
                 }
             }
-            _ => c.error(&p, "type", "each translation must be a non-empty object of translated properties"),
+            _ => c.error(
+                &p,
+                "type",
+                "each translation must be a non-empty object of translated properties",
+            ),
         }
     }
 }
 
 fn check_email_message(c: &mut Checker, o: &Map<String, Value>) {
     match o.get("is_multipart") {
-        Some(Value::Bool(true)) if o.contains_key("body") => c.error(".body", "email-message", "a multipart message has body_multipart, not body"),
-        Some(Value::Bool(false)) if o.contains_key("body_multipart") => {
-            c.error(".body_multipart", "email-message", "a message that is not multipart has body, not body_multipart")
-        }
+        Some(Value::Bool(true)) if o.contains_key("body") => c.error(
+            ".body",
+            "email-message",
+            "a multipart message has body_multipart, not body",
+        ),
+        Some(Value::Bool(false)) if o.contains_key("body_multipart") => c.error(
+            ".body_multipart",
+            "email-message",
+            "a message that is not multipart has body, not body_multipart",
+        ),
         _ => {}
     }
     if let Some(Value::Array(parts)) = o.get("body_multipart") {
         for (i, part) in parts.iter().enumerate() {
-            if let Some(p) = part.as_object() {
-                if p.contains_key("body") == p.contains_key("body_raw_ref") {
-                    c.error(&format!(".body_multipart[{i}]"), "email-message", "a MIME part has exactly one of body and body_raw_ref");
-                }
+            if let Some(p) = part.as_object()
+                && p.contains_key("body") == p.contains_key("body_raw_ref")
+            {
+                c.error(
+                    &format!(".body_multipart[{i}]"),
+                    "email-message",
+                    "a MIME part has exactly one of body and body_raw_ref",
+                );
             }
         }
     }
@@ -864,49 +1412,94 @@ fn check_email_message(c: &mut Checker, o: &Map<String, Value>) {
         match fields.as_object() {
             Some(map) if !map.is_empty() => {
                 for (name, v) in map {
-                    let ok = v.is_string() || v.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string));
+                    let ok = v.is_string()
+                        || v.as_array()
+                            .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string));
                     if !ok {
-                        c.error(&child(".additional_header_fields", name), "type", "header values are strings or lists of strings");
+                        c.error(
+                            &child(".additional_header_fields", name),
+                            "type",
+                            "header values are strings or lists of strings",
+                        );
                     }
                 }
             }
-            _ => c.error(".additional_header_fields", "type", "additional_header_fields must be a non-empty dictionary"),
+            _ => c.error(
+                ".additional_header_fields",
+                "type",
+                "additional_header_fields must be a non-empty dictionary",
+            ),
         }
     }
 }
 
 fn check_marking_definition(c: &mut Checker, o: &Map<String, Value>) {
     let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
-    let has_ext = o.get("extensions").and_then(Value::as_object).is_some_and(|e| !e.is_empty());
+    let has_ext = o
+        .get("extensions")
+        .and_then(Value::as_object)
+        .is_some_and(|e| !e.is_empty());
     match (o.get("definition_type"), o.get("definition")) {
-        (Some(_), None) => c.error(".definition", "required", "definition_type requires definition"),
-        (None, Some(_)) => c.error(".definition_type", "required", "definition requires definition_type"),
-        (None, None) if !has_ext => c.error("", "marking-definition", "a marking-definition needs definition_type and definition, or extensions"),
+        (Some(_), None) => c.error(
+            ".definition",
+            "required",
+            "definition_type requires definition",
+        ),
+        (None, Some(_)) => c.error(
+            ".definition_type",
+            "required",
+            "definition requires definition_type",
+        ),
+        (None, None) if !has_ext => c.error(
+            "",
+            "marking-definition",
+            "a marking-definition needs definition_type and definition, or extensions",
+        ),
         _ => {}
     }
-    if let Some(def) = o.get("definition") {
-        if !def.is_object() {
-            c.error(".definition", "type", "definition must be an object");
-        }
+    if let Some(def) = o.get("definition")
+        && !def.is_object()
+    {
+        c.error(".definition", "type", "definition must be an object");
     }
     if let Some(Value::Object(ext)) = o.get("extensions") {
-        for name in ext.keys().filter(|k| !k.starts_with("extension-definition--")) {
-            c.error(&child(".extensions", name), "extension-name", "marking-definitions take only extension-definition extensions");
+        for name in ext
+            .keys()
+            .filter(|k| !k.starts_with("extension-definition--"))
+        {
+            c.error(
+                &child(".extensions", name),
+                "extension-name",
+                "marking-definitions take only extension-definition extensions",
+            );
         }
     }
     let refers_to_itself = o
         .get("object_marking_refs")
         .and_then(Value::as_array)
         .is_some_and(|refs| refs.iter().any(|r| r == id))
-        || o.get("granular_markings").and_then(Value::as_array).is_some_and(|gm| gm.iter().any(|g| g.get("marking_ref").and_then(Value::as_str) == Some(id)));
+        || o.get("granular_markings")
+            .and_then(Value::as_array)
+            .is_some_and(|gm| {
+                gm.iter()
+                    .any(|g| g.get("marking_ref").and_then(Value::as_str) == Some(id))
+            });
     if refers_to_itself {
-        c.error(".object_marking_refs", "circular-marking", "a marking-definition cannot be marked by itself");
+        c.error(
+            ".object_marking_refs",
+            "circular-marking",
+            "a marking-definition cannot be marked by itself",
+        );
     }
-    if let (Some(Value::String(kind)), Some(Value::Object(def))) = (o.get("definition_type"), o.get("definition")) {
+    if let (Some(Value::String(kind)), Some(Value::Object(def))) =
+        (o.get("definition_type"), o.get("definition"))
+    {
         match kind.as_str() {
-            "statement" if !def.get("statement").is_some_and(Value::is_string) => {
-                c.error(".definition.statement", "marking-definition", "a statement marking needs a string definition.statement")
-            }
+            "statement" if !def.get("statement").is_some_and(Value::is_string) => c.error(
+                ".definition.statement",
+                "marking-definition",
+                "a statement marking needs a string definition.statement",
+            ),
             "tlp" => check_tlp1_marking(c, o, id, def),
             _ => {}
         }
@@ -916,29 +1509,65 @@ fn check_marking_definition(c: &mut Checker, o: &Map<String, Value>) {
 /// TLP 1.0 markings are fixed by STIX 2.1 section 7.2.1.4: only the four predefined objects, exactly as written there.
 fn check_tlp1_marking(c: &mut Checker, o: &Map<String, Value>, id: &str, def: &Map<String, Value>) {
     let Some(level) = def.get("tlp").and_then(Value::as_str) else {
-        c.error(".definition.tlp", "required", "a tlp marking needs definition.tlp");
+        c.error(
+            ".definition.tlp",
+            "required",
+            "a tlp marking needs definition.tlp",
+        );
         return;
     };
     let Some((expected_id, _)) = tlp::TLP_1_0_DEFINITIONS.iter().find(|(_, l)| *l == level) else {
-        c.error(".definition.tlp", "vocabulary", "definition.tlp must be white, green, amber or red");
+        c.error(
+            ".definition.tlp",
+            "vocabulary",
+            "definition.tlp must be white, green, amber or red",
+        );
         return;
     };
     if *expected_id != id {
-        c.error(".id", "tlp-marking", format!("the TLP {level} marking-definition has id {expected_id}"));
+        c.error(
+            ".id",
+            "tlp-marking",
+            format!("the TLP {level} marking-definition has id {expected_id}"),
+        );
     }
     let expected_name = format!("TLP:{}", level.to_ascii_uppercase());
     if o.get("name").and_then(Value::as_str) != Some(expected_name.as_str()) {
-        c.error(".name", "tlp-marking", format!("the TLP {level} marking-definition is named {expected_name:?}"));
+        c.error(
+            ".name",
+            "tlp-marking",
+            format!("the TLP {level} marking-definition is named {expected_name:?}"),
+        );
     }
     if o.get("created").and_then(Value::as_str) != Some("2017-01-20T00:00:00.000Z") {
-        c.error(".created", "tlp-marking", "the predefined TLP marking-definitions were created 2017-01-20T00:00:00.000Z");
+        c.error(
+            ".created",
+            "tlp-marking",
+            "the predefined TLP marking-definitions were created 2017-01-20T00:00:00.000Z",
+        );
     }
-    const ALLOWED: &[&str] = &["type", "spec_version", "id", "created", "name", "definition_type", "definition"];
+    const ALLOWED: &[&str] = &[
+        "type",
+        "spec_version",
+        "id",
+        "created",
+        "name",
+        "definition_type",
+        "definition",
+    ];
     for key in o.keys().filter(|k| !ALLOWED.contains(&k.as_str())) {
-        c.error(&child("", key), "tlp-marking", "the predefined TLP marking-definitions have no other properties");
+        c.error(
+            &child("", key),
+            "tlp-marking",
+            "the predefined TLP marking-definitions have no other properties",
+        );
     }
     if def.len() != 1 {
-        c.error(".definition", "tlp-marking", "a TLP definition holds only tlp");
+        c.error(
+            ".definition",
+            "tlp-marking",
+            "a TLP definition holds only tlp",
+        );
     }
 }
 
@@ -988,9 +1617,17 @@ mod tests {
 
     #[test]
     fn identifiers() {
-        assert!(is_valid_identifier("campaign--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"));
-        assert!(!is_valid_identifier("campaign--8e2e2d2b-17d4-4cbf-738f-98ee46b3cd3f"));
-        assert!(!is_valid_identifier("campaign-8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"));
-        assert!(!is_valid_identifier("Campaign--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"));
+        assert!(is_valid_identifier(
+            "campaign--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+        ));
+        assert!(!is_valid_identifier(
+            "campaign--8e2e2d2b-17d4-4cbf-738f-98ee46b3cd3f"
+        ));
+        assert!(!is_valid_identifier(
+            "campaign-8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+        ));
+        assert!(!is_valid_identifier(
+            "Campaign--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+        ));
     }
 }

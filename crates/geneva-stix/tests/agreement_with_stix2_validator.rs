@@ -38,7 +38,10 @@ fn reference_verdicts(python: &Path, files: &[PathBuf]) -> HashMap<PathBuf, (boo
         .lines()
         .map(|line| {
             let v: Value = serde_json::from_str(line).expect("judge prints JSON lines");
-            (PathBuf::from(v["file"].as_str().unwrap()), (v["valid"].as_bool().unwrap(), v["errors"].clone()))
+            (
+                PathBuf::from(v["file"].as_str().unwrap()),
+                (v["valid"].as_bool().unwrap(), v["errors"].clone()),
+            )
         })
         .collect()
 }
@@ -53,16 +56,29 @@ fn geneva_verdict(path: &Path) -> (bool, String) {
 
 #[test]
 fn geneva_agrees_with_stix2_validator() {
-    let Some(python) = geneva_testkit::python_with("stix2validator") else { return };
+    let Some(python) = geneva_testkit::python_with("stix2validator") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut files: Vec<(PathBuf, Option<bool>)> = Vec::new();
     let mut write = |name: &str, text: String, expected_geneva: Option<bool>| {
-        let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         let path = dir.path().join(format!("{safe}.json"));
         std::fs::write(&path, text).unwrap();
         files.push((path, expected_geneva));
     };
-    let bundle = |o: &Value| json!({"type": "bundle", "id": corpus::id("bundle"), "objects": [o]}).to_string();
+    let bundle = |o: &Value| {
+        json!({"type": "bundle", "id": corpus::id("bundle"), "objects": [o]}).to_string()
+    };
     let valid = corpus::valid_objects();
     let invalid = corpus::invalid_objects();
     for (name, o) in &valid {
@@ -75,14 +91,21 @@ fn geneva_agrees_with_stix2_validator() {
         .enumerate()
         .map(|(i, (_, o))| {
             let mut o = o.clone();
-            if let Some(id) = o["id"].as_str().filter(|id| !id.starts_with("marking-definition--")) {
+            if let Some(id) = o["id"]
+                .as_str()
+                .filter(|id| !id.starts_with("marking-definition--"))
+            {
                 let renumbered = format!("{}{:012x}", &id[..id.len() - 12], i);
                 o["id"] = json!(renumbered);
             }
             o
         })
         .collect();
-    write("valid-all-in-one-bundle", json!({"type": "bundle", "id": corpus::id("bundle"), "objects": together}).to_string(), None);
+    write(
+        "valid-all-in-one-bundle",
+        json!({"type": "bundle", "id": corpus::id("bundle"), "objects": together}).to_string(),
+        None,
+    );
     for (name, o) in &invalid {
         write(name, bundle(o), None);
     }
@@ -102,7 +125,10 @@ fn geneva_agrees_with_stix2_validator() {
     let mut disagreements = Vec::new();
     let (mut agreed, mut valid_count) = (0, 0);
     for (path, expected_geneva) in &files {
-        let (theirs, their_errors) = reference.get(path).cloned().unwrap_or((false, json!(["no verdict"])));
+        let (theirs, their_errors) = reference
+            .get(path)
+            .cloned()
+            .unwrap_or((false, json!(["no verdict"])));
         let (ours, our_error) = geneva_verdict(path);
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         match expected_geneva {
@@ -124,22 +150,39 @@ fn geneva_agrees_with_stix2_validator() {
             )),
         }
     }
-    eprintln!("{agreed} files agreed ({valid_count} valid, {} invalid); {} disagreements", agreed - valid_count, disagreements.len());
-    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+    eprintln!(
+        "{agreed} files agreed ({valid_count} valid, {} invalid); {} disagreements",
+        agreed - valid_count,
+        disagreements.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
     // The corpus must exercise both verdicts, or agreement would prove nothing.
-    assert!(valid_count > 100 && agreed - valid_count > 150, "corpus too one-sided: {valid_count} valid of {agreed}");
+    assert!(
+        valid_count > 100 && agreed - valid_count > 150,
+        "corpus too one-sided: {valid_count} valid of {agreed}"
+    );
 }
 
 #[test]
 fn every_invalid_case_is_invalid_and_every_valid_case_valid() {
     for (name, o) in corpus::valid_objects() {
-        let text = json!({"type": "bundle", "id": corpus::id("bundle"), "objects": [o]}).to_string();
+        let text =
+            json!({"type": "bundle", "id": corpus::id("bundle"), "objects": [o]}).to_string();
         if let Err(e) = prepare(text.as_bytes(), &PrepareOptions::default()) {
             panic!("{name} should be valid: {e}");
         }
     }
     for (name, o) in corpus::invalid_objects() {
-        let text = json!({"type": "bundle", "id": corpus::id("bundle"), "objects": [o]}).to_string();
-        assert!(prepare(text.as_bytes(), &PrepareOptions::default()).is_err(), "{name} should be invalid");
+        let text =
+            json!({"type": "bundle", "id": corpus::id("bundle"), "objects": [o]}).to_string();
+        assert!(
+            prepare(text.as_bytes(), &PrepareOptions::default()).is_err(),
+            "{name} should be invalid"
+        );
     }
 }

@@ -50,7 +50,9 @@ fn provenance() -> Provenance {
 pub fn prepared(objects: &[Value]) -> Vec<PreparedObject> {
     let bundle = json!({"type": "bundle", "id": "bundle--44af6c39-c09b-49c5-9de2-394224b04982", "objects": objects});
     let bytes = serde_json::to_vec(&bundle).expect("serialisable");
-    prepare(&bytes, &PrepareOptions::default()).expect("conformance fixtures are valid").objects
+    prepare(&bytes, &PrepareOptions::default())
+        .expect("conformance fixtures are valid")
+        .objects
 }
 
 pub fn campaign(n: u32, modified: &str) -> Value {
@@ -69,11 +71,28 @@ fn ids(items: &[crate::StoredVersion]) -> Vec<String> {
 }
 
 pub async fn import_then_reimport_is_unchanged(store: &dyn Store) {
-    let objects = prepared(&[campaign(1, "2020-01-01T00:00:00.000Z"), campaign(2, "2020-01-01T00:00:00.000Z")]);
+    let objects = prepared(&[
+        campaign(1, "2020-01-01T00:00:00.000Z"),
+        campaign(2, "2020-01-01T00:00:00.000Z"),
+    ]);
     let first = store.import(objects.clone(), provenance()).await.unwrap();
-    assert_eq!(first, ImportSummary { new: 2, updated: 0, unchanged: 0 });
+    assert_eq!(
+        first,
+        ImportSummary {
+            new: 2,
+            updated: 0,
+            unchanged: 0
+        }
+    );
     let again = store.import(objects.clone(), provenance()).await.unwrap();
-    assert_eq!(again, ImportSummary { new: 0, updated: 0, unchanged: 2 });
+    assert_eq!(
+        again,
+        ImportSummary {
+            new: 0,
+            updated: 0,
+            unchanged: 2
+        }
+    );
     let stored = store.get(&objects[0].id).await.unwrap().expect("stored");
     assert_eq!(stored.canonical, objects[0].canonical);
     assert_eq!(stored.sha256, objects[0].sha256);
@@ -88,44 +107,98 @@ pub async fn newer_version_supersedes_and_older_stays(store: &dyn Store) {
     let mut v2 = campaign(1, "2021-01-01T00:00:00.000Z");
     v2["name"] = json!("Renamed");
     store.import(prepared(&[v1]), provenance()).await.unwrap();
-    let s = store.import(prepared(&[v2.clone()]), provenance()).await.unwrap();
-    assert_eq!(s, ImportSummary { new: 0, updated: 1, unchanged: 0 });
+    let s = store
+        .import(prepared(&[v2.clone()]), provenance())
+        .await
+        .unwrap();
+    assert_eq!(
+        s,
+        ImportSummary {
+            new: 0,
+            updated: 1,
+            unchanged: 0
+        }
+    );
     let id = v2["id"].as_str().unwrap();
     let current = store.get(id).await.unwrap().unwrap();
     assert_eq!(current.version.as_deref(), Some("2021-01-01T00:00:00.000Z"));
     let versions = store.versions(id).await.unwrap();
     assert_eq!(versions.len(), 2);
-    assert_eq!(versions[0].version.as_deref(), Some("2020-01-01T00:00:00.000Z"));
+    assert_eq!(
+        versions[0].version.as_deref(),
+        Some("2020-01-01T00:00:00.000Z")
+    );
     assert!(!versions[0].current && versions[1].current);
     assert_eq!(store.stats().await.unwrap().objects, 1);
 }
 
 pub async fn older_version_does_not_replace_current(store: &dyn Store) {
-    store.import(prepared(&[campaign(1, "2021-01-01T00:00:00.000Z")]), provenance()).await.unwrap();
-    let s = store.import(prepared(&[campaign(1, "2020-06-01T00:00:00.000Z")]), provenance()).await.unwrap();
+    store
+        .import(
+            prepared(&[campaign(1, "2021-01-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
+    let s = store
+        .import(
+            prepared(&[campaign(1, "2020-06-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
     assert_eq!(s.updated, 1);
-    let current = store.get(campaign(1, "")["id"].as_str().unwrap()).await.unwrap().unwrap();
+    let current = store
+        .get(campaign(1, "")["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(current.version.as_deref(), Some("2021-01-01T00:00:00.000Z"));
 }
 
 pub async fn conflicting_content_rejects_whole_batch(store: &dyn Store) {
-    store.import(prepared(&[campaign(1, "2020-01-01T00:00:00.000Z")]), provenance()).await.unwrap();
+    store
+        .import(
+            prepared(&[campaign(1, "2020-01-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
     let mut changed = campaign(1, "2020-01-01T00:00:00.000Z");
     changed["name"] = json!("Changed without a new modified");
     let batch = prepared(&[campaign(2, "2020-01-01T00:00:00.000Z"), changed]);
     let err = store.import(batch, provenance()).await.unwrap_err();
     assert!(matches!(err, StoreError::VersionConflict { .. }), "{err}");
-    assert!(store.get(campaign(2, "")["id"].as_str().unwrap()).await.unwrap().is_none(), "batch must be all or nothing");
+    assert!(
+        store
+            .get(campaign(2, "")["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "batch must be all or nothing"
+    );
     assert_eq!(store.stats().await.unwrap().versions, 1);
 }
 
 pub async fn listing_pages_cover_everything_once(store: &dyn Store) {
-    let objects: Vec<Value> = (0..57).map(|n| campaign(n, "2020-01-01T00:00:00.000Z")).collect();
-    store.import(prepared(&objects), provenance()).await.unwrap();
+    let objects: Vec<Value> = (0..57)
+        .map(|n| campaign(n, "2020-01-01T00:00:00.000Z"))
+        .collect();
+    store
+        .import(prepared(&objects), provenance())
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     let mut after: Option<Cursor> = None;
     loop {
-        let page = store.list(&ListQuery { after: after.clone(), limit: 10, ..ListQuery::default() }).await.unwrap();
+        let page = store
+            .list(&ListQuery {
+                after: after.clone(),
+                limit: 10,
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap();
         assert!(page.items.len() <= 10);
         seen.extend(ids(&page.items));
         match page.next {
@@ -133,7 +206,10 @@ pub async fn listing_pages_cover_everything_once(store: &dyn Store) {
             None => break,
         }
     }
-    let mut expected: Vec<String> = objects.iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect();
+    let mut expected: Vec<String> = objects
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
     expected.sort();
     assert_eq!(seen, expected);
 }
@@ -142,22 +218,59 @@ pub async fn listing_filters_by_type_and_since(store: &dyn Store) {
     let identity = json!({"type": "identity", "spec_version": "2.1", "id": "identity--2b3c2b2a-8c34-4b55-9a37-5bd2f5a2f2b0",
         "created": "2019-01-01T00:00:00.000Z", "modified": "2019-01-01T00:00:00.000Z", "name": "Acme"});
     store
-        .import(prepared(&[identity, campaign(1, "2020-01-01T00:00:00.000Z"), campaign(2, "2022-01-01T00:00:00.000Z")]), provenance())
+        .import(
+            prepared(&[
+                identity,
+                campaign(1, "2020-01-01T00:00:00.000Z"),
+                campaign(2, "2022-01-01T00:00:00.000Z"),
+            ]),
+            provenance(),
+        )
         .await
         .unwrap();
-    let campaigns = store.list(&ListQuery { types: vec!["campaign".into()], limit: 100, ..ListQuery::default() }).await.unwrap();
+    let campaigns = store
+        .list(&ListQuery {
+            types: vec!["campaign".into()],
+            limit: 100,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(campaigns.items.len(), 2);
     let since = geneva_stix::Timestamp::parse("2021-01-01T00:00:00Z").unwrap();
-    let recent = store.list(&ListQuery { since: Some(since), limit: 100, ..ListQuery::default() }).await.unwrap();
-    assert_eq!(ids(&recent.items), vec![campaign(2, "")["id"].as_str().unwrap().to_owned()]);
+    let recent = store
+        .list(&ListQuery {
+            since: Some(since),
+            limit: 100,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&recent.items),
+        vec![campaign(2, "")["id"].as_str().unwrap().to_owned()]
+    );
 }
 
 pub async fn revoked_objects_are_kept_and_marked(store: &dyn Store) {
     let mut revoked = campaign(1, "2021-01-01T00:00:00.000Z");
     revoked["revoked"] = json!(true);
-    store.import(prepared(&[campaign(1, "2020-01-01T00:00:00.000Z")]), provenance()).await.unwrap();
-    store.import(prepared(&[revoked]), provenance()).await.unwrap();
-    let current = store.get(campaign(1, "")["id"].as_str().unwrap()).await.unwrap().unwrap();
+    store
+        .import(
+            prepared(&[campaign(1, "2020-01-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
+    store
+        .import(prepared(&[revoked]), provenance())
+        .await
+        .unwrap();
+    let current = store
+        .get(campaign(1, "")["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(current.revoked);
     assert_eq!(store.stats().await.unwrap().revoked, 1);
     assert_eq!(store.versions(&current.id).await.unwrap().len(), 2);
@@ -166,14 +279,43 @@ pub async fn revoked_objects_are_kept_and_marked(store: &dyn Store) {
 pub async fn tlp_from_markings_or_default(store: &dyn Store) {
     let mut red = campaign(1, "2020-01-01T00:00:00.000Z");
     red["object_marking_refs"] = json!([Tlp::Red.marking_id()]);
-    store.import(prepared(&[red, campaign(2, "2020-01-01T00:00:00.000Z")]), provenance()).await.unwrap();
-    assert_eq!(store.get(campaign(1, "")["id"].as_str().unwrap()).await.unwrap().unwrap().tlp, Tlp::Red);
-    assert_eq!(store.get(campaign(2, "")["id"].as_str().unwrap()).await.unwrap().unwrap().tlp, Tlp::Amber);
+    store
+        .import(
+            prepared(&[red, campaign(2, "2020-01-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get(campaign(1, "")["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .tlp,
+        Tlp::Red
+    );
+    assert_eq!(
+        store
+            .get(campaign(2, "")["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .tlp,
+        Tlp::Amber
+    );
 }
 
 pub async fn stats_count_current_view(store: &dyn Store) {
     store
-        .import(prepared(&[campaign(1, "2020-01-01T00:00:00.000Z"), campaign(1, "2021-01-01T00:00:00.000Z"), campaign(2, "2020-01-01T00:00:00.000Z")]), provenance())
+        .import(
+            prepared(&[
+                campaign(1, "2020-01-01T00:00:00.000Z"),
+                campaign(1, "2021-01-01T00:00:00.000Z"),
+                campaign(2, "2020-01-01T00:00:00.000Z"),
+            ]),
+            provenance(),
+        )
         .await
         .unwrap();
     let stats = store.stats().await.unwrap();
@@ -185,15 +327,36 @@ pub async fn stats_count_current_view(store: &dyn Store) {
 pub async fn observables_keep_each_distinct_content(store: &dyn Store) {
     let a = json!({"type": "file", "spec_version": "2.1", "id": "file--5a27d487-c542-5f97-a131-a8866b477b46", "name": "a.exe"});
     let b = json!({"type": "file", "spec_version": "2.1", "id": "file--5a27d487-c542-5f97-a131-a8866b477b46", "name": "b.exe"});
-    store.import(prepared(&[a.clone()]), provenance()).await.unwrap();
+    store
+        .import(prepared(std::slice::from_ref(&a)), provenance())
+        .await
+        .unwrap();
     let s = store.import(prepared(&[b, a]), provenance()).await.unwrap();
-    assert_eq!(s, ImportSummary { new: 0, updated: 1, unchanged: 1 });
-    assert_eq!(store.versions("file--5a27d487-c542-5f97-a131-a8866b477b46").await.unwrap().len(), 2);
+    assert_eq!(
+        s,
+        ImportSummary {
+            new: 0,
+            updated: 1,
+            unchanged: 1
+        }
+    );
+    assert_eq!(
+        store
+            .versions("file--5a27d487-c542-5f97-a131-a8866b477b46")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 pub async fn invalid_cursor_is_an_error(store: &dyn Store) {
     let err = store
-        .list(&ListQuery { after: Some(Cursor(String::new())), limit: 10, ..ListQuery::default() })
+        .list(&ListQuery {
+            after: Some(Cursor(String::new())),
+            limit: 10,
+            ..ListQuery::default()
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidCursor(_)));

@@ -95,7 +95,9 @@ pub struct Stats {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("object {id} version {version} is already stored with different content; a changed object needs a new `modified`")]
+    #[error(
+        "object {id} version {version} is already stored with different content; a changed object needs a new `modified`"
+    )]
     VersionConflict { id: String, version: String },
     #[error("invalid cursor: {0}")]
     InvalidCursor(String),
@@ -114,7 +116,11 @@ pub enum StoreError {
 /// - Stored canonical JSON and its hash are never rewritten.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    async fn import(&self, objects: Vec<PreparedObject>, provenance: Provenance) -> Result<ImportSummary, StoreError>;
+    async fn import(
+        &self,
+        objects: Vec<PreparedObject>,
+        provenance: Provenance,
+    ) -> Result<ImportSummary, StoreError>;
 
     /// The current version of an object.
     async fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError>;

@@ -15,7 +15,10 @@ pub fn under_ci() -> bool {
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
 }
 
 fn skip_or_fail(what: &str, hint: &str) -> Option<PathBuf> {
@@ -35,7 +38,10 @@ pub fn shared_data(relative: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        skip_or_fail(&format!("shared data file {}", path.display()), "set GENEVA_SHARED_DATA to the directory holding attack/ and misp-galaxy/")
+        skip_or_fail(
+            &format!("shared data file {}", path.display()),
+            "set GENEVA_SHARED_DATA to the directory holding attack/ and misp-galaxy/",
+        )
     }
 }
 
@@ -53,7 +59,10 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
         Some(candidate)
     } else {
         skip_or_fail(
-            &format!("a Python with `{module}` ({} does not import it)", candidate.display()),
+            &format!(
+                "a Python with `{module}` ({} does not import it)",
+                candidate.display()
+            ),
             "run tools/setup-python-judges.sh or set GENEVA_PYTHON",
         )
     }

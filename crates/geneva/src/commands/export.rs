@@ -40,13 +40,23 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
             n
         }
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let tmp = dir.join(format!(".{}.partial", path.file_name().and_then(|n| n.to_str()).unwrap_or("export")));
-            let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = dir.join(format!(
+                ".{}.partial",
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("export")
+            ));
+            let file = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot create {}", tmp.display()))?;
             let mut out = BufWriter::new(file);
             let n = write_bundle(&store, &args, &mut out).await?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             n
         }
     };
@@ -54,9 +64,22 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn write_bundle(store: &dyn Store, args: &Args, out: &mut impl Write) -> anyhow::Result<usize> {
-    write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4())?;
-    let mut query = ListQuery { types: args.types.clone(), since: args.since.clone(), after: None, limit: PAGE };
+async fn write_bundle(
+    store: &dyn Store,
+    args: &Args,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
+    write!(
+        out,
+        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+        uuid::Uuid::new_v4()
+    )?;
+    let mut query = ListQuery {
+        types: args.types.clone(),
+        since: args.since.clone(),
+        after: None,
+        limit: PAGE,
+    };
     let mut count = 0;
     loop {
         let page = store.list(&query).await?;

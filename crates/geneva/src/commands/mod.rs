@@ -26,7 +26,8 @@ pub fn open_store(data: &Path, create: bool) -> anyhow::Result<SqliteStore> {
         );
     }
     if create {
-        std::fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
+        std::fs::create_dir_all(data)
+            .with_context(|| format!("cannot create data directory {}", data.display()))?;
     }
     SqliteStore::open(&db).with_context(|| format!("cannot open {}", db.display()))
 }
@@ -34,11 +35,17 @@ pub fn open_store(data: &Path, create: bool) -> anyhow::Result<SqliteStore> {
 /// Reads a named file (or standard input for `-`), refusing anything over `limit` bytes.
 pub fn read_input(path: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
     let too_large = |size: u64| {
-        anyhow::anyhow!("{size} bytes is over the limit of {limit} bytes (raise it with --max-bytes)")
+        anyhow::anyhow!(
+            "{size} bytes is over the limit of {limit} bytes (raise it with --max-bytes)"
+        )
     };
     if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::stdin().lock().take(limit + 1).read_to_end(&mut buf).context("cannot read standard input")?;
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
         if buf.len() as u64 > limit {
             return Err(too_large(buf.len() as u64));
         }
@@ -64,5 +71,9 @@ pub fn read_input(path: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn display_name(path: &Path) -> String {
-    if path == Path::new("-") { "<stdin>".to_string() } else { path.display().to_string() }
+    if path == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
 }

@@ -53,7 +53,13 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         default_tlp: args.tlp,
         ..ServerConfig::default()
     };
-    geneva_server::serve(listener, Arc::new(store), config, geneva_server::shutdown_signal()).await?;
+    geneva_server::serve(
+        listener,
+        Arc::new(store),
+        config,
+        geneva_server::shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -61,7 +67,9 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

@@ -32,8 +32,15 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     if args.json {
-        let items: Vec<Value> = versions.iter().map(as_json).collect::<anyhow::Result<_>>()?;
-        let out = if args.versions { json!({"id": args.id, "versions": items}) } else { items.into_iter().next().unwrap_or_default() };
+        let items: Vec<Value> = versions
+            .iter()
+            .map(as_json)
+            .collect::<anyhow::Result<_>>()?;
+        let out = if args.versions {
+            json!({"id": args.id, "versions": items})
+        } else {
+            items.into_iter().next().unwrap_or_default()
+        };
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -49,7 +56,15 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
             flags.push("REVOKED");
         }
         println!("{} ({})", v.id, v.object_type);
-        println!("  version     {} {}", v.version.as_deref().unwrap_or("(observable)"), if flags.is_empty() { String::new() } else { format!("[{}]", flags.join(", ")) });
+        println!(
+            "  version     {} {}",
+            v.version.as_deref().unwrap_or("(observable)"),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!("[{}]", flags.join(", "))
+            }
+        );
         println!("  tlp         {}", v.tlp);
         println!("  submitted   {} by {}", v.submitted_at, v.organisation);
         println!("  sha256      {}", hex::encode(v.sha256));

@@ -19,8 +19,16 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let store = open_store(data, false)?;
     let stats = store.stats().await?;
     if args.json {
-        let by_type: serde_json::Map<_, _> = stats.objects_by_type.iter().map(|(t, n)| (t.clone(), json!(n))).collect();
-        let by_tlp: serde_json::Map<_, _> = stats.by_tlp.iter().map(|(t, n)| (t.label().to_string(), json!(n))).collect();
+        let by_type: serde_json::Map<_, _> = stats
+            .objects_by_type
+            .iter()
+            .map(|(t, n)| (t.clone(), json!(n)))
+            .collect();
+        let by_tlp: serde_json::Map<_, _> = stats
+            .by_tlp
+            .iter()
+            .map(|(t, n)| (t.label().to_string(), json!(n)))
+            .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({

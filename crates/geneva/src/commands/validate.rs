@@ -29,16 +29,25 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let options = PrepareOptions { max_document_bytes: args.max_bytes, upgrade_stix20: !args.no_upgrade };
+    let options = PrepareOptions {
+        max_document_bytes: args.max_bytes,
+        upgrade_stix20: !args.no_upgrade,
+    };
     let mut all_valid = true;
     let mut results = Vec::new();
     for path in &args.files {
         let name = display_name(path);
         let outcome = read_input(path, args.max_bytes)
             .map_err(|e| format!("{e:#}"))
-            .and_then(|bytes| geneva_stix::validate_document(&bytes, &options).map_err(|e| e.to_string()));
+            .and_then(|bytes| {
+                geneva_stix::validate_document(&bytes, &options).map_err(|e| e.to_string())
+            });
         let (valid, issues, error) = match outcome {
-            Ok(issues) => (!issues.iter().any(|i| i.severity == Severity::Error), issues, None),
+            Ok(issues) => (
+                !issues.iter().any(|i| i.severity == Severity::Error),
+                issues,
+                None,
+            ),
             Err(e) => (false, Vec::new(), Some(e)),
         };
         all_valid &= valid;
@@ -71,5 +80,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", json!({"valid": all_valid, "files": results}));
     }
-    Ok(if all_valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if all_valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
