@@ -73,7 +73,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "version_conflict", e.to_string())
             }
             StoreError::InvalidCursor(_) => ApiError::bad_request(e.to_string()),
-            StoreError::Corrupt(_) | StoreError::Backend(_) => {
+            StoreError::Abandoned | StoreError::Corrupt(_) | StoreError::Backend(_) => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -28,6 +28,9 @@ pub mod validate;
 pub use error::{DocumentError, Issue, Severity};
 pub use input::{Container, DEFAULT_MAX_DOCUMENT_BYTES};
 pub use kind::ObjectKind;
-pub use prepare::{PrepareOptions, PreparedDocument, PreparedObject, prepare, validate_document};
+pub use prepare::{
+    DocumentOutline, PrepareOptions, PreparedDocument, PreparedObject, prepare, prepare_in_chunks,
+    validate_document,
+};
 pub use timestamp::Timestamp;
 pub use tlp::Tlp;

@@ -94,48 +94,99 @@ impl PreparedDocument {
 
 /// Validates and prepares every object of a document; any error refuses the whole document.
 pub fn prepare(bytes: &[u8], options: &PrepareOptions) -> Result<PreparedDocument, DocumentError> {
+    let mut objects = Vec::new();
+    let outline = prepare_in_chunks(bytes, options, usize::MAX, |chunk| {
+        objects.extend(chunk);
+        true
+    })?;
+    Ok(PreparedDocument {
+        container: outline.container,
+        objects,
+        warnings: outline.warnings,
+        duplicates_in_document: outline.duplicates_in_document,
+    })
+}
+
+/// What [`prepare_in_chunks`] learnt about a document, besides its objects.
+#[derive(Debug)]
+pub struct DocumentOutline {
+    pub container: Container,
+    /// Objects handed to the sink.
+    pub objects: usize,
+    pub upgraded: usize,
+    pub warnings: Vec<Issue>,
+    pub duplicates_in_document: usize,
+}
+
+/// Objects prepared per parallel step when streaming: large enough to keep both
+/// cores busy, small enough that a writer can start early and memory stays flat.
+pub const DEFAULT_CHUNK: usize = 2048;
+
+/// Prepares a document `chunk` objects at a time (each chunk in parallel) and
+/// hands every fully valid chunk to `sink` in document order, so that a store
+/// can write while the rest is still being checked.
+///
+/// Once any object is invalid, nothing more reaches the sink, the remaining
+/// objects are still checked (so that every error is reported), and the result
+/// is an error: the caller must then discard what the sink received. The sink
+/// returns `false` to stop early (its consumer failed); the result is then
+/// `Ok` with the objects counted so far, and the caller knows why it stopped.
+pub fn prepare_in_chunks(
+    bytes: &[u8],
+    options: &PrepareOptions,
+    chunk: usize,
+    mut sink: impl FnMut(Vec<PreparedObject>) -> bool,
+) -> Result<DocumentOutline, DocumentError> {
     let doc = input::decode(bytes, options.max_document_bytes)?;
     let split = input::split(&doc)?;
     let mut issues = container_issues(&split.container, options);
-    let results: Vec<ObjectOutcome> = split
-        .objects
-        .par_iter()
-        .map(|raw| process(&split.container, raw, options))
-        .collect();
-
-    let total_objects = results.len();
-    let mut objects = Vec::with_capacity(total_objects);
-    let mut invalid_objects = 0;
-    for outcome in results {
-        if outcome.issues.iter().any(|i| i.severity == Severity::Error) {
-            invalid_objects += 1;
+    let mut failed = issues.iter().any(|i| i.severity == Severity::Error);
+    let mut versions = VersionsSeen::default();
+    let (mut invalid_objects, mut sunk, mut upgraded) = (0, 0, 0);
+    for raws in split.objects.chunks(chunk.max(1)) {
+        let results: Vec<ObjectOutcome> = raws
+            .par_iter()
+            .map(|raw| process(&split.container, raw, options))
+            .collect();
+        let mut prepared = Vec::with_capacity(results.len());
+        for outcome in results {
+            if outcome.issues.iter().any(|i| i.severity == Severity::Error) {
+                invalid_objects += 1;
+            }
+            issues.extend(outcome.issues);
+            if let Some(o) = outcome.prepared {
+                match versions.admit(&split.container, &split.objects, &o, &mut issues) {
+                    Admission::Keep => prepared.push(o),
+                    Admission::Repeat => {}
+                    Admission::Conflict => invalid_objects += 1,
+                }
+            }
         }
-        issues.extend(outcome.issues);
-        if let Some(o) = outcome.prepared {
-            objects.push(o);
+        failed |= issues.iter().any(|i| i.severity == Severity::Error);
+        if failed {
+            continue;
+        }
+        sunk += prepared.len();
+        upgraded += prepared.iter().filter(|o| o.upgraded).count();
+        if !prepared.is_empty() && !sink(prepared) {
+            break;
         }
     }
-    let duplicates_in_document = dedupe_versions(
-        &split.container,
-        &split.objects,
-        &mut objects,
-        &mut issues,
-        &mut invalid_objects,
-    );
     assign_lines(&doc, &mut issues);
-    if issues.iter().any(|i| i.severity == Severity::Error) {
+    if failed {
         issues.sort_by_key(|i| (i.object_index, std::cmp::Reverse(i.severity)));
         return Err(DocumentError::Invalid {
             invalid_objects: invalid_objects.max(1),
-            total_objects,
+            total_objects: split.objects.len(),
             issues,
         });
     }
-    Ok(PreparedDocument {
+    Ok(DocumentOutline {
         container: split.container,
-        objects,
+        objects: sunk,
+        upgraded,
         warnings: issues,
-        duplicates_in_document,
+        duplicates_in_document: versions.duplicates,
     })
 }
 
@@ -300,44 +351,32 @@ fn describe(
 /// Within one document, one (id, version) may appear once. Exact repeats are
 /// dropped; differing content under one version is an error, because STIX
 /// requires a new `modified` for every change.
-/// Turns the byte offsets parked in `Issue::line` into 1-based line numbers, in one pass.
-fn assign_lines(doc: &[u8], issues: &mut [Issue]) {
-    let mut order: Vec<usize> = (0..issues.len())
-        .filter(|&i| issues[i].object_index.is_some())
-        .collect();
-    order.sort_by_key(|&i| issues[i].line);
-    let (mut pos, mut line) = (0usize, 1usize);
-    for i in order {
-        let offset = issues[i].line.min(doc.len());
-        line += doc[pos..offset].iter().filter(|&&b| b == b'\n').count();
-        pos = offset;
-        issues[i].line = line;
-    }
+#[derive(Default)]
+struct VersionsSeen {
+    seen: std::collections::HashMap<(String, String), [u8; 32]>,
+    duplicates: usize,
 }
 
-fn dedupe_versions(
-    container: &Container,
-    raws: &[RawObject<'_>],
-    objects: &mut Vec<PreparedObject>,
-    issues: &mut Vec<Issue>,
-    invalid_objects: &mut usize,
-) -> usize {
-    use std::collections::HashMap;
-    use std::collections::hash_map::Entry;
-    let mut seen: HashMap<(String, String), [u8; 32]> = HashMap::with_capacity(objects.len());
-    let mut keep = vec![true; objects.len()];
-    let mut dropped = 0;
-    for (i, o) in objects.iter().enumerate() {
-        match seen.entry((o.id.clone(), o.version_key())) {
+impl VersionsSeen {
+    /// Whether `o` should be kept; records an issue if it conflicts.
+    fn admit(
+        &mut self,
+        container: &Container,
+        raws: &[RawObject<'_>],
+        o: &PreparedObject,
+        issues: &mut Vec<Issue>,
+    ) -> Admission {
+        use std::collections::hash_map::Entry;
+        match self.seen.entry((o.id.clone(), o.version_key())) {
             Entry::Vacant(v) => {
                 v.insert(o.sha256);
+                Admission::Keep
             }
             Entry::Occupied(e) if *e.get() == o.sha256 => {
-                keep[i] = false;
-                dropped += 1;
+                self.duplicates += 1;
+                Admission::Repeat
             }
             Entry::Occupied(_) => {
-                *invalid_objects += 1;
                 let index = o.document_index;
                 issues.push(Issue {
                     severity: Severity::Error,
@@ -352,13 +391,30 @@ fn dedupe_versions(
                         o.version_text().unwrap_or("(none)")
                     ),
                 });
+                Admission::Conflict
             }
         }
     }
-    let mut i = 0;
-    objects.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
-    dropped
+}
+
+enum Admission {
+    Keep,
+    /// The same content again: dropped.
+    Repeat,
+    Conflict,
+}
+
+/// Turns the byte offsets parked in `Issue::line` into 1-based line numbers, in one pass.
+fn assign_lines(doc: &[u8], issues: &mut [Issue]) {
+    let mut order: Vec<usize> = (0..issues.len())
+        .filter(|&i| issues[i].object_index.is_some())
+        .collect();
+    order.sort_by_key(|&i| issues[i].line);
+    let (mut pos, mut line) = (0usize, 1usize);
+    for i in order {
+        let offset = issues[i].line.min(doc.len());
+        line += doc[pos..offset].iter().filter(|&&b| b == b'\n').count();
+        pos = offset;
+        issues[i].line = line;
+    }
 }

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use geneva_stix::{PreparedObject, Tlp};
 use geneva_store::{
-    Cursor, ImportSummary, ListQuery, Page, Provenance, Stats, Store, StoreError, StoredVersion,
+    Cursor, ImportMessage, ImportSummary, ListQuery, Page, Provenance, Stats, Store, StoreError,
+    StoredVersion,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -159,15 +160,35 @@ fn row_to_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     })
 }
 
-fn import_batch(
+fn import_stream(
     conn: &mut Connection,
-    objects: &[PreparedObject],
+    batches: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
     provenance: &Provenance,
 ) -> Result<ImportSummary, StoreError> {
+    // Dropping `tx` without commit rolls back: every early return below undoes the import.
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(backend)?;
     let mut summary = ImportSummary::default();
+    loop {
+        match batches.blocking_recv() {
+            Some(ImportMessage::Objects(objects)) => {
+                import_batch(&tx, &objects, provenance, &mut summary)?
+            }
+            Some(ImportMessage::Commit) => break,
+            None => return Err(StoreError::Abandoned),
+        }
+    }
+    tx.commit().map_err(backend)?;
+    Ok(summary)
+}
+
+fn import_batch(
+    tx: &rusqlite::Transaction<'_>,
+    objects: &[PreparedObject],
+    provenance: &Provenance,
+    summary: &mut ImportSummary,
+) -> Result<(), StoreError> {
     {
         // New versions take the fast path: one insert each into both tables. Only
         // when a row is already there do we look at what is stored.
@@ -242,21 +263,20 @@ fn import_batch(
             }
         }
     }
-    tx.commit().map_err(backend)?;
-    Ok(summary)
+    Ok(())
 }
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn import(
+    async fn import_stream(
         &self,
-        objects: Vec<PreparedObject>,
+        mut batches: tokio::sync::mpsc::Receiver<ImportMessage>,
         provenance: Provenance,
     ) -> Result<ImportSummary, StoreError> {
         let writer = Arc::clone(&self.writer);
         blocking(move || {
             let mut conn = writer.lock().map_err(|_| poisoned())?;
-            import_batch(&mut conn, &objects, &provenance)
+            import_stream(&mut conn, &mut batches, &provenance)
         })
         .await
     }

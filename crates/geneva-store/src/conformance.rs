@@ -6,7 +6,7 @@
 use geneva_stix::{PrepareOptions, PreparedObject, Tlp, prepare};
 use serde_json::{Value, json};
 
-use crate::{Cursor, ImportSummary, ListQuery, Provenance, Store, StoreError};
+use crate::{Cursor, ImportMessage, ImportSummary, ListQuery, Provenance, Store, StoreError};
 
 /// Expands to one `#[tokio::test]` per conformance case.
 /// `$fresh` is an async block or expression evaluating to a new empty store.
@@ -25,6 +25,8 @@ macro_rules! conformance_tests {
             stats_count_current_view,
             observables_keep_each_distinct_content,
             invalid_cursor_is_an_error,
+            streamed_batches_commit_together,
+            abandoned_stream_stores_nothing,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -360,4 +362,39 @@ pub async fn invalid_cursor_is_an_error(store: &dyn Store) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidCursor(_)));
+}
+
+pub async fn streamed_batches_commit_together(store: &dyn Store) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let feeder = async move {
+        for n in 0..3 {
+            tx.send(ImportMessage::Objects(prepared(&[campaign(
+                n,
+                "2020-01-01T00:00:00.000Z",
+            )])))
+            .await
+            .unwrap();
+        }
+        tx.send(ImportMessage::Commit).await.unwrap();
+    };
+    let (summary, ()) = tokio::join!(store.import_stream(rx, provenance()), feeder);
+    assert_eq!(summary.unwrap().new, 3);
+    assert_eq!(store.stats().await.unwrap().objects, 3);
+}
+
+pub async fn abandoned_stream_stores_nothing(store: &dyn Store) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let feeder = async move {
+        tx.send(ImportMessage::Objects(prepared(&[campaign(
+            1,
+            "2020-01-01T00:00:00.000Z",
+        )])))
+        .await
+        .unwrap();
+        // The producer found an invalid object later on and gives up: no Commit.
+        drop(tx);
+    };
+    let (result, ()) = tokio::join!(store.import_stream(rx, provenance()), feeder);
+    assert!(matches!(result, Err(StoreError::Abandoned)));
+    assert_eq!(store.stats().await.unwrap().versions, 0);
 }

@@ -93,8 +93,19 @@ pub struct Stats {
     pub by_tlp: Vec<(Tlp, u64)>,
 }
 
+/// One message of a streamed import.
+#[derive(Debug)]
+pub enum ImportMessage {
+    /// More objects for the same transaction.
+    Objects(Vec<PreparedObject>),
+    /// Everything has arrived and was valid: make it visible.
+    Commit,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("the import was abandoned before it was complete; nothing was stored")]
+    Abandoned,
     #[error(
         "object {id} version {version} is already stored with different content; a changed object needs a new `modified`"
     )]
@@ -116,11 +127,29 @@ pub enum StoreError {
 /// - Stored canonical JSON and its hash are never rewritten.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Writes batches as they arrive, in one transaction, so that storing can
+    /// overlap with validating the rest. Nothing becomes visible unless
+    /// [`ImportMessage::Commit`] arrives; if the sender goes away first, or any
+    /// batch fails, the whole import is rolled back.
+    async fn import_stream(
+        &self,
+        batches: tokio::sync::mpsc::Receiver<ImportMessage>,
+        provenance: Provenance,
+    ) -> Result<ImportSummary, StoreError>;
+
+    /// Imports one batch, all or nothing.
     async fn import(
         &self,
         objects: Vec<PreparedObject>,
         provenance: Provenance,
-    ) -> Result<ImportSummary, StoreError>;
+    ) -> Result<ImportSummary, StoreError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        // Capacity 2 holds both messages, so these sends cannot wait on the receiver.
+        let _ = tx.send(ImportMessage::Objects(objects)).await;
+        let _ = tx.send(ImportMessage::Commit).await;
+        drop(tx);
+        self.import_stream(rx, provenance).await
+    }
 
     /// The current version of an object.
     async fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError>;

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use geneva_stix::{DEFAULT_MAX_DOCUMENT_BYTES, DocumentError, PrepareOptions, Severity, Tlp};
-use geneva_store::{Provenance, Store};
+use geneva_store::{ImportMessage, Provenance, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -51,66 +52,36 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         max_document_bytes: args.max_bytes,
         ..PrepareOptions::default()
     };
-    let mut reports = Vec::new();
-    let mut objects = Vec::new();
-    for path in &args.files {
-        let name = display_name(path);
-        progress.set_message(format!("reading and validating {name}"));
-        let outcome = read_input(path, args.max_bytes)
-            .map_err(|e| DocumentError::Shape(format!("{e:#}")))
-            .and_then(|bytes| geneva_stix::prepare(&bytes, &options));
-        match outcome {
-            Ok(doc) => {
-                reports.push(FileReport {
-                    name,
-                    objects: doc.objects.len(),
-                    upgraded: doc.upgraded(),
-                    warnings: doc.warnings.len(),
-                    error: None,
-                    invalid_objects: 0,
-                    issues: doc.warnings,
-                });
-                objects.extend(doc.objects);
-            }
-            Err(e) => {
-                let invalid_objects = match &e {
-                    DocumentError::Invalid {
-                        invalid_objects, ..
-                    } => *invalid_objects,
-                    _ => 0,
-                };
-                reports.push(FileReport {
-                    name,
-                    objects: 0,
-                    upgraded: 0,
-                    warnings: 0,
-                    error: Some(e.to_string()),
-                    invalid_objects,
-                    issues: e.issues().to_vec(),
-                });
-            }
-        }
-    }
-
-    let failed = reports.iter().any(|r| r.error.is_some());
-    let rejected: usize = reports.iter().map(|r| r.invalid_objects).sum();
-    if failed {
-        progress.finish_and_clear();
-        print_failure(&reports, rejected, args.json);
-        return Ok(ExitCode::FAILURE);
-    }
-
-    progress.set_message(format!("storing {} objects", objects.len()));
-    let store = open_store(data, true)?;
+    let store: Arc<dyn Store> = Arc::new(open_store(data, true)?);
     let provenance = Provenance {
         organisation: args.organisation.clone(),
         submitted_at: geneva_stix::timestamp::now_rfc3339(),
         default_tlp: args.tlp,
     };
-    let summary = match store.import(objects, provenance).await {
+    // The store writes chunks while later ones are still being validated; it
+    // commits only if every object of every file passes (see `prepare_files`).
+    let (batches, received) = tokio::sync::mpsc::channel(2);
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.import_stream(received, provenance).await })
+    };
+    let files = args.files.clone();
+    let bar = progress.clone();
+    let reports =
+        tokio::task::spawn_blocking(move || prepare_files(&files, &options, &batches, &bar))
+            .await?;
+    let stored = writer.await?;
+    drop(store); // closing checkpoints the WAL into the database: part of the import's cost
+    progress.finish_and_clear();
+
+    let rejected: usize = reports.iter().map(|r| r.invalid_objects).sum();
+    if reports.iter().any(|r| r.error.is_some()) {
+        print_failure(&reports, rejected, args.json);
+        return Ok(ExitCode::FAILURE);
+    }
+    let summary = match stored {
         Ok(s) => s,
         Err(e) => {
-            progress.finish_and_clear();
             if args.json {
                 println!(
                     "{}",
@@ -123,9 +94,6 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    progress.finish_and_clear();
-    // Closing checkpoints the WAL into the database: part of the import's cost.
-    drop(store);
     let elapsed = started.elapsed();
     if args.json {
         let files: Vec<_> = reports
@@ -161,6 +129,79 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Validates every file, sending valid chunks to the writer until the first
+/// invalid object anywhere; after that every file is still checked, so that all
+/// errors are reported, but nothing more is sent and no commit follows.
+fn prepare_files(
+    files: &[PathBuf],
+    options: &PrepareOptions,
+    batches: &tokio::sync::mpsc::Sender<ImportMessage>,
+    progress: &ProgressBar,
+) -> Vec<FileReport> {
+    let mut reports = Vec::with_capacity(files.len());
+    let mut failed = false;
+    let mut writer_gone = false;
+    for path in files {
+        let name = display_name(path);
+        progress.set_message(format!("validating and storing {name}"));
+        let outcome = read_input(path, options.max_document_bytes)
+            .map_err(|e| DocumentError::Shape(format!("{e:#}")))
+            .and_then(|bytes| {
+                geneva_stix::prepare_in_chunks(
+                    &bytes,
+                    options,
+                    geneva_stix::prepare::DEFAULT_CHUNK,
+                    |chunk| {
+                        if failed {
+                            return true;
+                        }
+                        writer_gone = batches
+                            .blocking_send(ImportMessage::Objects(chunk))
+                            .is_err();
+                        !writer_gone
+                    },
+                )
+            });
+        match outcome {
+            Ok(outline) => reports.push(FileReport {
+                name,
+                objects: outline.objects,
+                upgraded: outline.upgraded,
+                warnings: outline.warnings.len(),
+                error: None,
+                invalid_objects: 0,
+                issues: outline.warnings,
+            }),
+            Err(e) => {
+                failed = true;
+                let invalid_objects = match &e {
+                    DocumentError::Invalid {
+                        invalid_objects, ..
+                    } => *invalid_objects,
+                    _ => 0,
+                };
+                reports.push(FileReport {
+                    name,
+                    objects: 0,
+                    upgraded: 0,
+                    warnings: 0,
+                    error: Some(e.to_string()),
+                    invalid_objects,
+                    issues: e.issues().to_vec(),
+                });
+            }
+        }
+        if writer_gone {
+            // The store refused a batch; its error says why. Nothing will be committed.
+            break;
+        }
+    }
+    if !failed && !writer_gone {
+        let _ = batches.blocking_send(ImportMessage::Commit);
+    }
+    reports
 }
 
 fn print_failure(reports: &[FileReport], rejected: usize, as_json: bool) {
