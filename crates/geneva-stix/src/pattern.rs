@@ -789,27 +789,7 @@ impl<'a> Lexer<'a> {
 // Parser
 // ---------------------------------------------------------------------------
 
-/// The 18 STIX 2.1 cyber-observable object types.
-const SCO_TYPES: [&str; 18] = [
-    "artifact",
-    "autonomous-system",
-    "directory",
-    "domain-name",
-    "email-addr",
-    "email-message",
-    "file",
-    "ipv4-addr",
-    "ipv6-addr",
-    "mac-addr",
-    "mutex",
-    "network-traffic",
-    "process",
-    "software",
-    "url",
-    "user-account",
-    "windows-registry-key",
-    "x509-certificate",
-];
+use crate::kind::SCO_TYPES;
 
 /// Words that cannot be written as bare property names.
 const RESERVED: [&str; 19] = [

@@ -462,15 +462,33 @@ fn check_identifier(c: &mut Checker, path: &str, id: &str, types: &[&str]) {
     }
 }
 
-/// STIX dictionaries: non-empty; keys of letters, digits, `_` and `-`, at most 250; no null or empty-list values.
-fn check_dictionary(c: &mut Checker, path: &str, value: &Value) {
+/// The value as a JSON object, reporting an error if it is not one or is empty.
+fn non_empty_object<'v>(
+    c: &mut Checker,
+    path: &str,
+    value: &'v Value,
+    what: &str,
+    empty_rule: &'static str,
+) -> Option<&'v Map<String, Value>> {
     let Some(map) = value.as_object() else {
-        c.error(path, "type", "must be a dictionary (JSON object)");
-        return;
+        c.error(
+            path,
+            "type",
+            format!("{what} must be a dictionary (JSON object)"),
+        );
+        return None;
     };
     if map.is_empty() {
-        c.error(path, "empty-dictionary", "must not be an empty dictionary");
+        c.error(path, empty_rule, format!("{what} must not be empty"));
     }
+    Some(map)
+}
+
+/// STIX dictionaries: non-empty; keys of letters, digits, `_` and `-`, at most 250; no null or empty-list values.
+fn check_dictionary(c: &mut Checker, path: &str, value: &Value) {
+    let Some(map) = non_empty_object(c, path, value, "a dictionary", "empty-dictionary") else {
+        return;
+    };
     for (key, v) in map {
         let p = child(path, key);
         if key.len() > 250
@@ -504,13 +522,9 @@ const HASH_NAMES: &[&str] = &[
 ];
 
 fn check_hashes(c: &mut Checker, path: &str, value: &Value, only_standard_names: bool) {
-    let Some(map) = value.as_object() else {
-        c.error(path, "type", "hashes must be a dictionary");
+    let Some(map) = non_empty_object(c, path, value, "hashes", "empty-hashes") else {
         return;
     };
-    if map.is_empty() {
-        c.error(path, "empty-hashes", "hashes must not be empty");
-    }
     for (key, v) in map {
         let p = child(path, key);
         if key.len() < 3
@@ -708,13 +722,9 @@ fn is_extension_name(name: &str) -> bool {
 }
 
 fn check_extensions(c: &mut Checker, path: &str, value: &Value) {
-    let Some(map) = value.as_object() else {
-        c.error(path, "type", "extensions must be a dictionary");
+    let Some(map) = non_empty_object(c, path, value, "extensions", "empty-extensions") else {
         return;
     };
-    if map.is_empty() {
-        c.error(path, "empty-extensions", "extensions must not be empty");
-    }
     for (name, ext) in map {
         let p = child(path, name);
         let Some(body) = ext.as_object() else {

@@ -6,10 +6,7 @@
 
 mod corpus;
 
-use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use geneva_stix::{PrepareOptions, prepare};
 use serde_json::{Value, json};
@@ -17,34 +14,6 @@ use serde_json::{Value, json};
 /// Number of random ATT&CK mutations; the seed makes every run judge the same files.
 const MUTATIONS: usize = 700;
 const SEED: u64 = 20_261_125;
-
-fn reference_verdicts(python: &Path, files: &[PathBuf]) -> HashMap<PathBuf, (bool, Value)> {
-    let judge = geneva_testkit::workspace_root().join("tools/stix2_judge.py");
-    let mut child = Command::new(python)
-        .arg(judge)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the Python judge");
-    {
-        let mut stdin = child.stdin.take().expect("stdin");
-        for f in files {
-            writeln!(stdin, "{}", f.display()).expect("write file list");
-        }
-    }
-    let out = child.wait_with_output().expect("judge output");
-    assert!(out.status.success(), "the judge failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| {
-            let v: Value = serde_json::from_str(line).expect("judge prints JSON lines");
-            (
-                PathBuf::from(v["file"].as_str().unwrap()),
-                (v["valid"].as_bool().unwrap(), v["errors"].clone()),
-            )
-        })
-        .collect()
-}
 
 fn geneva_verdict(path: &Path) -> (bool, String) {
     let bytes = std::fs::read(path).unwrap();
@@ -56,9 +25,6 @@ fn geneva_verdict(path: &Path) -> (bool, String) {
 
 #[test]
 fn geneva_agrees_with_stix2_validator() {
-    let Some(python) = geneva_testkit::python_with("stix2validator") else {
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     let mut files: Vec<(PathBuf, Option<bool>)> = Vec::new();
     let mut write = |name: &str, text: String, expected_geneva: Option<bool>| {
@@ -121,7 +87,9 @@ fn geneva_agrees_with_stix2_validator() {
     }
 
     let paths: Vec<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
-    let reference = reference_verdicts(&python, &paths);
+    let Some(reference) = geneva_testkit::stix2_validator_verdicts(&paths) else {
+        return;
+    };
     let mut disagreements = Vec::new();
     let (mut agreed, mut valid_count) = (0, 0);
     for (path, expected_geneva) in &files {

@@ -5,8 +5,10 @@
 //! a dependency of anything but tests.
 #![forbid(unsafe_code)]
 
+use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// Whether we run under CI, where nothing may be skipped.
 pub fn under_ci() -> bool {
@@ -66,4 +68,41 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
             "run tools/setup-python-judges.sh or set GENEVA_PYTHON",
         )
     }
+}
+
+/// The OASIS reference validator's verdict on each file (`stix2_validator
+/// --version 2.1`, through `tools/stix2_judge.py`): valid or not, and its first
+/// errors. `None` (after a printed skip) when no Python has `stix2validator`.
+pub fn stix2_validator_verdicts(
+    files: &[PathBuf],
+) -> Option<HashMap<PathBuf, (bool, serde_json::Value)>> {
+    let python = python_with("stix2validator")?;
+    let judge = workspace_root().join("tools/stix2_judge.py");
+    let mut child = Command::new(python)
+        .arg(judge)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the Python judge");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        for f in files {
+            writeln!(stdin, "{}", f.display()).expect("write file list");
+        }
+    }
+    let out = child.wait_with_output().expect("judge output");
+    assert!(out.status.success(), "the judge failed");
+    let verdicts = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).expect("the judge prints JSON lines");
+            let file = PathBuf::from(v["file"].as_str().expect("file"));
+            (
+                file,
+                (v["valid"].as_bool().expect("valid"), v["errors"].clone()),
+            )
+        })
+        .collect();
+    Some(verdicts)
 }
