@@ -309,3 +309,79 @@ fn read_commands_on_a_missing_store_say_what_to_do() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("run `geneva import` first"));
 }
+
+#[test]
+fn serve_answers_and_stops_cleanly_on_sigterm() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_geneva"))
+        .args([
+            "--data",
+            dir.path().join("data").to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let base = first_line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("serve announces its address")
+        .to_owned();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let health: Value = reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["status"], "ok");
+        let posted = reqwest::Client::new()
+            .post(format!("{base}/api/v1/bundles"))
+            .body(bundle(vec![campaign(1, "over http")]).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 201);
+    });
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = server.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "serve should exit cleanly on SIGTERM: {:?}",
+        out.status
+    );
+    // Structured logs: every line of standard error is a JSON object.
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.lines().count() >= 2, "{logs}");
+    for line in logs.lines() {
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+    }
+    assert!(logs.contains("shutting down"), "{logs}");
+    // What was posted is there for the CLI after the server stopped.
+    let shown = geneva_json(
+        &dir.path().join("data"),
+        &["show", "--json", campaign(1, "")["id"].as_str().unwrap()],
+    );
+    assert_eq!(shown["object"]["name"], "over http");
+}
