@@ -201,15 +201,6 @@ fn top_level_error(doc: &[u8], e: &serde_json::Error) -> DocumentError {
     })
 }
 
-/// 1-based line of a byte offset, for error messages.
-pub fn line_of(doc: &[u8], offset: usize) -> usize {
-    doc[..offset.min(doc.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
 struct TopLevelVisitor;
 
 impl<'de> Visitor<'de> for TopLevelVisitor {

@@ -606,7 +606,7 @@ fn check_external_reference(c: &mut Checker, path: &str, value: &Value) {
     if let Some(h) = map.get("hashes")
         && h.is_object()
     {
-        check_hashes_names_only(c, &child(path, "hashes"), h);
+        check_hashes(c, &child(path, "hashes"), h, true);
     }
     let source = map
         .get("source_name")
@@ -642,10 +642,6 @@ fn check_external_reference(c: &mut Checker, path: &str, value: &Value) {
             }
         }
     }
-}
-
-fn check_hashes_names_only(c: &mut Checker, path: &str, value: &Value) {
-    check_hashes(c, path, value, true);
 }
 
 fn is_selector_syntax(sel: &str) -> bool {
