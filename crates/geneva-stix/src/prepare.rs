@@ -95,10 +95,16 @@ impl PreparedDocument {
 /// Validates and prepares every object of a document; any error refuses the whole document.
 pub fn prepare(bytes: &[u8], options: &PrepareOptions) -> Result<PreparedDocument, DocumentError> {
     let mut objects = Vec::new();
-    let outline = prepare_in_chunks(bytes, options, usize::MAX, |chunk| {
-        objects.extend(chunk);
-        true
-    })?;
+    let outline = prepare_in_chunks(
+        bytes,
+        options,
+        usize::MAX,
+        |chunk| {
+            objects.extend(chunk);
+            true
+        },
+        |_, _| {},
+    )?;
     Ok(PreparedDocument {
         container: outline.container,
         objects,
@@ -131,11 +137,13 @@ pub const DEFAULT_CHUNK: usize = 2048;
 /// is an error: the caller must then discard what the sink received. The sink
 /// returns `false` to stop early (its consumer failed); the result is then
 /// `Ok` with the objects counted so far, and the caller knows why it stopped.
+/// `progress(checked, total)` is called after each chunk has been checked.
 pub fn prepare_in_chunks(
     bytes: &[u8],
     options: &PrepareOptions,
     chunk: usize,
     mut sink: impl FnMut(Vec<PreparedObject>) -> bool,
+    mut progress: impl FnMut(usize, usize),
 ) -> Result<DocumentOutline, DocumentError> {
     let doc = input::decode(bytes, options.max_document_bytes)?;
     let split = input::split(&doc)?;
@@ -143,6 +151,7 @@ pub fn prepare_in_chunks(
     let mut failed = issues.iter().any(|i| i.severity == Severity::Error);
     let mut versions = VersionsSeen::default();
     let (mut invalid_objects, mut sunk, mut upgraded) = (0, 0, 0);
+    let mut checked = 0;
     for raws in split.objects.chunks(chunk.max(1)) {
         let results: Vec<ObjectOutcome> = raws
             .par_iter()
@@ -162,6 +171,8 @@ pub fn prepare_in_chunks(
                 }
             }
         }
+        checked += raws.len();
+        progress(checked, split.objects.len());
         failed |= issues.iter().any(|i| i.severity == Severity::Error);
         if failed {
             continue;

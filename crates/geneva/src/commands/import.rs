@@ -145,7 +145,8 @@ fn prepare_files(
     let mut writer_gone = false;
     for path in files {
         let name = display_name(path);
-        progress.set_message(format!("validating and storing {name}"));
+        progress.set_message(name.clone());
+        progress.set_position(0);
         let outcome = read_input(path, options.max_document_bytes)
             .map_err(|e| DocumentError::Shape(format!("{e:#}")))
             .and_then(|bytes| {
@@ -161,6 +162,10 @@ fn prepare_files(
                             .blocking_send(ImportMessage::Objects(chunk))
                             .is_err();
                         !writer_gone
+                    },
+                    |checked, total| {
+                        progress.set_length(total as u64);
+                        progress.set_position(checked as u64);
                     },
                 )
             });
@@ -273,9 +278,11 @@ fn progress_bar(quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     // indicatif draws only when standard error is a terminal.
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
-        bar.set_style(style);
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} objects [{elapsed}]")
+    {
+        bar.set_style(style.progress_chars("=> "));
     }
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
