@@ -4,19 +4,29 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use geneva_access::{Principal, Scope};
 use geneva_stix::{PrepareOptions, Timestamp};
-use geneva_store::{Cursor, ListQuery, Provenance, StoredVersion};
+use geneva_store::{Cursor, ListQuery, NewAuditEntry, Provenance, StoredVersion};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
+use crate::auth::require;
 use crate::{AppState, error::ApiError};
+
+/// Reads are open to anonymous callers; a member's token must carry `read`.
+fn require_read(principal: &Principal) -> Result<(), ApiError> {
+    match principal {
+        Principal::Anonymous => Ok(()),
+        p => require(p, Scope::Read),
+    }
+}
 
 /// Every route the server answers, as written in the OpenAPI document.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -96,8 +106,10 @@ fn version_json(v: &StoredVersion) -> Result<serde_json::Value, ApiError> {
 
 async fn list_objects(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    require_read(&principal)?;
     let Query(params) = params
         .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
@@ -156,8 +168,10 @@ async fn list_objects(
 
 async fn get_object(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    require_read(&principal)?;
     match state.store.get(&id).await? {
         Some(v) => Ok(Json(version_json(&v)?)),
         None => Err(ApiError::not_found(&id)),
@@ -166,8 +180,10 @@ async fn get_object(
 
 async fn object_versions(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    require_read(&principal)?;
     let versions = state.store.versions(&id).await?;
     if versions.is_empty() {
         return Err(ApiError::not_found(&id));
@@ -179,7 +195,48 @@ async fn object_versions(
     Ok(Json(json!({"id": id, "versions": versions})))
 }
 
-async fn post_bundle(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn post_bundle(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require(&principal, Scope::Submit)?;
+    let Principal::Member {
+        organisation_name,
+        token,
+        ..
+    } = &principal
+    else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "submitting needs a token",
+        ));
+    };
+    let actor = format!("org:{organisation_name} token:{token}");
+    let response = submit(&state, organisation_name, body).await;
+    let (action, detail) = match &response {
+        Ok((_, summary)) => ("import", summary.to_string()),
+        Err(e) => ("import-refused", e.message.clone()),
+    };
+    let entry = NewAuditEntry {
+        at: geneva_stix::timestamp::now_rfc3339(),
+        actor,
+        action: action.into(),
+        channel: "api".into(),
+        target: None,
+        detail,
+    };
+    state.store.audit(vec![entry]).await?;
+    let (status, summary) = response?;
+    Ok((status, Json(summary)).into_response())
+}
+
+async fn submit(
+    state: &AppState,
+    organisation: &str,
+    body: Bytes,
+) -> Result<(StatusCode, serde_json::Value), ApiError> {
     let options = PrepareOptions {
         max_document_bytes: state.config.max_body_bytes as u64,
         ..PrepareOptions::default()
@@ -193,7 +250,7 @@ async fn post_bundle(State(state): State<AppState>, body: Bytes) -> Result<Respo
     let warnings = prepared.warnings.len();
     let upgraded = prepared.upgraded();
     let provenance = Provenance {
-        organisation: state.config.organisation.clone(),
+        organisation: organisation.to_owned(),
         submitted_at: geneva_stix::timestamp::now_rfc3339(),
         default_tlp: state.config.default_tlp,
     };
@@ -211,5 +268,5 @@ async fn post_bundle(State(state): State<AppState>, body: Bytes) -> Result<Respo
         "upgraded_from_stix20": upgraded,
         "warnings": warnings,
     });
-    Ok((status, Json(body)).into_response())
+    Ok((status, body))
 }

@@ -62,7 +62,16 @@ impl IntoResponse for ApiError {
             error["issues"] = json!(issues);
             error["issues_total"] = json!(self.issues.len());
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(
+                    "Bearer realm=\"geneva\", Basic realm=\"geneva\"",
+                ),
+            );
+        }
+        response
     }
 }
 
@@ -73,6 +82,12 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "version_conflict", e.to_string())
             }
             StoreError::InvalidCursor(_) => ApiError::bad_request(e.to_string()),
+            StoreError::AlreadyExists(_) => {
+                ApiError::new(StatusCode::CONFLICT, "already_exists", e.to_string())
+            }
+            StoreError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
             StoreError::Abandoned | StoreError::Corrupt(_) | StoreError::Backend(_) => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod auth;
 mod error;
 
 use std::net::SocketAddr;
@@ -33,9 +34,6 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Time allowed for one request, end to end.
     pub request_timeout: Duration,
-    /// Organisation recorded as submitter of bundles posted to the API
-    /// (until member authentication exists, every submission is this one's).
-    pub organisation: String,
     /// TLP level for submitted objects that carry no TLP marking.
     pub default_tlp: Tlp,
 }
@@ -45,7 +43,6 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 64 * 1024 * 1024,
             request_timeout: Duration::from_secs(60),
-            organisation: "local".into(),
             default_tlp: Tlp::Amber,
         }
     }
@@ -55,6 +52,7 @@ impl Default for ServerConfig {
 pub(crate) struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
+    pub throttle: Arc<auth::FailureThrottle>,
 }
 
 /// The whole application as a router, ready to serve or to test.
@@ -64,8 +62,13 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
     let state = AppState {
         store,
         config: Arc::new(config),
+        throttle: Arc::default(),
     };
     api::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(max_body))

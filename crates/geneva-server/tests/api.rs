@@ -2,12 +2,17 @@
 
 use std::sync::Arc;
 
+use geneva_access::{ApiToken, OrgKind, Scope, Scopes};
 use geneva_server::{ROUTES, ServerConfig};
+use geneva_store::{Store, TokenRecord};
 use geneva_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
 struct Server {
     base: String,
+    store: Arc<SqliteStore>,
+    /// A token of organisation "Acme" with read and submit.
+    token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
@@ -15,13 +20,18 @@ struct Server {
 
 async fn start(config: ServerConfig) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("geneva.db")).unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("geneva.db")).unwrap());
+    store
+        .add_organisation("Acme", OrgKind::Company, None)
+        .await
+        .unwrap();
+    let token = issue_token(&store, "Acme", &[Scope::Read, Scope::Submit]).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(geneva_server::serve(
         listener,
-        Arc::new(store),
+        store.clone(),
         config,
         async {
             let _ = rx.await;
@@ -29,10 +39,28 @@ async fn start(config: ServerConfig) -> Server {
     ));
     Server {
         base,
+        store,
+        token,
         stop: Some(tx),
         task,
         _dir: dir,
     }
+}
+
+async fn issue_token(store: &SqliteStore, org: &str, scopes: &[Scope]) -> String {
+    let org = store.organisation(org).await.unwrap().unwrap();
+    let token = ApiToken::generate().unwrap();
+    let record = TokenRecord {
+        id: token.id.clone(),
+        organisation: org.id,
+        user: None,
+        scopes: Scopes::new(scopes.iter().copied()),
+        label: "test".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        revoked_at: None,
+    };
+    store.add_token(&record, token.hash()).await.unwrap();
+    token.reveal()
 }
 
 impl Server {
@@ -79,6 +107,7 @@ async fn submit_list_get_and_version() {
     let objects: Vec<Value> = (0..7).map(campaign).collect();
     let resp = http
         .post(url("/api/v1/bundles"))
+        .bearer_auth(&server.token)
         .json(&bundle(objects.clone()))
         .send()
         .await
@@ -91,6 +120,7 @@ async fn submit_list_get_and_version() {
     );
     let again: Value = http
         .post(url("/api/v1/bundles"))
+        .bearer_auth(&server.token)
         .json(&bundle(objects.clone()))
         .send()
         .await
@@ -138,6 +168,7 @@ async fn submit_list_get_and_version() {
     v2["modified"] = json!("2021-01-01T00:00:00.000Z");
     v2["name"] = json!("renamed");
     http.post(url("/api/v1/bundles"))
+        .bearer_auth(&server.token)
         .json(&bundle(vec![v2.clone()]))
         .send()
         .await
@@ -184,6 +215,7 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", server.base);
     http.post(url("/api/v1/bundles"))
+        .bearer_auth(&server.token)
         .json(&bundle(vec![campaign(1)]))
         .send()
         .await
@@ -193,6 +225,7 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
     bad["created"] = json!("2020-13-01T00:00:00.000Z");
     let (status, code, body) = error_code(
         http.post(url("/api/v1/bundles"))
+            .bearer_auth(&server.token)
             .json(&bundle(vec![campaign(3), bad]))
             .send()
             .await
@@ -206,6 +239,7 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
     let huge = bundle((0..2000).map(campaign).collect());
     let status = http
         .post(url("/api/v1/bundles"))
+        .bearer_auth(&server.token)
         .json(&huge)
         .send()
         .await
@@ -221,6 +255,7 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
     ] {
         let (status, code, _) = error_code(
             http.post(url("/api/v1/bundles"))
+                .bearer_auth(&server.token)
                 .body(garbage.to_vec())
                 .send()
                 .await
@@ -234,6 +269,7 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
     conflict["name"] = json!("rewritten");
     let (status, code, _) = error_code(
         http.post(url("/api/v1/bundles"))
+            .bearer_auth(&server.token)
             .json(&bundle(vec![campaign(4), conflict]))
             .send()
             .await
@@ -309,5 +345,122 @@ async fn openapi_document_describes_every_route() {
         ROUTES.len(),
         "the document lists routes the server does not have"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_scopes_revocation_and_throttling() {
+    let server = start(ServerConfig::default()).await;
+    let http = reqwest::Client::new();
+    let post = |token: Option<&str>| {
+        let req = http
+            .post(format!("{}/api/v1/bundles", server.base))
+            .json(&bundle(vec![campaign(1)]));
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    };
+
+    // Anonymous: 401 with a challenge naming both schemes.
+    let resp = post(None).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("Basic")
+    );
+
+    // A read-only token may read but not submit.
+    let reader = issue_token(&server.store, "Acme", &[Scope::Read]).await;
+    assert_eq!(post(Some(&reader)).send().await.unwrap().status(), 403);
+    let listed = http
+        .get(format!("{}/api/v1/objects", server.base))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    // A token without read cannot read.
+    let submitter = issue_token(&server.store, "Acme", &[Scope::Submit]).await;
+    let denied = http
+        .get(format!("{}/api/v1/objects", server.base))
+        .bearer_auth(&submitter)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+
+    // HTTP Basic with the token as password, as TAXII clients send it.
+    let basic = http
+        .post(format!("{}/api/v1/bundles", server.base))
+        .basic_auth("anyone", Some(&server.token))
+        .json(&bundle(vec![campaign(1)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 201);
+    let audit = server.store.audit_log(0, 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].entry.action, "import");
+    assert!(
+        audit[0].entry.actor.starts_with("org:Acme token:"),
+        "{:?}",
+        audit[0]
+    );
+    let stored = server
+        .store
+        .get(campaign(1)["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.organisation, "Acme",
+        "provenance records the token's organisation"
+    );
+
+    // Revocation takes effect on the next request.
+    let id = geneva_access::ApiToken::parse(&reader).unwrap().id;
+    server
+        .store
+        .revoke_token(&id, "2026-01-02T00:00:00.000Z")
+        .await
+        .unwrap();
+    let revoked = http
+        .get(format!("{}/api/v1/objects", server.base))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 401);
+
+    // A wrong secret for a real id is refused like an unknown token.
+    let forged = format!("{}AAAA", &server.token[..server.token.len() - 4]);
+    let resp = http
+        .get(format!("{}/api/v1/objects", server.base))
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+
+    // Guessing is throttled: after ten failures from one address, even a good token waits.
+    for _ in 0..10 {
+        http.get(format!("{}/api/v1/objects", server.base))
+            .bearer_auth("gva_000000000000_garbage")
+            .send()
+            .await
+            .unwrap();
+    }
+    let throttled = http
+        .get(format!("{}/api/v1/objects", server.base))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(throttled.status(), 429);
     server.shutdown().await;
 }

@@ -10,15 +10,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use geneva_access::{CountryCode, OrgKind, Scopes, TokenHash, TokenId};
 use geneva_stix::{PreparedObject, Tlp};
 use geneva_store::{
-    Cursor, ImportMessage, ImportSummary, ListQuery, Page, Provenance, Stats, Store, StoreError,
-    StoredVersion,
+    AuditEntry, Cursor, ImportMessage, ImportSummary, ListQuery, NewAuditEntry, Organisation, Page,
+    Provenance, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord, User,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_object_versions.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_object_versions.sql"),
+    include_str!("../migrations/0002_directory.sql"),
+];
 
 /// Reader connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -32,6 +36,56 @@ pub struct SqliteStore {
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
+
+/// Maps a UNIQUE violation to `AlreadyExists(what)` and anything else to a backend error.
+fn unique(what: String) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::AlreadyExists(what)
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            StoreError::NotFound(format!("organisation or user referred to by {what}"))
+        }
+        other => backend(other),
+    }
+}
+
+fn row_to_organisation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Organisation> {
+    let kind: String = row.get(2)?;
+    let country: Option<String> = row.get(3)?;
+    Ok(Organisation {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        kind: kind.parse::<OrgKind>().unwrap_or(OrgKind::Researcher),
+        country: country.and_then(|c| c.parse::<CountryCode>().ok()),
+        created_at: row.get(4)?,
+    })
+}
+
+fn row_to_token(row: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenRecord, TokenHash)> {
+    let id: String = row.get(0)?;
+    let hash: Vec<u8> = row.get(1)?;
+    let record = TokenRecord {
+        id: TokenId::parse(&id).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        organisation: row.get(2)?,
+        user: row.get(3)?,
+        scopes: Scopes::from_bits(row.get::<_, i64>(4)? as u8),
+        label: row.get(5)?,
+        created_at: row.get(6)?,
+        revoked_at: row.get(7)?,
+    };
+    Ok((record, TokenHash(hash.try_into().unwrap_or([0; 32]))))
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, secret_sha256, organisation, user_id, scopes, label, created_at, revoked_at";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
@@ -48,6 +102,20 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs `f` on the writer connection, on a blocking thread.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let writer = Arc::clone(&self.writer);
+        blocking(move || {
+            let mut conn = writer.lock().map_err(|_| poisoned())?;
+            f(&mut conn)
+        })
+        .await
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -277,6 +345,244 @@ impl Store for SqliteStore {
         blocking(move || {
             let mut conn = writer.lock().map_err(|_| poisoned())?;
             import_stream(&mut conn, &mut batches, &provenance)
+        })
+        .await
+    }
+
+    async fn add_organisation(
+        &self,
+        name: &str,
+        kind: OrgKind,
+        country: Option<CountryCode>,
+    ) -> Result<Organisation, StoreError> {
+        let (name, created_at) = (name.to_owned(), geneva_stix::timestamp::now_rfc3339());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO organisations (name, kind, country, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![name, kind.as_str(), country.as_ref().map(CountryCode::as_str), created_at],
+            )
+            .map_err(unique(format!("organisation {name:?}")))?;
+            Ok(Organisation { id: conn.last_insert_rowid(), name, kind, country, created_at })
+        })
+        .await
+    }
+
+    async fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, name, kind, country, created_at FROM organisations WHERE name = ?1",
+                [&name],
+                row_to_organisation,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT id, name, kind, country, created_at FROM organisations ORDER BY name",
+                )
+                .map_err(backend)?;
+            let rows = stmt.query_map([], row_to_organisation).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_user(&self, name: &str, organisation: i64) -> Result<User, StoreError> {
+        let name = name.to_owned();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO users (name, organisation) VALUES (?1, ?2)",
+                params![name, organisation],
+            )
+            .map_err(unique(format!("user {name:?}")))?;
+            Ok(User {
+                id: conn.last_insert_rowid(),
+                name,
+                organisation,
+            })
+        })
+        .await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, name, organisation FROM users WHERE name = ?1",
+                [&name],
+                |r| {
+                    Ok(User {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        organisation: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_group(&self, name: &str, members: &[i64]) -> Result<SharingGroup, StoreError> {
+        let name = name.to_owned();
+        let mut members = members.to_vec();
+        members.sort_unstable();
+        members.dedup();
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            tx.execute("INSERT INTO sharing_groups (name) VALUES (?1)", [&name])
+                .map_err(unique(format!("sharing group {name:?}")))?;
+            let id = tx.last_insert_rowid();
+            for m in &members {
+                tx.execute(
+                    "INSERT INTO sharing_group_members (group_id, organisation) VALUES (?1, ?2)",
+                    params![id, m],
+                )
+                .map_err(unique(format!("sharing group {name:?}")))?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(SharingGroup { id, name, members })
+        })
+        .await
+    }
+
+    async fn groups(&self) -> Result<Vec<SharingGroup>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT g.id, g.name, m.organisation FROM sharing_groups g \
+                     LEFT JOIN sharing_group_members m ON m.group_id = g.id ORDER BY g.name, m.organisation",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?)))
+                .map_err(backend)?;
+            let mut groups: Vec<SharingGroup> = Vec::new();
+            for row in rows {
+                let (id, name, member) = row.map_err(backend)?;
+                if groups.last().is_none_or(|g| g.id != id) {
+                    groups.push(SharingGroup { id, name, members: Vec::new() });
+                }
+                if let (Some(m), Some(g)) = (member, groups.last_mut()) {
+                    g.members.push(m);
+                }
+            }
+            Ok(groups)
+        })
+        .await
+    }
+
+    async fn add_token(&self, record: &TokenRecord, hash: TokenHash) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO api_tokens (id, secret_sha256, organisation, user_id, scopes, label, created_at, revoked_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    record.id.as_str(),
+                    hash.0.as_slice(),
+                    record.organisation,
+                    record.user,
+                    i64::from(record.scopes.bits()),
+                    record.label,
+                    record.created_at,
+                    record.revoked_at
+                ],
+            )
+            .map_err(unique(format!("token {}", record.id)))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token(&self, id: &TokenId) -> Result<Option<(TokenRecord, TokenHash)>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| {
+            conn.query_row(
+                &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = ?1"),
+                [id.as_str()],
+                row_to_token,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map([], row_to_token).map_err(backend)?;
+            rows.map(|r| r.map(|(record, _)| record))
+                .collect::<Result<_, _>>()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, id: &TokenId, at: &str) -> Result<bool, StoreError> {
+        let (id, at) = (id.clone(), at.to_owned());
+        self.write(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                    params![id.as_str(), at],
+                )
+                .map_err(backend)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn audit(&self, entries: Vec<NewAuditEntry>) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO audit_log (at, actor, action, channel, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                    .map_err(backend)?;
+                for e in &entries {
+                    insert.execute(params![e.at, e.actor, e.action, e.channel, e.target, e.detail]).map_err(backend)?;
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare("SELECT seq, at, actor, action, channel, target, detail FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![after as i64, limit.min(100_000) as i64], |r| {
+                    Ok(AuditEntry {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        entry: NewAuditEntry {
+                            at: r.get(1)?,
+                            actor: r.get(2)?,
+                            action: r.get(3)?,
+                            channel: r.get(4)?,
+                            target: r.get(5)?,
+                            detail: r.get(6)?,
+                        },
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await
     }

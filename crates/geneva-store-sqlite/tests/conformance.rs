@@ -10,3 +10,26 @@ async fn fresh() -> SqliteStore {
 }
 
 geneva_store::conformance_tests!(fresh());
+
+#[tokio::test]
+async fn audit_log_cannot_be_rewritten_even_with_sql() {
+    use geneva_store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("geneva.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let entry = geneva_store::NewAuditEntry {
+        at: "2026-01-01T00:00:00.000Z".into(),
+        actor: "cli".into(),
+        action: "import".into(),
+        channel: "cli".into(),
+        target: None,
+        detail: "1 object".into(),
+    };
+    store.audit(vec![entry]).await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let update = conn.execute("UPDATE audit_log SET actor = 'someone else'", []);
+    let delete = conn.execute("DELETE FROM audit_log", []);
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    assert_eq!(store.audit_log(0, 10).await.unwrap().len(), 1);
+}

@@ -27,6 +27,9 @@ macro_rules! conformance_tests {
             invalid_cursor_is_an_error,
             streamed_batches_commit_together,
             abandoned_stream_stores_nothing,
+            directory_organisations_users_groups,
+            tokens_keep_only_hashes_and_revoke,
+            audit_log_appends_in_order,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -397,4 +400,134 @@ pub async fn abandoned_stream_stores_nothing(store: &dyn Store) {
     let (result, ()) = tokio::join!(store.import_stream(rx, provenance()), feeder);
     assert!(matches!(result, Err(StoreError::Abandoned)));
     assert_eq!(store.stats().await.unwrap().versions, 0);
+}
+
+pub async fn directory_organisations_users_groups(store: &dyn Store) {
+    use geneva_access::OrgKind;
+    let ch = store
+        .add_organisation("CH-NCSC", OrgKind::State, Some("ch".parse().unwrap()))
+        .await
+        .unwrap();
+    let acme = store
+        .add_organisation("Acme", OrgKind::Company, None)
+        .await
+        .unwrap();
+    assert_eq!(ch.country.as_ref().map(|c| c.as_str()), Some("CH"));
+    assert!(matches!(
+        store.add_organisation("Acme", OrgKind::Vendor, None).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.organisation("CH-NCSC").await.unwrap(),
+        Some(ch.clone())
+    );
+    assert_eq!(store.organisation("nobody").await.unwrap(), None);
+    let names: Vec<String> = store
+        .organisations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(names, vec!["Acme", "CH-NCSC"]);
+
+    let alice = store.add_user("alice", ch.id).await.unwrap();
+    assert_eq!(store.user("alice").await.unwrap(), Some(alice));
+    assert!(matches!(
+        store.add_user("alice", acme.id).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.add_user("bob", 9_999).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let group = store
+        .add_group("europe", &[acme.id, ch.id, ch.id])
+        .await
+        .unwrap();
+    assert_eq!(group.members, {
+        let mut m = vec![acme.id, ch.id];
+        m.sort();
+        m
+    });
+    assert!(matches!(
+        store.add_group("ghosts", &[9_999]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.groups().await.unwrap(),
+        vec![group],
+        "a failed group leaves nothing behind"
+    );
+}
+
+pub async fn tokens_keep_only_hashes_and_revoke(store: &dyn Store) {
+    use geneva_access::{ApiToken, OrgKind, Scope, Scopes};
+    let org = store
+        .add_organisation("Acme", OrgKind::Company, None)
+        .await
+        .unwrap();
+    let token = ApiToken::generate().unwrap();
+    let record = crate::TokenRecord {
+        id: token.id.clone(),
+        organisation: org.id,
+        user: None,
+        scopes: Scopes::new([Scope::Read, Scope::Submit]),
+        label: "ci".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        revoked_at: None,
+    };
+    store.add_token(&record, token.hash()).await.unwrap();
+    let (stored, hash) = store.token(&token.id).await.unwrap().expect("stored");
+    assert_eq!(stored, record);
+    assert!(hash.matches(&token.hash()));
+    assert_eq!(store.tokens().await.unwrap(), vec![record]);
+    assert!(
+        store
+            .revoke_token(&token.id, "2026-02-01T00:00:00.000Z")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .revoke_token(&token.id, "2026-03-01T00:00:00.000Z")
+            .await
+            .unwrap()
+    );
+    let (revoked, _) = store.token(&token.id).await.unwrap().unwrap();
+    assert_eq!(
+        revoked.revoked_at.as_deref(),
+        Some("2026-02-01T00:00:00.000Z"),
+        "the first revocation time stays"
+    );
+    let unknown = ApiToken::generate().unwrap();
+    assert!(
+        !store
+            .revoke_token(&unknown.id, "2026-02-01T00:00:00.000Z")
+            .await
+            .unwrap()
+    );
+    assert!(store.token(&unknown.id).await.unwrap().is_none());
+}
+
+pub async fn audit_log_appends_in_order(store: &dyn Store) {
+    let entry = |n: usize| crate::NewAuditEntry {
+        at: format!("2026-01-01T00:00:{n:02}.000Z"),
+        actor: "org:Acme token:0123456789ab".into(),
+        action: "read".into(),
+        channel: "api".into(),
+        target: Some(format!("campaign--{n}")),
+        detail: "TLP:AMBER".into(),
+    };
+    store.audit(vec![entry(1), entry(2)]).await.unwrap();
+    store.audit(vec![entry(3)]).await.unwrap();
+    let all = store.audit_log(0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.entry.clone()).collect::<Vec<_>>(),
+        vec![entry(1), entry(2), entry(3)]
+    );
+    let later = store.audit_log(all[1].seq, 100).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].entry, entry(3));
 }

@@ -10,8 +10,12 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod directory;
+
+pub use directory::{AuditEntry, NewAuditEntry, Organisation, SharingGroup, TokenRecord, User};
 
 use async_trait::async_trait;
+use geneva_access::{CountryCode, OrgKind, TokenHash, TokenId};
 use geneva_stix::{PreparedObject, Tlp};
 
 /// Who submitted a batch, and when. Recorded on every object version it adds.
@@ -110,6 +114,10 @@ pub enum StoreError {
         "object {id} version {version} is already stored with different content; a changed object needs a new `modified`"
     )]
     VersionConflict { id: String, version: String },
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("no {0}")]
+    NotFound(String),
     #[error("invalid cursor: {0}")]
     InvalidCursor(String),
     #[error("the store's data is not what this version of Geneva expects: {0}")]
@@ -161,4 +169,36 @@ pub trait Store: Send + Sync + 'static {
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
 
     async fn stats(&self) -> Result<Stats, StoreError>;
+
+    // The member directory: organisations, users, sharing groups, tokens, audit log.
+
+    async fn add_organisation(
+        &self,
+        name: &str,
+        kind: OrgKind,
+        country: Option<CountryCode>,
+    ) -> Result<Organisation, StoreError>;
+    async fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError>;
+    async fn organisations(&self) -> Result<Vec<Organisation>, StoreError>;
+
+    /// A user of an existing organisation; user names are unique across the instance.
+    async fn add_user(&self, name: &str, organisation: i64) -> Result<User, StoreError>;
+    async fn user(&self, name: &str) -> Result<Option<User>, StoreError>;
+
+    /// A named set of organisations, as MISP's sharing groups.
+    async fn add_group(&self, name: &str, members: &[i64]) -> Result<SharingGroup, StoreError>;
+    async fn groups(&self) -> Result<Vec<SharingGroup>, StoreError>;
+
+    /// Stores a token's record and the hash of its secret (never the secret).
+    async fn add_token(&self, record: &TokenRecord, hash: TokenHash) -> Result<(), StoreError>;
+    /// The record and secret hash of a token, revoked or not.
+    async fn token(&self, id: &TokenId) -> Result<Option<(TokenRecord, TokenHash)>, StoreError>;
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Marks a token revoked from `at` on; false if there is no such token.
+    async fn revoke_token(&self, id: &TokenId, at: &str) -> Result<bool, StoreError>;
+
+    /// Appends to the audit log, which nothing can rewrite.
+    async fn audit(&self, entries: Vec<NewAuditEntry>) -> Result<(), StoreError>;
+    /// Audit entries after `after` (a sequence number), oldest first.
+    async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -49,6 +49,20 @@ enum Command {
     Stats(commands::stats::Args),
     /// Run the HTTP server (REST API under /api/v1).
     Serve(commands::serve::Args),
+    /// Member organisations.
+    #[command(subcommand)]
+    Org(commands::members::OrgCommand),
+    /// Users of member organisations.
+    #[command(subcommand)]
+    User(commands::members::UserCommand),
+    /// Sharing groups: named sets of organisations.
+    #[command(subcommand)]
+    Group(commands::members::GroupCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(commands::members::TokenCommand),
+    /// The append-only audit log of writes and of reads of restricted material.
+    Audit(commands::members::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +85,11 @@ fn main() -> ExitCode {
             Command::Show(args) => commands::show::run(&cli.data, args).await,
             Command::Stats(args) => commands::stats::run(&cli.data, args).await,
             Command::Serve(args) => commands::serve::run(&cli.data, args).await,
+            Command::Org(c) => commands::members::org(&cli.data, c).await,
+            Command::User(c) => commands::members::user(&cli.data, c).await,
+            Command::Group(c) => commands::members::group(&cli.data, c).await,
+            Command::Token(c) => commands::members::token(&cli.data, c).await,
+            Command::Audit(args) => commands::members::audit(&cli.data, args).await,
         }
     });
     match result {

@@ -314,6 +314,27 @@ fn read_commands_on_a_missing_store_say_what_to_do() {
 fn serve_answers_and_stops_cleanly_on_sigterm() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    geneva_json(
+        &data,
+        &[
+            "org",
+            "add",
+            "CH-NCSC",
+            "--kind",
+            "state",
+            "--country",
+            "CH",
+            "--json",
+        ],
+    );
+    let token = geneva_json(
+        &data,
+        &[
+            "token", "create", "--org", "CH-NCSC", "--scope", "read", "--scope", "submit", "--json",
+        ],
+    );
+    let token = token["token"].as_str().unwrap().to_owned();
     let mut server = Command::new(env!("CARGO_BIN_EXE_geneva"))
         .args([
             "--data",
@@ -350,8 +371,16 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
             .await
             .unwrap();
         assert_eq!(health["status"], "ok");
+        let anonymous = reqwest::Client::new()
+            .post(format!("{base}/api/v1/bundles"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 401);
         let posted = reqwest::Client::new()
             .post(format!("{base}/api/v1/bundles"))
+            .bearer_auth(&token)
             .body(bundle(vec![campaign(1, "over http")]).to_string())
             .send()
             .await
@@ -384,4 +413,94 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         &["show", "--json", campaign(1, "")["id"].as_str().unwrap()],
     );
     assert_eq!(shown["object"]["name"], "over http");
+    assert_eq!(shown["submitted_by"], "CH-NCSC");
+    let audit = geneva_json(&dir.path().join("data"), &["audit", "--json"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["org-add", "token-create", "import"]);
+}
+
+#[test]
+fn directory_commands_and_token_lifecycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    geneva_json(
+        &data,
+        &[
+            "org",
+            "add",
+            "CH-NCSC",
+            "--kind",
+            "state",
+            "--country",
+            "ch",
+            "--json",
+        ],
+    );
+    geneva_json(
+        &data,
+        &["org", "add", "Acme", "--kind", "company", "--json"],
+    );
+    let dup = geneva(&data, &["org", "add", "Acme", "--kind", "vendor"]);
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let bad_kind = geneva(&data, &["org", "add", "X", "--kind", "pirate"]);
+    assert!(!bad_kind.status.success());
+    assert!(
+        geneva(&data, &["user", "add", "alice", "--org", "CH-NCSC"])
+            .status
+            .success()
+    );
+    let no_org = geneva(&data, &["user", "add", "bob", "--org", "Nowhere"]);
+    assert!(String::from_utf8_lossy(&no_org.stderr).contains("no organisation named \"Nowhere\""));
+    assert!(
+        geneva(
+            &data,
+            &[
+                "group", "add", "europe", "--member", "CH-NCSC", "--member", "Acme"
+            ]
+        )
+        .status
+        .success()
+    );
+    let groups = geneva_json(&data, &["group", "list", "--json"]);
+    assert_eq!(groups[0]["members"], json!(["Acme", "CH-NCSC"]));
+
+    let created = geneva_json(
+        &data,
+        &[
+            "token", "create", "--org", "CH-NCSC", "--user", "alice", "--scope", "read", "--json",
+        ],
+    );
+    let token = created["token"].as_str().unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert!(token.starts_with(&format!("gva_{id}_")));
+    // Only the hash is at rest: the secret appears nowhere in the database files.
+    let secret = &token[token.rfind('_').unwrap() + 1..];
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the token secret is stored in clear"
+        );
+    }
+    let wrong_user = geneva(
+        &data,
+        &[
+            "token", "create", "--org", "Acme", "--user", "alice", "--scope", "read",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&wrong_user.stderr).contains("does not belong"));
+    assert!(geneva(&data, &["token", "revoke", id]).status.success());
+    let listed = geneva_json(&data, &["token", "list", "--json"]);
+    assert!(listed[0]["revoked_at"].is_string());
+    assert!(
+        !geneva(&data, &["token", "revoke", "000000000000"])
+            .status
+            .success()
+    );
 }

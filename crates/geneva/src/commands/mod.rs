@@ -2,6 +2,7 @@
 
 pub mod export;
 pub mod import;
+pub mod members;
 pub mod serve;
 pub mod show;
 pub mod stats;

@@ -51,7 +51,6 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout),
         default_tlp: args.tlp,
-        ..ServerConfig::default()
     };
     geneva_server::serve(
         listener,

@@ -1,0 +1,187 @@
+//! Who is calling: `Authorization: Bearer gva_…` for the API, or HTTP Basic
+//! with the token as password (what TAXII clients speak). No header means
+//! anonymous. A bad credential is refused outright, never downgraded to
+//! anonymous, and repeated failures from one address are throttled.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use geneva_access::{ApiToken, Principal, Scope};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Failed authentications allowed per address per window before 429.
+const MAX_FAILURES: u32 = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Counts failed authentications per client address.
+#[derive(Default)]
+pub struct FailureThrottle {
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl FailureThrottle {
+    fn blocked(&self, ip: IpAddr) -> bool {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(&ip) {
+            Some((since, _)) if since.elapsed() > FAILURE_WINDOW => {
+                map.remove(&ip);
+                false
+            }
+            Some((_, n)) => *n >= MAX_FAILURES,
+            None => false,
+        }
+    }
+
+    fn record_failure(&self, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Bound memory under a flood from many addresses: forget stale entries first.
+        if map.len() > 100_000 {
+            map.retain(|_, (since, _)| since.elapsed() <= FAILURE_WINDOW);
+        }
+        let entry = map.entry(ip).or_insert((Instant::now(), 0));
+        entry.1 += 1;
+    }
+}
+
+/// 401; `ApiError` adds the challenge naming both schemes we accept.
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// The token in an Authorization header, if the header holds one of the two schemes we speak.
+fn presented_token(value: &str) -> Option<String> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.trim().to_owned());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (_, password) = text.split_once(':')?;
+        return Some(password.to_owned());
+    }
+    None
+}
+
+/// Middleware: resolves the caller to a [`Principal`] stored in the request's extensions.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(header) = request.headers().get(header::AUTHORIZATION) else {
+        request.extensions_mut().insert(Principal::Anonymous);
+        return next.run(request).await;
+    };
+    let ip = peer.ip();
+    if state.throttle.blocked(ip) {
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_failures",
+            "too many failed authentications from this address; wait a minute",
+        )
+        .into_response();
+    }
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(presented_token)
+        .and_then(|t| ApiToken::parse(&t).ok());
+    let principal = match token {
+        Some(token) => resolve(&state, &token).await,
+        None => Ok(None),
+    };
+    match principal {
+        Ok(Some(p)) => {
+            request.extensions_mut().insert(p);
+            next.run(request).await
+        }
+        Ok(None) => {
+            state.throttle.record_failure(ip);
+            unauthorized("invalid, unknown or revoked token").into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The principal a token stands for, if it is known, matches and is not revoked.
+async fn resolve(state: &AppState, token: &ApiToken) -> Result<Option<Principal>, ApiError> {
+    let Some((record, hash)) = state.store.token(&token.id).await? else {
+        return Ok(None);
+    };
+    if !hash.matches(&token.hash()) || record.revoked_at.is_some() {
+        return Ok(None);
+    }
+    let organisation_name = state
+        .store
+        .organisations()
+        .await?
+        .into_iter()
+        .find(|o| o.id == record.organisation)
+        .map(|o| o.name)
+        .unwrap_or_default();
+    Ok(Some(Principal::Member {
+        organisation: record.organisation,
+        organisation_name,
+        user: record.user,
+        scopes: record.scopes,
+        token: record.id,
+    }))
+}
+
+/// Refuses the request unless the principal holds `scope`: 401 for anonymous, 403 otherwise.
+pub fn require(principal: &Principal, scope: Scope) -> Result<(), ApiError> {
+    match principal {
+        Principal::Anonymous => Err(unauthorized(&format!(
+            "this needs a token with the {} scope",
+            scope.as_str()
+        ))),
+        p if p.has(scope) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this token lacks the {} scope", scope.as_str()),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_schemes() {
+        assert_eq!(presented_token("Bearer abc").as_deref(), Some("abc"));
+        let basic = base64::engine::general_purpose::STANDARD.encode("user:gva_x");
+        assert_eq!(
+            presented_token(&format!("Basic {basic}")).as_deref(),
+            Some("gva_x")
+        );
+        assert_eq!(presented_token("Digest x"), None);
+        assert_eq!(presented_token("Basic !!!"), None);
+    }
+
+    #[test]
+    fn throttle_blocks_after_the_limit() {
+        let t = FailureThrottle::default();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..MAX_FAILURES {
+            assert!(!t.blocked(ip));
+            t.record_failure(ip);
+        }
+        assert!(t.blocked(ip));
+        assert!(!t.blocked("192.0.2.2".parse().unwrap()));
+    }
+}
