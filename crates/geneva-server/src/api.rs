@@ -11,14 +11,66 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use geneva_access::{Principal, Scope};
+use geneva_stix::Tlp;
 use geneva_stix::{PrepareOptions, Timestamp};
-use geneva_store::{Cursor, ListQuery, NewAuditEntry, Provenance, StoredVersion};
+use geneva_store::{Cursor, ListQuery, NewAuditEntry, Provenance, StoredVersion, Viewer};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
 use crate::auth::require;
 use crate::{AppState, error::ApiError};
+
+/// Whose eyes a request reads with: admin tokens are the body's operators.
+fn viewer_of(principal: &Principal) -> Viewer {
+    match principal {
+        Principal::Anonymous => Viewer::Anonymous,
+        p if p.has(Scope::Admin) => Viewer::Operator,
+        Principal::Member {
+            organisation, user, ..
+        } => Viewer::Member {
+            organisation: *organisation,
+            user: *user,
+        },
+    }
+}
+
+fn actor_of(principal: &Principal) -> String {
+    match principal {
+        Principal::Anonymous => "anonymous".into(),
+        Principal::Member {
+            organisation_name,
+            token,
+            ..
+        } => format!("org:{organisation_name} token:{token}"),
+    }
+}
+
+/// Every read of AMBER, AMBER+STRICT or RED material is audited: who, what, when, which path.
+async fn audit_reads(
+    state: &AppState,
+    principal: &Principal,
+    channel: &str,
+    items: &[StoredVersion],
+) -> Result<(), ApiError> {
+    let at = geneva_stix::timestamp::now_rfc3339();
+    let entries: Vec<NewAuditEntry> = items
+        .iter()
+        .filter(|v| v.tlp >= Tlp::Amber)
+        .map(|v| NewAuditEntry {
+            at: at.clone(),
+            actor: actor_of(principal),
+            action: "read".into(),
+            channel: channel.into(),
+            target: Some(v.id.clone()),
+            detail: format!("{} version {}", v.tlp, v.version.as_deref().unwrap_or("-")),
+        })
+        .collect();
+    if !entries.is_empty() {
+        state.store.audit(entries).await?;
+    }
+    Ok(())
+}
 
 /// Reads are open to anonymous callers; a member's token must carry `read`.
 fn require_read(principal: &Principal) -> Result<(), ApiError> {
@@ -57,7 +109,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     // Touch the store so that a broken database shows as unhealthy.
-    state.store.stats().await?;
+    state.store.stats(&Viewer::Anonymous).await?;
     Ok(Json(json!({"status": "ok"})))
 }
 
@@ -148,13 +200,17 @@ async fn list_objects(
         .unwrap_or_default();
     let page = state
         .store
-        .list(&ListQuery {
-            types,
-            since,
-            after,
-            limit,
-        })
+        .list(
+            &ListQuery {
+                types,
+                since,
+                after,
+                limit,
+            },
+            &viewer_of(&principal),
+        )
         .await?;
+    audit_reads(&state, &principal, "api", &page.items).await?;
     let objects = page
         .items
         .iter()
@@ -172,8 +228,11 @@ async fn get_object(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_read(&principal)?;
-    match state.store.get(&id).await? {
-        Some(v) => Ok(Json(version_json(&v)?)),
+    match state.store.get(&id, &viewer_of(&principal)).await? {
+        Some(v) => {
+            audit_reads(&state, &principal, "api", std::slice::from_ref(&v)).await?;
+            Ok(Json(version_json(&v)?))
+        }
         None => Err(ApiError::not_found(&id)),
     }
 }
@@ -184,10 +243,11 @@ async fn object_versions(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_read(&principal)?;
-    let versions = state.store.versions(&id).await?;
+    let versions = state.store.versions(&id, &viewer_of(&principal)).await?;
     if versions.is_empty() {
         return Err(ApiError::not_found(&id));
     }
+    audit_reads(&state, &principal, "api", &versions).await?;
     let versions = versions
         .iter()
         .map(version_json)
@@ -198,8 +258,11 @@ async fn object_versions(
 async fn post_bundle(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    sharing: Result<Query<SharingParams>, QueryRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let Query(sharing) = sharing
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
     require(&principal, Scope::Submit)?;
     let Principal::Member {
         organisation_name,
@@ -214,7 +277,7 @@ async fn post_bundle(
         ));
     };
     let actor = format!("org:{organisation_name} token:{token}");
-    let response = submit(&state, organisation_name, body).await;
+    let response = submit(&state, &principal, &sharing, body).await;
     let (action, detail) = match &response {
         Ok((_, summary)) => ("import", summary.to_string()),
         Err(e) => ("import-refused", e.message.clone()),
@@ -232,11 +295,52 @@ async fn post_bundle(
     Ok((status, Json(summary)).into_response())
 }
 
+/// Who besides the submitter may see restricted objects of a submission.
+#[derive(Debug, Default, Deserialize)]
+struct SharingParams {
+    /// Comma-separated organisation or sharing-group names (AMBER, AMBER+STRICT).
+    share_with: Option<String>,
+    /// Comma-separated user names (RED).
+    share_with_users: Option<String>,
+}
+
+fn names(list: &Option<String>) -> Vec<String> {
+    list.as_deref()
+        .map(|l| {
+            l.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 async fn submit(
     state: &AppState,
-    organisation: &str,
+    principal: &Principal,
+    sharing: &SharingParams,
     body: Bytes,
 ) -> Result<(StatusCode, serde_json::Value), ApiError> {
+    let Principal::Member {
+        organisation,
+        organisation_name,
+        ..
+    } = principal
+    else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "submitting needs a token",
+        ));
+    };
+    let recipients = geneva_store::resolve_recipients(
+        state.store.as_ref(),
+        &names(&sharing.share_with),
+        &names(&sharing.share_with_users),
+    )
+    .await
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let options = PrepareOptions {
         max_document_bytes: state.config.max_body_bytes as u64,
         ..PrepareOptions::default()
@@ -250,9 +354,11 @@ async fn submit(
     let warnings = prepared.warnings.len();
     let upgraded = prepared.upgraded();
     let provenance = Provenance {
-        organisation: organisation.to_owned(),
+        organisation: organisation_name.clone(),
+        organisation_id: Some(*organisation),
         submitted_at: geneva_stix::timestamp::now_rfc3339(),
         default_tlp: state.config.default_tlp,
+        recipients,
     };
     let summary = state.store.import(prepared.objects, provenance).await?;
     let status = if summary.new + summary.updated > 0 {

@@ -136,6 +136,7 @@ async fn submit_list_get_and_version() {
     loop {
         let mut req = http
             .get(url("/api/v1/objects"))
+            .bearer_auth(&server.token)
             .query(&[("limit", "3"), ("type", "campaign")]);
         if let Some(c) = &next {
             req = req.query(&[("cursor", c)]);
@@ -154,6 +155,7 @@ async fn submit_list_get_and_version() {
     let id = objects[2]["id"].as_str().unwrap();
     let one: Value = http
         .get(url(&format!("/api/v1/objects/{id}")))
+        .bearer_auth(&server.token)
         .send()
         .await
         .unwrap()
@@ -175,6 +177,7 @@ async fn submit_list_get_and_version() {
         .unwrap();
     let versions: Value = http
         .get(url(&format!("/api/v1/objects/{id}/versions")))
+        .bearer_auth(&server.token)
         .send()
         .await
         .unwrap()
@@ -194,6 +197,7 @@ async fn submit_list_get_and_version() {
 
     let since: Value = http
         .get(url("/api/v1/objects"))
+        .bearer_auth(&server.token)
         .query(&[("since", "2020-06-01T00:00:00Z")])
         .send()
         .await
@@ -237,7 +241,8 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
     assert_eq!(body["error"]["issues"][0]["rule"], "timestamp");
 
     let huge = bundle((0..2000).map(campaign).collect());
-    let status = http
+    // Its own connection: the server answers 413 without reading the body, then closes.
+    let status = reqwest::Client::new()
         .post(url("/api/v1/bundles"))
         .bearer_auth(&server.token)
         .json(&huge)
@@ -288,6 +293,7 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
     ] {
         let (status, code, _) = error_code(
             http.get(url(&format!("/api/v1/objects?{q}")))
+                .bearer_auth(&server.token)
                 .send()
                 .await
                 .unwrap(),
@@ -299,6 +305,7 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
         http.get(url(
             "/api/v1/objects/campaign--00000000-0000-4000-8000-00000000dead",
         ))
+        .bearer_auth(&server.token)
         .send()
         .await
         .unwrap(),
@@ -312,6 +319,7 @@ async fn hostile_requests_get_json_errors_and_change_nothing() {
     // Only the first, valid submission is stored.
     let all: Value = http
         .get(url("/api/v1/objects"))
+        .bearer_auth(&server.token)
         .send()
         .await
         .unwrap()
@@ -411,7 +419,10 @@ async fn tokens_scopes_revocation_and_throttling() {
     );
     let stored = server
         .store
-        .get(campaign(1)["id"].as_str().unwrap())
+        .get(
+            campaign(1)["id"].as_str().unwrap(),
+            &geneva_store::Viewer::Operator,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -462,5 +473,134 @@ async fn tokens_scopes_revocation_and_throttling() {
         .await
         .unwrap();
     assert_eq!(throttled.status(), 429);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tlp_rules_hold_on_every_api_path() {
+    use geneva_stix::Tlp;
+    let server = start(ServerConfig::default()).await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.base);
+    server
+        .store
+        .add_organisation("Friend", OrgKind::State, None)
+        .await
+        .unwrap();
+    server
+        .store
+        .add_organisation("Stranger", OrgKind::State, None)
+        .await
+        .unwrap();
+    let friend = issue_token(&server.store, "Friend", &[Scope::Read]).await;
+    let stranger = issue_token(&server.store, "Stranger", &[Scope::Read]).await;
+
+    let mut objects = Vec::new();
+    for (n, tlp) in Tlp::ALL.into_iter().enumerate() {
+        let mut o = campaign(n);
+        o["object_marking_refs"] = json!([tlp.marking_id()]);
+        objects.push(o);
+    }
+    let posted = http
+        .post(url("/api/v1/bundles?share_with=Friend"))
+        .bearer_auth(&server.token)
+        .json(&bundle(objects.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201);
+    let unknown = http
+        .post(url("/api/v1/bundles?share_with=Nobody"))
+        .bearer_auth(&server.token)
+        .json(&bundle(vec![campaign(99)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+
+    let names = |v: &Value| -> Vec<String> {
+        let mut n: Vec<String> = v["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["object"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let list = |token: Option<String>| {
+        let req = http.get(url("/api/v1/objects"));
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    // CLEAR=C0, GREEN=C1, AMBER=C2, AMBER+STRICT=C3, RED=C4 (RED was named to no user).
+    assert_eq!(names(&list(None).await), vec!["C0"]);
+    assert_eq!(names(&list(Some(stranger.clone())).await), vec!["C0", "C1"]);
+    assert_eq!(
+        names(&list(Some(friend.clone())).await),
+        vec!["C0", "C1", "C2", "C3"]
+    );
+    assert_eq!(
+        names(&list(Some(server.token.clone())).await),
+        vec!["C0", "C1", "C2", "C3", "C4"]
+    );
+
+    // An invisible object answers exactly like a missing one, body included (apart from the id it echoes).
+    let red_id = objects[4]["id"].as_str().unwrap();
+    let missing_id = "campaign--00000004-0000-4000-8000-00000000dead";
+    for path in ["", "/versions"] {
+        let hidden = http
+            .get(url(&format!("/api/v1/objects/{red_id}{path}")))
+            .bearer_auth(&friend)
+            .send()
+            .await
+            .unwrap();
+        let missing = http
+            .get(url(&format!("/api/v1/objects/{missing_id}{path}")))
+            .bearer_auth(&friend)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (hidden.status(), missing.status()),
+            (
+                reqwest::StatusCode::NOT_FOUND,
+                reqwest::StatusCode::NOT_FOUND
+            )
+        );
+        let hidden = hidden.text().await.unwrap().replace(red_id, "ID");
+        let missing = missing.text().await.unwrap().replace(missing_id, "ID");
+        assert_eq!(hidden, missing);
+    }
+
+    // Reads of AMBER and above are audited; reads of CLEAR and GREEN are not.
+    let before = server.store.audit_log(0, 1000).await.unwrap().len();
+    http.get(url(&format!(
+        "/api/v1/objects/{}",
+        objects[2]["id"].as_str().unwrap()
+    )))
+    .bearer_auth(&friend)
+    .send()
+    .await
+    .unwrap();
+    http.get(url(&format!(
+        "/api/v1/objects/{}",
+        objects[1]["id"].as_str().unwrap()
+    )))
+    .bearer_auth(&friend)
+    .send()
+    .await
+    .unwrap();
+    let log = server.store.audit_log(0, 1000).await.unwrap();
+    assert_eq!(log.len(), before + 1);
+    let last = &log.last().unwrap().entry;
+    assert_eq!(
+        (last.action.as_str(), last.target.as_deref()),
+        ("read", objects[2]["id"].as_str())
+    );
+    assert!(last.actor.starts_with("org:Friend"), "{last:?}");
     server.shutdown().await;
 }

@@ -6,6 +6,8 @@
 //! runs on blocking threads, one writer connection and a small pool of readers.
 #![forbid(unsafe_code)]
 
+mod visibility;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +16,7 @@ use geneva_access::{CountryCode, OrgKind, Scopes, TokenHash, TokenId};
 use geneva_stix::{PreparedObject, Tlp};
 use geneva_store::{
     AuditEntry, Cursor, ImportMessage, ImportSummary, ListQuery, NewAuditEntry, Organisation, Page,
-    Provenance, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord, User,
+    Provenance, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord, User, Viewer,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -22,6 +24,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_object_versions.sql"),
     include_str!("../migrations/0002_directory.sql"),
+    include_str!("../migrations/0003_visibility.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -207,8 +210,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().map_err(backend)
 }
 
+/// Columns of a version row aliased `v`; each query appends its own `current` column.
 const VERSION_COLUMNS: &str = "v.id, v.type, v.version, v.spec_version, v.revoked, v.tlp, v.organisation, \
-     v.submitted_at, v.sha256, v.canonical, (c.seq = v.seq) AS current";
+     v.submitted_at, v.sha256, v.canonical";
 
 fn row_to_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     let tlp: String = row.get(5)?;
@@ -263,7 +267,8 @@ fn import_batch(
         let mut insert = tx
             .prepare_cached(
                 "INSERT INTO object_versions (id, type, version_key, version, spec_version, revoked, tlp, \
-                 organisation, submitted_at, sha256, canonical) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 organisation, submitted_at, sha256, canonical, org_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                  ON CONFLICT (id, version_key) DO NOTHING",
             )
             .map_err(backend)?;
@@ -272,14 +277,22 @@ fn import_batch(
             .map_err(backend)?;
         let mut insert_current = tx
             .prepare_cached(
-                "INSERT INTO current_objects (id, type, version_key, seq) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO current_objects (id, type, version_key, seq, tlp, org_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (id) DO NOTHING",
             )
             .map_err(backend)?;
         let mut supersede = tx
             .prepare_cached(
-                "UPDATE current_objects SET type = ?2, version_key = ?3, seq = ?4 WHERE id = ?1 AND (version_key < ?3 OR ?5)",
+                "UPDATE current_objects SET type = ?2, version_key = ?3, seq = ?4, tlp = ?6, org_id = ?7 \
+                 WHERE id = ?1 AND (version_key < ?3 OR ?5)",
             )
             .map_err(backend)?;
+        let mut add_recipient = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO version_recipients (seq, kind, ref_id) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(backend)?;
+        let recipients = &provenance.recipients;
         // Inserting in id order turns random B-tree inserts into near-appends.
         let mut ordered: Vec<&PreparedObject> = objects.iter().collect();
         ordered.sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -299,6 +312,7 @@ fn import_batch(
                     provenance.submitted_at,
                     object.sha256.as_slice(),
                     object.canonical,
+                    provenance.organisation_id,
                 ])
                 .map_err(backend)?;
             if inserted == 0 {
@@ -315,8 +329,28 @@ fn import_batch(
                 continue;
             }
             let seq = tx.last_insert_rowid();
+            if tlp >= Tlp::Amber {
+                for (kind, ids) in [
+                    ("org", &recipients.organisations),
+                    ("group", &recipients.groups),
+                    ("user", &recipients.users),
+                ] {
+                    for id in ids.iter() {
+                        add_recipient
+                            .execute(params![seq, kind, id])
+                            .map_err(backend)?;
+                    }
+                }
+            }
             if insert_current
-                .execute(params![object.id, object.object_type, key, seq])
+                .execute(params![
+                    object.id,
+                    object.object_type,
+                    key,
+                    seq,
+                    tlp.as_str(),
+                    provenance.organisation_id
+                ])
                 .map_err(backend)?
                 == 1
             {
@@ -326,7 +360,15 @@ fn import_batch(
                 // Observables have no version time: the latest content to arrive is current.
                 let by_arrival = object.version_text().is_none();
                 supersede
-                    .execute(params![object.id, object.object_type, key, seq, by_arrival])
+                    .execute(params![
+                        object.id,
+                        object.object_type,
+                        key,
+                        seq,
+                        by_arrival,
+                        tlp.as_str(),
+                        provenance.organisation_id
+                    ])
                     .map_err(backend)?;
             }
         }
@@ -587,82 +629,101 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError> {
-        let id = id.to_owned();
+    async fn get(&self, id: &str, viewer: &Viewer) -> Result<Option<StoredVersion>, StoreError> {
+        let (id, viewer) = (id.to_owned(), viewer.clone());
         self.read(move |conn| {
+            let mut args = Vec::new();
+            let seq = visibility::visible_seq(&viewer, &mut args);
+            let id_arg = visibility::bind(&mut args, id);
             let sql = format!(
-                "SELECT {VERSION_COLUMNS} FROM current_objects c JOIN object_versions v ON v.seq = c.seq WHERE c.id = ?1"
+                "SELECT {VERSION_COLUMNS}, 1 FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE c.id = {id_arg}"
             );
             conn.prepare_cached(&sql)
-                .and_then(|mut s| s.query_row([&id], row_to_version).optional())
+                .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args), row_to_version).optional())
                 .map_err(backend)
         })
         .await
     }
 
-    async fn versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError> {
-        let id = id.to_owned();
+    async fn versions(&self, id: &str, viewer: &Viewer) -> Result<Vec<StoredVersion>, StoreError> {
+        let (id, viewer) = (id.to_owned(), viewer.clone());
         self.read(move |conn| {
+            let mut args = Vec::new();
+            let seq = visibility::visible_seq(&viewer, &mut args);
+            let visible = visibility::version_visible("v", &viewer, &mut args);
+            let id_arg = visibility::bind(&mut args, id);
             let sql = format!(
-                "SELECT {VERSION_COLUMNS} FROM object_versions v LEFT JOIN current_objects c ON c.id = v.id \
-                 WHERE v.id = ?1 ORDER BY v.version_key, v.seq"
+                "SELECT {VERSION_COLUMNS}, v.seq = (SELECT {seq} FROM current_objects c WHERE c.id = v.id) \
+                 FROM object_versions v WHERE v.id = {id_arg} AND {visible} ORDER BY v.version_key, v.seq"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-            let rows = stmt.query_map([&id], row_to_version).map_err(backend)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), row_to_version).map_err(backend)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(backend)
         })
         .await
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        let query = query.clone();
-        self.read(move |conn| list_page(conn, &query)).await
+    async fn list(&self, query: &ListQuery, viewer: &Viewer) -> Result<Page, StoreError> {
+        let (query, viewer) = (query.clone(), viewer.clone());
+        self.read(move |conn| list_page(conn, &query, &viewer))
+            .await
     }
 
-    async fn stats(&self) -> Result<Stats, StoreError> {
-        self.read(|conn| {
-            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(backend);
-            let mut stats = Stats {
-                objects: count("SELECT count(*) FROM current_objects")? as u64,
-                versions: count("SELECT count(*) FROM object_versions")? as u64,
-                revoked: count(
-                    "SELECT count(*) FROM current_objects c JOIN object_versions v ON v.seq = c.seq WHERE v.revoked = 1",
-                )? as u64,
-                ..Stats::default()
-            };
-            let mut by_type = conn
-                .prepare("SELECT type, count(*) FROM current_objects GROUP BY type ORDER BY type")
-                .map_err(backend)?;
-            stats.objects_by_type = by_type
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+    async fn stats(&self, viewer: &Viewer) -> Result<Stats, StoreError> {
+        let viewer = viewer.clone();
+        self.read(move |conn| {
+            let mut args = Vec::new();
+            let seq = visibility::visible_seq(&viewer, &mut args);
+            // One pass over the viewer's current view gives every per-object count.
+            let sql = format!(
+                "SELECT v.type, v.tlp, sum(v.revoked), count(*) FROM current_objects c \
+                 JOIN object_versions v ON v.seq = ({seq}) GROUP BY v.type, v.tlp"
+            );
+            let mut stmt = conn.prepare(&sql).map_err(backend)?;
+            let rows: Vec<(String, String, i64, i64)> = stmt
+                .query_map(rusqlite::params_from_iter(args), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .map_err(backend)?
                 .collect::<Result<_, _>>()
                 .map_err(backend)?;
-            let mut by_tlp = conn
-                .prepare(
-                    "SELECT v.tlp, count(*) FROM current_objects c JOIN object_versions v ON v.seq = c.seq GROUP BY v.tlp",
+            let mut stats = Stats::default();
+            let mut by_type: std::collections::BTreeMap<String, u64> =
+                std::collections::BTreeMap::new();
+            let mut by_tlp: std::collections::BTreeMap<Tlp, u64> =
+                std::collections::BTreeMap::new();
+            for (t, tlp, revoked, n) in rows {
+                stats.objects += n as u64;
+                stats.revoked += revoked as u64;
+                *by_type.entry(t).or_default() += n as u64;
+                *by_tlp
+                    .entry(tlp.parse::<Tlp>().unwrap_or(Tlp::Red))
+                    .or_default() += n as u64;
+            }
+            stats.objects_by_type = by_type.into_iter().collect();
+            stats.by_tlp = by_tlp.into_iter().collect();
+            let mut args = Vec::new();
+            let visible = visibility::version_visible("v", &viewer, &mut args);
+            stats.versions = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM object_versions v WHERE {visible}"),
+                    rusqlite::params_from_iter(args),
+                    |r| r.get::<_, i64>(0),
                 )
-                .map_err(backend)?;
-            let mut tlp_counts: Vec<(Tlp, u64)> = by_tlp
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
-                .map_err(backend)?
-                .filter_map(|r| r.ok())
-                .filter_map(|(t, n)| t.parse::<Tlp>().ok().map(|t| (t, n)))
-                .collect();
-            tlp_counts.sort();
-            stats.by_tlp = tlp_counts;
+                .map_err(backend)? as u64;
             Ok(stats)
         })
         .await
     }
 }
 
-fn list_page(conn: &Connection, query: &ListQuery) -> Result<Page, StoreError> {
+fn list_page(conn: &Connection, query: &ListQuery, viewer: &Viewer) -> Result<Page, StoreError> {
     let limit = query.limit.clamp(1, 10_000);
-    let mut sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM current_objects c JOIN object_versions v ON v.seq = c.seq WHERE 1 = 1"
-    );
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let seq = visibility::visible_seq(viewer, &mut args);
+    let mut sql = format!(
+        "SELECT {VERSION_COLUMNS}, 1 FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE 1 = 1"
+    );
     if let Some(Cursor(after)) = &query.after {
         if after.is_empty() || after.len() > 300 {
             return Err(StoreError::InvalidCursor(
@@ -685,7 +746,7 @@ fn list_page(conn: &Connection, query: &ListQuery) -> Result<Page, StoreError> {
     }
     if let Some(since) = &query.since {
         args.push(since.sort_key().to_string().into());
-        sql.push_str(&format!(" AND c.version_key >= ?{}", args.len()));
+        sql.push_str(&format!(" AND v.version_key >= ?{}", args.len()));
     }
     args.push(((limit + 1) as i64).into());
     sql.push_str(&format!(" ORDER BY c.id LIMIT ?{}", args.len()));

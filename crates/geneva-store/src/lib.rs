@@ -23,10 +23,39 @@ use geneva_stix::{PreparedObject, Tlp};
 pub struct Provenance {
     /// The submitting organisation's name.
     pub organisation: String,
+    /// Its id in the directory; `None` for the instance's own operators (`local`).
+    pub organisation_id: Option<i64>,
     /// RFC 3339 UTC time of submission.
     pub submitted_at: String,
     /// TLP level for objects that carry no TLP marking of their own.
     pub default_tlp: Tlp,
+    /// Who besides the submitter may see the batch's AMBER, AMBER+STRICT and RED objects.
+    pub recipients: Recipients,
+}
+
+/// Named recipients of restricted material (TLP 2.0: AMBER may go to the named
+/// organisations and sharing groups, AMBER+STRICT to the named organisations
+/// only, RED to the named users only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recipients {
+    pub organisations: Vec<i64>,
+    pub groups: Vec<i64>,
+    pub users: Vec<i64>,
+}
+
+/// On whose behalf the store is read. Every read method filters by it, so no
+/// caller can forget the TLP rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    /// The instance's operators (the CLI on the server, admin tokens): everything.
+    Operator,
+    /// No credentials: TLP:CLEAR only.
+    Anonymous,
+    /// A member organisation, possibly one of its users.
+    Member {
+        organisation: i64,
+        user: Option<i64>,
+    },
 }
 
 /// What an import did, object by object.
@@ -131,7 +160,10 @@ pub enum StoreError {
 /// Invariants every backend keeps (checked by the conformance suite):
 /// - `import` is all or nothing: on any error, nothing of the batch is visible.
 /// - `(id, version key)` is unique; re-importing identical content changes nothing.
-/// - For each id the current view shows the version with the greatest version key.
+/// - For each id the current view shows the version with the greatest version key
+///   among those the viewer may see (TLP 2.0, see [`Viewer`]); an object none of
+///   whose versions the viewer may see does not exist for that viewer, in
+///   listings, counts and lookups alike.
 /// - Stored canonical JSON and its hash are never rewritten.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -160,15 +192,15 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// The current version of an object.
-    async fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError>;
+    async fn get(&self, id: &str, viewer: &Viewer) -> Result<Option<StoredVersion>, StoreError>;
 
     /// Every stored version of an object, oldest first.
-    async fn versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError>;
+    async fn versions(&self, id: &str, viewer: &Viewer) -> Result<Vec<StoredVersion>, StoreError>;
 
     /// Current objects in a stable order (by id), a page at a time.
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+    async fn list(&self, query: &ListQuery, viewer: &Viewer) -> Result<Page, StoreError>;
 
-    async fn stats(&self) -> Result<Stats, StoreError>;
+    async fn stats(&self, viewer: &Viewer) -> Result<Stats, StoreError>;
 
     // The member directory: organisations, users, sharing groups, tokens, audit log.
 
@@ -201,4 +233,37 @@ pub trait Store: Send + Sync + 'static {
     async fn audit(&self, entries: Vec<NewAuditEntry>) -> Result<(), StoreError>;
     /// Audit entries after `after` (a sequence number), oldest first.
     async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Resolves recipient names: each of `names` is an organisation or a sharing
+/// group (organisations first), each of `user_names` a user.
+pub async fn resolve_recipients(
+    store: &dyn Store,
+    names: &[String],
+    user_names: &[String],
+) -> Result<Recipients, StoreError> {
+    let mut recipients = Recipients::default();
+    let groups = if names.is_empty() {
+        Vec::new()
+    } else {
+        store.groups().await?
+    };
+    for name in names {
+        if let Some(org) = store.organisation(name).await? {
+            recipients.organisations.push(org.id);
+        } else if let Some(group) = groups.iter().find(|g| &g.name == name) {
+            recipients.groups.push(group.id);
+        } else {
+            return Err(StoreError::NotFound(format!(
+                "organisation or sharing group named {name:?}"
+            )));
+        }
+    }
+    for name in user_names {
+        match store.user(name).await? {
+            Some(user) => recipients.users.push(user.id),
+            None => return Err(StoreError::NotFound(format!("user named {name:?}"))),
+        }
+    }
+    Ok(recipients)
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use geneva_stix::Timestamp;
-use geneva_store::{ListQuery, Store};
+use geneva_store::{ListQuery, Store, Viewer};
 
 use super::open_store;
 
@@ -82,7 +82,7 @@ async fn write_bundle(
     };
     let mut count = 0;
     loop {
-        let page = store.list(&query).await?;
+        let page = store.list(&query, &Viewer::Operator).await?;
         for version in &page.items {
             if count > 0 {
                 out.write_all(b",")?;

@@ -30,9 +30,15 @@ pub struct Args {
     /// TLP level recorded for objects that carry no TLP marking.
     #[arg(long, default_value = "amber")]
     tlp: Tlp,
-    /// Organisation recorded as the submitter.
-    #[arg(long = "as", value_name = "ORG", default_value = "local")]
-    organisation: String,
+    /// Submit on behalf of this member organisation (default: the instance's own operators, `local`).
+    #[arg(long = "as", value_name = "ORG")]
+    organisation: Option<String>,
+    /// Release AMBER and AMBER+STRICT objects to this organisation, or AMBER to this sharing group (repeatable).
+    #[arg(long = "share-with", value_name = "ORG|GROUP")]
+    share_with: Vec<String>,
+    /// Release RED objects to this user (repeatable).
+    #[arg(long = "share-with-user", value_name = "USER")]
+    share_with_users: Vec<String>,
 }
 
 struct FileReport {
@@ -53,10 +59,24 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         ..PrepareOptions::default()
     };
     let store: Arc<dyn Store> = Arc::new(open_store(data, true)?);
+    let (organisation, organisation_id) = match &args.organisation {
+        None => ("local".to_string(), None),
+        Some(name) => match store.organisation(name).await? {
+            Some(org) => (org.name, Some(org.id)),
+            None => anyhow::bail!(
+                "no organisation named {name:?} (add it with `geneva org add {name} --kind …`)"
+            ),
+        },
+    };
+    let recipients =
+        geneva_store::resolve_recipients(store.as_ref(), &args.share_with, &args.share_with_users)
+            .await?;
     let provenance = Provenance {
-        organisation: args.organisation.clone(),
+        organisation: organisation.clone(),
+        organisation_id,
         submitted_at: geneva_stix::timestamp::now_rfc3339(),
         default_tlp: args.tlp,
+        recipients,
     };
     // The store writes chunks while later ones are still being validated; it
     // commits only if every object of every file passes (see `prepare_files`).
@@ -71,6 +91,25 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         tokio::task::spawn_blocking(move || prepare_files(&files, &options, &batches, &bar))
             .await?;
     let stored = writer.await?;
+    if let Ok(summary) = &stored {
+        let files: Vec<&str> = reports.iter().map(|r| r.name.as_str()).collect();
+        store
+            .audit(vec![geneva_store::NewAuditEntry {
+                at: geneva_stix::timestamp::now_rfc3339(),
+                actor: format!(
+                    "cli:{} as {organisation}",
+                    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+                ),
+                action: "import".into(),
+                channel: "cli".into(),
+                target: Some(files.join(",")),
+                detail: format!(
+                    "{} new, {} updated, {} unchanged",
+                    summary.new, summary.updated, summary.unchanged
+                ),
+            }])
+            .await?;
+    }
     drop(store); // closing checkpoints the WAL into the database: part of the import's cost
     progress.finish_and_clear();
 

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use geneva_store::{Store, StoredVersion};
+use geneva_store::{Store, StoredVersion, Viewer};
 use serde_json::{Value, json};
 
 use super::open_store;
@@ -23,9 +23,13 @@ pub struct Args {
 pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let store = open_store(data, false)?;
     let versions = if args.versions {
-        store.versions(&args.id).await?
+        store.versions(&args.id, &Viewer::Operator).await?
     } else {
-        store.get(&args.id).await?.into_iter().collect()
+        store
+            .get(&args.id, &Viewer::Operator)
+            .await?
+            .into_iter()
+            .collect()
     };
     if versions.is_empty() {
         eprintln!("error: no object with id {:?}", args.id);

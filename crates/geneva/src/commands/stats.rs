@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use geneva_store::Store;
+use geneva_store::{Store, Viewer};
 use serde_json::json;
 
 use super::open_store;
@@ -17,7 +17,7 @@ pub struct Args {
 
 pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let store = open_store(data, false)?;
-    let stats = store.stats().await?;
+    let stats = store.stats(&Viewer::Operator).await?;
     if args.json {
         let by_type: serde_json::Map<_, _> = stats
             .objects_by_type
