@@ -302,6 +302,8 @@ struct SharingParams {
     share_with: Option<String>,
     /// Comma-separated user names (RED).
     share_with_users: Option<String>,
+    /// TLP level for objects without a TLP marking (default: the server's, AMBER unless configured).
+    default_tlp: Option<String>,
 }
 
 fn names(list: &Option<String>) -> Vec<String> {
@@ -334,6 +336,12 @@ async fn submit(
             "submitting needs a token",
         ));
     };
+    let default_tlp = match &sharing.default_tlp {
+        None => state.config.default_tlp,
+        Some(level) => level
+            .parse::<Tlp>()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+    };
     let recipients = geneva_store::resolve_recipients(
         state.store.as_ref(),
         &names(&sharing.share_with),
@@ -357,7 +365,7 @@ async fn submit(
         organisation: organisation_name.clone(),
         organisation_id: Some(*organisation),
         submitted_at: geneva_stix::timestamp::now_rfc3339(),
-        default_tlp: state.config.default_tlp,
+        default_tlp,
         recipients,
     };
     let summary = state.store.import(prepared.objects, provenance).await?;

@@ -12,4 +12,8 @@ CREATE TABLE version_recipients (
 
 ALTER TABLE current_objects ADD COLUMN tlp TEXT NOT NULL DEFAULT 'red';
 ALTER TABLE current_objects ADD COLUMN org_id INTEGER;
-UPDATE current_objects SET tlp = (SELECT v.tlp FROM object_versions v WHERE v.seq = current_objects.seq);
+-- How many versions the id has: when the current one is hidden, older ones are searched only if there are any.
+ALTER TABLE current_objects ADD COLUMN versions INTEGER NOT NULL DEFAULT 1;
+UPDATE current_objects SET
+    tlp = (SELECT v.tlp FROM object_versions v WHERE v.seq = current_objects.seq),
+    versions = (SELECT count(*) FROM object_versions v WHERE v.id = current_objects.id);

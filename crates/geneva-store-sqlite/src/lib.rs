@@ -287,6 +287,9 @@ fn import_batch(
                  WHERE id = ?1 AND (version_key < ?3 OR ?5)",
             )
             .map_err(backend)?;
+        let mut count_version = tx
+            .prepare_cached("UPDATE current_objects SET versions = versions + 1 WHERE id = ?1")
+            .map_err(backend)?;
         let mut add_recipient = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO version_recipients (seq, kind, ref_id) VALUES (?1, ?2, ?3)",
@@ -357,6 +360,7 @@ fn import_batch(
                 summary.new += 1;
             } else {
                 summary.updated += 1;
+                count_version.execute([&object.id]).map_err(backend)?;
                 // Observables have no version time: the latest content to arrive is current.
                 let by_arrival = object.version_text().is_none();
                 supersede
@@ -633,7 +637,8 @@ impl Store for SqliteStore {
         let (id, viewer) = (id.to_owned(), viewer.clone());
         self.read(move |conn| {
             let mut args = Vec::new();
-            let seq = visibility::visible_seq(&viewer, &mut args);
+            let groups = visibility::groups_of(conn, &viewer).map_err(backend)?;
+            let seq = visibility::visible_seq(&viewer, &groups, &mut args);
             let id_arg = visibility::bind(&mut args, id);
             let sql = format!(
                 "SELECT {VERSION_COLUMNS}, 1 FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE c.id = {id_arg}"
@@ -649,8 +654,9 @@ impl Store for SqliteStore {
         let (id, viewer) = (id.to_owned(), viewer.clone());
         self.read(move |conn| {
             let mut args = Vec::new();
-            let seq = visibility::visible_seq(&viewer, &mut args);
-            let visible = visibility::version_visible("v", &viewer, &mut args);
+            let groups = visibility::groups_of(conn, &viewer).map_err(backend)?;
+            let seq = visibility::visible_seq(&viewer, &groups, &mut args);
+            let visible = visibility::version_visible("v", &viewer, &groups, &mut args);
             let id_arg = visibility::bind(&mut args, id);
             let sql = format!(
                 "SELECT {VERSION_COLUMNS}, v.seq = (SELECT {seq} FROM current_objects c WHERE c.id = v.id) \
@@ -673,7 +679,8 @@ impl Store for SqliteStore {
         let viewer = viewer.clone();
         self.read(move |conn| {
             let mut args = Vec::new();
-            let seq = visibility::visible_seq(&viewer, &mut args);
+            let groups = visibility::groups_of(conn, &viewer).map_err(backend)?;
+            let seq = visibility::visible_seq(&viewer, &groups, &mut args);
             // One pass over the viewer's current view gives every per-object count.
             let sql = format!(
                 "SELECT v.type, v.tlp, sum(v.revoked), count(*) FROM current_objects c \
@@ -703,7 +710,7 @@ impl Store for SqliteStore {
             stats.objects_by_type = by_type.into_iter().collect();
             stats.by_tlp = by_tlp.into_iter().collect();
             let mut args = Vec::new();
-            let visible = visibility::version_visible("v", &viewer, &mut args);
+            let visible = visibility::version_visible("v", &viewer, &groups, &mut args);
             stats.versions = conn
                 .query_row(
                     &format!("SELECT count(*) FROM object_versions v WHERE {visible}"),
@@ -720,7 +727,8 @@ impl Store for SqliteStore {
 fn list_page(conn: &Connection, query: &ListQuery, viewer: &Viewer) -> Result<Page, StoreError> {
     let limit = query.limit.clamp(1, 10_000);
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let seq = visibility::visible_seq(viewer, &mut args);
+    let groups = visibility::groups_of(conn, viewer).map_err(backend)?;
+    let seq = visibility::visible_seq(viewer, &groups, &mut args);
     let mut sql = format!(
         "SELECT {VERSION_COLUMNS}, 1 FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE 1 = 1"
     );

@@ -421,7 +421,11 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, vec!["org-add", "token-create", "import"]);
+    assert_eq!(
+        actions,
+        vec!["org-add", "token-create", "import", "read"],
+        "the show of an AMBER object is a read"
+    );
 }
 
 #[test]

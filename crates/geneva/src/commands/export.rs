@@ -60,15 +60,39 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
             n
         }
     };
-    eprintln!("exported {count} objects");
+    eprintln!("exported {} objects", count.total);
+    if count.restricted > 0 {
+        // One entry per export, not per object: a bulk export is one act of reading.
+        store
+            .audit(vec![geneva_store::NewAuditEntry {
+                at: geneva_stix::timestamp::now_rfc3339(),
+                actor: super::members::cli_actor(),
+                action: "export".into(),
+                channel: "cli".into(),
+                target: args.output.as_ref().map(|p| p.display().to_string()),
+                detail: format!(
+                    "{} objects, {} of them TLP:AMBER or above; types {:?}, since {:?}",
+                    count.total,
+                    count.restricted,
+                    args.types,
+                    args.since.as_ref().map(|t| t.to_string())
+                ),
+            }])
+            .await?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+struct Exported {
+    total: usize,
+    restricted: usize,
 }
 
 async fn write_bundle(
     store: &dyn Store,
     args: &Args,
     out: &mut impl Write,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Exported> {
     write!(
         out,
         "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
@@ -81,6 +105,7 @@ async fn write_bundle(
         limit: PAGE,
     };
     let mut count = 0;
+    let mut restricted = 0;
     loop {
         let page = store.list(&query, &Viewer::Operator).await?;
         for version in &page.items {
@@ -91,6 +116,7 @@ async fn write_bundle(
             // Canonical JSON is valid JSON: written as stored, byte for byte.
             out.write_all(version.canonical.as_bytes())?;
             count += 1;
+            restricted += usize::from(version.tlp >= geneva_stix::Tlp::Amber);
         }
         match page.next {
             Some(next) => query.after = Some(next),
@@ -98,5 +124,8 @@ async fn write_bundle(
         }
     }
     out.write_all(b"\n]}\n")?;
-    Ok(count)
+    Ok(Exported {
+        total: count,
+        restricted,
+    })
 }

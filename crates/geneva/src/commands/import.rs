@@ -96,10 +96,7 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         store
             .audit(vec![geneva_store::NewAuditEntry {
                 at: geneva_stix::timestamp::now_rfc3339(),
-                actor: format!(
-                    "cli:{} as {organisation}",
-                    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-                ),
+                actor: format!("{} as {organisation}", super::members::cli_actor()),
                 action: "import".into(),
                 channel: "cli".into(),
                 target: Some(files.join(",")),

@@ -95,13 +95,18 @@ pub struct AuditArgs {
     json: bool,
 }
 
+/// The audit log's name for whoever runs the CLI on the server.
+pub fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
 fn cli_audit(action: &str, target: Option<String>, detail: String) -> NewAuditEntry {
     NewAuditEntry {
         at: geneva_stix::timestamp::now_rfc3339(),
-        actor: format!(
-            "cli:{}",
-            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-        ),
+        actor: cli_actor(),
         action: action.into(),
         channel: "cli".into(),
         target,

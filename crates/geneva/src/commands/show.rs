@@ -35,6 +35,21 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: no object with id {:?}", args.id);
         return Ok(ExitCode::FAILURE);
     }
+    let restricted: Vec<geneva_store::NewAuditEntry> = versions
+        .iter()
+        .filter(|v| v.tlp >= geneva_stix::Tlp::Amber)
+        .map(|v| geneva_store::NewAuditEntry {
+            at: geneva_stix::timestamp::now_rfc3339(),
+            actor: super::members::cli_actor(),
+            action: "read".into(),
+            channel: "cli".into(),
+            target: Some(v.id.clone()),
+            detail: format!("{} version {}", v.tlp, v.version.as_deref().unwrap_or("-")),
+        })
+        .collect();
+    if !restricted.is_empty() {
+        store.audit(restricted).await?;
+    }
     if args.json {
         let items: Vec<Value> = versions
             .iter()
