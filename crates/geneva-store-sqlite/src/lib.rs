@@ -267,13 +267,15 @@ fn import_batch(
         let mut insert = tx
             .prepare_cached(
                 "INSERT INTO object_versions (id, type, version_key, version, spec_version, revoked, tlp, \
-                 organisation, submitted_at, sha256, canonical, org_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-                 ON CONFLICT (id, version_key) DO NOTHING",
+                 organisation, submitted_at, sha256, canonical, org_id, submitter_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, coalesce(?12, 0)) \
+                 ON CONFLICT (id, version_key, submitter_key) DO NOTHING",
             )
             .map_err(backend)?;
         let mut stored_hash = tx
-            .prepare_cached("SELECT sha256 FROM object_versions WHERE id = ?1 AND version_key = ?2")
+            .prepare_cached(
+                "SELECT sha256 FROM object_versions WHERE id = ?1 AND version_key = ?2 AND submitter_key = coalesce(?3, 0)",
+            )
             .map_err(backend)?;
         let mut insert_current = tx
             .prepare_cached(
@@ -320,7 +322,9 @@ fn import_batch(
                 .map_err(backend)?;
             if inserted == 0 {
                 let hash: Vec<u8> = stored_hash
-                    .query_row(params![object.id, key], |r| r.get(0))
+                    .query_row(params![object.id, key, provenance.organisation_id], |r| {
+                        r.get(0)
+                    })
                     .map_err(backend)?;
                 if hash.as_slice() != object.sha256.as_slice() {
                     return Err(StoreError::VersionConflict {

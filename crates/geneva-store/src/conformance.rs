@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             tlp_access_matrix,
             newest_visible_version_is_current,
             random_sharing_never_leaks,
+            members_reports_never_collide,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -992,4 +993,84 @@ pub async fn random_sharing_never_leaks(store: &dyn Store) {
             .collect();
         assert_reads(store, viewer, &all_ids, &expected, &format!("{viewer:?}")).await;
     }
+}
+
+/// Two members reporting the same object version are two reports; one member's
+/// submission can neither fail on nor reveal another member's restricted version.
+pub async fn members_reports_never_collide(store: &dyn Store) {
+    use geneva_access::OrgKind;
+    let a = store
+        .add_organisation("A", OrgKind::State, None)
+        .await
+        .unwrap();
+    let b = store
+        .add_organisation("B", OrgKind::State, None)
+        .await
+        .unwrap();
+    let from = |org: &crate::Organisation| Provenance {
+        organisation: org.name.clone(),
+        organisation_id: Some(org.id),
+        ..provenance()
+    };
+    let mut secret = campaign(1, "2020-01-01T00:00:00.000Z");
+    secret["object_marking_refs"] = json!([Tlp::Red.marking_id()]);
+    secret["name"] = json!("A's secret name");
+    store.import(prepared(&[secret]), from(&a)).await.unwrap();
+
+    let mut theirs = campaign(1, "2020-01-01T00:00:00.000Z");
+    theirs["object_marking_refs"] = json!([Tlp::Green.marking_id()]);
+    let summary = store
+        .import(prepared(&[theirs.clone()]), from(&b))
+        .await
+        .expect("no conflict across members");
+    assert_eq!(
+        summary,
+        ImportSummary {
+            new: 0,
+            updated: 1,
+            unchanged: 0
+        },
+        "B's report is its own version"
+    );
+    let again = store.import(prepared(&[theirs]), from(&b)).await.unwrap();
+    assert_eq!(
+        again.unchanged, 1,
+        "re-importing one's own report is a no-op"
+    );
+
+    let id = campaign(1, "")["id"].as_str().unwrap().to_owned();
+    let b_view = Viewer::Member {
+        organisation: b.id,
+        user: None,
+    };
+    let seen = store.get(&id, &b_view).await.unwrap().unwrap();
+    assert_eq!(
+        (seen.organisation.as_str(), name_of(&seen)),
+        ("B", "Campaign 1".to_string())
+    );
+    assert_eq!(
+        store.versions(&id, &b_view).await.unwrap().len(),
+        1,
+        "A's RED version stays hidden from B"
+    );
+    assert_eq!(
+        store.versions(&id, &Viewer::Operator).await.unwrap().len(),
+        2
+    );
+
+    // Within one member, changed content under one version is still refused.
+    let mut changed = campaign(1, "2020-01-01T00:00:00.000Z");
+    changed["name"] = json!("B changed it without a new modified");
+    changed["object_marking_refs"] = json!([Tlp::Green.marking_id()]);
+    assert!(matches!(
+        store.import(prepared(&[changed]), from(&b)).await,
+        Err(StoreError::VersionConflict { .. })
+    ));
+}
+
+fn name_of(version: &crate::StoredVersion) -> String {
+    serde_json::from_str::<Value>(&version.canonical)
+        .ok()
+        .and_then(|v| v["name"].as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
