@@ -48,12 +48,21 @@ async fn start(config: ServerConfig) -> Server {
 }
 
 async fn issue_token(store: &SqliteStore, org: &str, scopes: &[Scope]) -> String {
+    issue_user_token(store, org, None, scopes).await
+}
+
+async fn issue_user_token(
+    store: &SqliteStore,
+    org: &str,
+    user: Option<i64>,
+    scopes: &[Scope],
+) -> String {
     let org = store.organisation(org).await.unwrap().unwrap();
     let token = ApiToken::generate().unwrap();
     let record = TokenRecord {
         id: token.id.clone(),
         organisation: org.id,
-        user: None,
+        user,
         scopes: Scopes::new(scopes.iter().copied()),
         label: "test".into(),
         created_at: "2026-01-01T00:00:00.000Z".into(),
@@ -602,5 +611,134 @@ async fn tlp_rules_hold_on_every_api_path() {
         ("read", objects[2]["id"].as_str())
     );
     assert!(last.actor.starts_with("org:Friend"), "{last:?}");
+    server.shutdown().await;
+}
+
+/// Every caller × every TLP level × every API read path, against the rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_access_matrix() {
+    use geneva_stix::Tlp;
+    let server = start(ServerConfig::default()).await;
+    let store = &server.store;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.base);
+    for (name, kind) in [
+        ("Named", OrgKind::State),
+        ("GroupMate", OrgKind::Company),
+        ("Other", OrgKind::State),
+        ("Panel", OrgKind::Panel),
+    ] {
+        store.add_organisation(name, kind, None).await.unwrap();
+    }
+    let group_mate = store.organisation("GroupMate").await.unwrap().unwrap();
+    store.add_group("partners", &[group_mate.id]).await.unwrap();
+    let named = store.organisation("Named").await.unwrap().unwrap();
+    let rita = store.add_user("rita", named.id).await.unwrap();
+
+    let mut objects = Vec::new();
+    for (n, tlp) in Tlp::ALL.into_iter().enumerate() {
+        let mut o = campaign(n);
+        o["object_marking_refs"] = json!([tlp.marking_id()]);
+        objects.push((tlp, o));
+    }
+    let posted = http
+        .post(url(
+            "/api/v1/bundles?share_with=Named,partners&share_with_users=rita",
+        ))
+        .bearer_auth(&server.token)
+        .json(&bundle(objects.iter().map(|(_, o)| o.clone()).collect()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201);
+
+    /// A caller: its name, its token, and the levels TLP 2.0 lets it read here.
+    type Caller = (&'static str, Option<String>, fn(Tlp) -> bool);
+    let callers: Vec<Caller> = vec![
+        ("anonymous", None, |t| t == Tlp::Clear),
+        ("same organisation", Some(server.token.clone()), |_| true),
+        (
+            "other member",
+            Some(issue_token(store, "Other", &[Scope::Read]).await),
+            |t| t <= Tlp::Green,
+        ),
+        (
+            "named recipient",
+            Some(issue_token(store, "Named", &[Scope::Read]).await),
+            |t| t <= Tlp::AmberStrict,
+        ),
+        (
+            "named user",
+            Some(issue_user_token(store, "Named", Some(rita.id), &[Scope::Read]).await),
+            |_| true,
+        ),
+        (
+            "recipient's sharing group",
+            Some(issue_token(store, "GroupMate", &[Scope::Read]).await),
+            |t| t <= Tlp::Amber,
+        ),
+        (
+            "panel",
+            Some(issue_token(store, "Panel", &[Scope::Read]).await),
+            |t| t <= Tlp::Green,
+        ),
+        (
+            "admin",
+            Some(issue_token(store, "Other", &[Scope::Read, Scope::Admin]).await),
+            |_| true,
+        ),
+    ];
+    let missing = "campaign--0000ffff-0000-4000-8000-00000000dead";
+    for (label, token, rule) in &callers {
+        let get = |path: String| {
+            let req = http.get(url(&path));
+            let req = match token {
+                Some(t) => req.bearer_auth(t),
+                None => req,
+            };
+            async move {
+                let resp = req.send().await.unwrap();
+                (resp.status().as_u16(), resp.text().await.unwrap())
+            }
+        };
+        let (status, body) = get("/api/v1/objects?limit=1000".into()).await;
+        assert_eq!(status, 200, "{label}");
+        let listed: Value = serde_json::from_str(&body).unwrap();
+        let mut listed: Vec<String> = listed["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect();
+        listed.sort();
+        let mut expected: Vec<String> = objects
+            .iter()
+            .filter(|(t, _)| rule(*t))
+            .map(|(_, o)| o["id"].as_str().unwrap().to_owned())
+            .collect();
+        expected.sort();
+        assert_eq!(listed, expected, "{label}: listing");
+        for (tlp, object) in &objects {
+            let id = object["id"].as_str().unwrap();
+            for suffix in ["", "/versions"] {
+                let (status, body) = get(format!("/api/v1/objects/{id}{suffix}")).await;
+                if rule(*tlp) {
+                    assert_eq!(status, 200, "{label} cannot read {tlp}{suffix}");
+                } else {
+                    let (missing_status, missing_body) =
+                        get(format!("/api/v1/objects/{missing}{suffix}")).await;
+                    assert_eq!(
+                        status, missing_status,
+                        "{label}: {tlp}{suffix} answers unlike a missing id"
+                    );
+                    assert_eq!(
+                        body.replace(id, "ID"),
+                        missing_body.replace(missing, "ID"),
+                        "{label}: {tlp}{suffix} error body"
+                    );
+                }
+            }
+        }
+    }
     server.shutdown().await;
 }

@@ -151,11 +151,12 @@ pub fn prepare_in_chunks(
     let mut failed = issues.iter().any(|i| i.severity == Severity::Error);
     let mut versions = VersionsSeen::default();
     let (mut invalid_objects, mut sunk, mut upgraded) = (0, 0, 0);
+    let local_markings = local_tlp_markings(&split.objects);
     let mut checked = 0;
     for raws in split.objects.chunks(chunk.max(1)) {
         let results: Vec<ObjectOutcome> = raws
             .par_iter()
-            .map(|raw| process(&split.container, raw, options))
+            .map(|raw| process(&split.container, raw, options, &local_markings))
             .collect();
         let mut prepared = Vec::with_capacity(results.len());
         for outcome in results {
@@ -258,7 +259,26 @@ struct ObjectOutcome {
     issues: Vec<Issue>,
 }
 
-fn process(container: &Container, raw: &RawObject<'_>, options: &PrepareOptions) -> ObjectOutcome {
+/// TLP marking-definitions the document defines with the TLP 2.0 extension. A
+/// cheap text search finds the candidates, so documents without any pay nothing.
+fn local_tlp_markings(raws: &[RawObject<'_>]) -> tlp::LocalMarkings {
+    raws.iter()
+        .filter(|raw| raw.json.contains("tlp_2_0"))
+        .filter_map(|raw| json::parse_strict(raw.json.as_bytes()).ok())
+        .filter_map(|v| {
+            let object = v.as_object()?;
+            let id = object.get("id")?.as_str()?.to_owned();
+            tlp::declared_level(object).map(|level| (id, level))
+        })
+        .collect()
+}
+
+fn process(
+    container: &Container,
+    raw: &RawObject<'_>,
+    options: &PrepareOptions,
+    local_markings: &tlp::LocalMarkings,
+) -> ObjectOutcome {
     let located = |severity, id: Option<String>, suffix: &str, rule, message| Issue {
         severity,
         object_index: Some(raw.index),
@@ -324,7 +344,14 @@ fn process(container: &Container, raw: &RawObject<'_>, options: &PrepareOptions)
     let sha256 = canonical::sha256(&canonical);
     let object = value.as_object().expect("checked above");
     ObjectOutcome {
-        prepared: Some(describe(raw.index, object, canonical, sha256, upgraded)),
+        prepared: Some(describe(
+            raw.index,
+            object,
+            canonical,
+            sha256,
+            upgraded,
+            local_markings,
+        )),
         issues,
     }
 }
@@ -335,6 +362,7 @@ fn describe(
     canonical: String,
     sha256: [u8; 32],
     upgraded: bool,
+    local_markings: &tlp::LocalMarkings,
 ) -> PreparedObject {
     let text = |k: &str| object.get(k).and_then(Value::as_str);
     let ts = |k: &str| text(k).and_then(|t| Timestamp::parse(t).ok());
@@ -351,7 +379,7 @@ fn describe(
             .get("revoked")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        tlp: tlp::tlp_of(object),
+        tlp: tlp::tlp_with_local(object, local_markings),
         object_type,
         canonical,
         sha256,

@@ -151,9 +151,48 @@ impl FromStr for Tlp {
     }
 }
 
+/// Marking-definitions a document defines with the TLP 2.0 extension
+/// (`extensions.<TLP_2_0_EXTENSION>.tlp_2_0`), by id: producers may mint their
+/// own TLP marking-definition objects instead of using the well-known ids.
+pub type LocalMarkings = std::collections::HashMap<String, Tlp>;
+
+/// The TLP level a marking-definition object itself declares, if it is a TLP
+/// marking: a well-known id, a TLP 1.0 `definition`, or the TLP 2.0 extension.
+pub fn declared_level(object: &serde_json::Map<String, serde_json::Value>) -> Option<Tlp> {
+    if object.get("type").and_then(|t| t.as_str()) != Some("marking-definition") {
+        return None;
+    }
+    let id = object
+        .get("id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    if let Some(t) = Tlp::from_marking_id(id) {
+        return Some(t);
+    }
+    let extension = object
+        .get("extensions")
+        .and_then(|e| e.get(TLP_2_0_EXTENSION))
+        .and_then(|e| e.get("tlp_2_0"))
+        .and_then(|v| v.as_str());
+    let tlp_1_0 = object
+        .get("definition")
+        .and_then(|d| d.get("tlp"))
+        .and_then(|v| v.as_str());
+    extension.or(tlp_1_0).and_then(|level| level.parse().ok())
+}
+
 /// The most restrictive TLP level among the object-level and granular markings
 /// of `object`, if any of them is a TLP marking.
 pub fn tlp_of(object: &serde_json::Map<String, serde_json::Value>) -> Option<Tlp> {
+    tlp_with_local(object, &LocalMarkings::new())
+}
+
+/// As [`tlp_of`], also resolving TLP marking-definitions defined in the same document.
+/// A TLP marking-definition that is not itself marked is TLP:CLEAR: the labels are public.
+pub fn tlp_with_local(
+    object: &serde_json::Map<String, serde_json::Value>,
+    local: &LocalMarkings,
+) -> Option<Tlp> {
     let object_level = object
         .get("object_marking_refs")
         .and_then(|v| v.as_array())
@@ -165,11 +204,12 @@ pub fn tlp_of(object: &serde_json::Map<String, serde_json::Value>) -> Option<Tlp
         .into_iter()
         .flatten()
         .filter_map(|g| g.get("marking_ref"));
-    object_level
+    let marked = object_level
         .chain(granular)
         .filter_map(|v| v.as_str())
-        .filter_map(Tlp::from_marking_id)
-        .max()
+        .filter_map(|id| Tlp::from_marking_id(id).or_else(|| local.get(id).copied()))
+        .max();
+    marked.or_else(|| declared_level(object).map(|_| Tlp::Clear))
 }
 
 #[cfg(test)]
@@ -184,6 +224,27 @@ mod tests {
             "granular_markings": [{"marking_ref": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", "selectors": ["name"]}]
         });
         assert_eq!(tlp_of(o.as_object().unwrap()), Some(Tlp::Red));
+    }
+
+    #[test]
+    fn resolves_markings_defined_in_the_document() {
+        let definition = json!({"type": "marking-definition", "id": "marking-definition--0b1f3d7e-2e4f-4a5b-8c9d-0e1f2a3b4c5d",
+            "extensions": {TLP_2_0_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": "amber+strict"}}});
+        let level = declared_level(definition.as_object().unwrap()).unwrap();
+        assert_eq!(level, Tlp::AmberStrict);
+        let mut local = LocalMarkings::new();
+        local.insert(
+            "marking-definition--0b1f3d7e-2e4f-4a5b-8c9d-0e1f2a3b4c5d".into(),
+            level,
+        );
+        let marked = json!({"object_marking_refs": ["marking-definition--0b1f3d7e-2e4f-4a5b-8c9d-0e1f2a3b4c5d"]});
+        assert_eq!(
+            tlp_with_local(marked.as_object().unwrap(), &local),
+            Some(Tlp::AmberStrict)
+        );
+        assert_eq!(tlp_of(marked.as_object().unwrap()), None);
+        // The definition itself is public.
+        assert_eq!(tlp_of(definition.as_object().unwrap()), Some(Tlp::Clear));
     }
 
     #[test]
