@@ -124,14 +124,10 @@ async fn resolve(state: &AppState, token: &ApiToken) -> Result<Option<Principal>
     if !hash.matches(&token.hash()) || record.revoked_at.is_some() {
         return Ok(None);
     }
-    let organisation_name = state
-        .store
-        .organisations()
-        .await?
-        .into_iter()
-        .find(|o| o.id == record.organisation)
-        .map(|o| o.name)
-        .unwrap_or_default();
+    let Some(organisation) = state.store.organisation_by_id(record.organisation).await? else {
+        return Ok(None);
+    };
+    let organisation_name = organisation.name;
     Ok(Some(Principal::Member {
         organisation: record.organisation,
         organisation_name,

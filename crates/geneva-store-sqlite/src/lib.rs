@@ -431,6 +431,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn organisation_by_id(&self, id: i64) -> Result<Option<Organisation>, StoreError> {
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, name, kind, country, created_at FROM organisations WHERE id = ?1",
+                [id],
+                row_to_organisation,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
     async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn

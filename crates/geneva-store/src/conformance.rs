@@ -464,6 +464,11 @@ pub async fn directory_organisations_users_groups(store: &dyn Store) {
         Some(ch.clone())
     );
     assert_eq!(store.organisation("nobody").await.unwrap(), None);
+    assert_eq!(
+        store.organisation_by_id(acme.id).await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(store.organisation_by_id(9_999).await.unwrap(), None);
     let names: Vec<String> = store
         .organisations()
         .await

@@ -211,6 +211,7 @@ pub trait Store: Send + Sync + 'static {
         country: Option<CountryCode>,
     ) -> Result<Organisation, StoreError>;
     async fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError>;
+    async fn organisation_by_id(&self, id: i64) -> Result<Option<Organisation>, StoreError>;
     async fn organisations(&self) -> Result<Vec<Organisation>, StoreError>;
 
     /// A user of an existing organisation; user names are unique across the instance.

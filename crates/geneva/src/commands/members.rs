@@ -114,6 +114,18 @@ fn cli_audit(action: &str, target: Option<String>, detail: String) -> NewAuditEn
     }
 }
 
+/// Organisation names by id, for listings that show who owns what.
+async fn organisation_names(
+    store: &dyn Store,
+) -> anyhow::Result<std::collections::HashMap<i64, String>> {
+    Ok(store
+        .organisations()
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
 async fn organisation_id(store: &dyn Store, name: &str) -> anyhow::Result<i64> {
     match store.organisation(name).await? {
         Some(o) => Ok(o.id),
@@ -213,13 +225,8 @@ pub async fn group(data: &Path, command: GroupCommand) -> anyhow::Result<ExitCod
             );
         }
         GroupCommand::List { json } => {
-            let orgs = store.organisations().await?;
-            let name_of = |id: i64| {
-                orgs.iter()
-                    .find(|o| o.id == id)
-                    .map(|o| o.name.clone())
-                    .unwrap_or_default()
-            };
+            let names = organisation_names(&store).await?;
+            let name_of = |id: i64| names.get(&id).cloned().unwrap_or_default();
             let groups = store.groups().await?;
             if json {
                 let list: Vec<_> = groups
@@ -318,13 +325,8 @@ pub async fn token(data: &Path, command: TokenCommand) -> anyhow::Result<ExitCod
             println!("revoked token {id}");
         }
         TokenCommand::List { json } => {
-            let orgs = store.organisations().await?;
-            let name_of = |id: i64| {
-                orgs.iter()
-                    .find(|o| o.id == id)
-                    .map(|o| o.name.clone())
-                    .unwrap_or_default()
-            };
+            let names = organisation_names(&store).await?;
+            let name_of = |id: i64| names.get(&id).cloned().unwrap_or_default();
             let tokens = store.tokens().await?;
             if json {
                 let list: Vec<_> = tokens
