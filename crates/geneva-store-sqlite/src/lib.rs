@@ -431,6 +431,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT count(*) FROM pragma_user_version", [], |_| Ok(()))
+                .map_err(backend)
+        })
+        .await
+    }
+
     async fn organisation_by_id(&self, id: i64) -> Result<Option<Organisation>, StoreError> {
         self.read(move |conn| {
             conn.query_row(

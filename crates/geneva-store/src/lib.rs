@@ -202,6 +202,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn stats(&self, viewer: &Viewer) -> Result<Stats, StoreError>;
 
+    /// A cheap round trip to the database, for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+
     // The member directory: organisations, users, sharing groups, tokens, audit log.
 
     async fn add_organisation(
