@@ -1,0 +1,598 @@
+//! Geneva's store on PostgreSQL: the `Store` trait for deployments where
+//! several `geneva serve` processes share one database.
+//!
+//! This crate owns the PostgreSQL schema, its migrations (applied under an
+//! advisory lock, so servers starting together do not race) and the SQL that
+//! mirrors the SQLite store's, TLP rules included. It must never be named by
+//! code outside the binary's start-up: everything else sees `geneva_store::Store`.
+#![forbid(unsafe_code)]
+
+mod visibility;
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use geneva_access::{CountryCode, OrgKind, Scopes, TokenHash, TokenId};
+use geneva_stix::{PreparedObject, Tlp};
+use geneva_store::{
+    AuditEntry, Cursor, ImportMessage, ImportSummary, ListQuery, NewAuditEntry, Organisation, Page,
+    Provenance, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord, User, Viewer,
+};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use visibility::Params;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_schema.sql")];
+/// Key of the advisory lock that serialises migrations across processes.
+const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+/// A database error with PostgreSQL's own message (tokio-postgres's Display says only "db error").
+fn backend(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => StoreError::Backend(format!("{} ({})", db.message(), db.code().code())),
+        None => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// Maps unique and foreign-key violations to domain errors about `what`.
+fn constraint(what: String) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+    move |e| match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::AlreadyExists(what),
+        Some(c) if *c == SqlState::FOREIGN_KEY_VIOLATION => {
+            StoreError::NotFound(format!("organisation or user referred to by {what}"))
+        }
+        _ => backend(e),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`), optionally inside
+    /// `schema` (created if missing), and brings the schema up to date.
+    pub async fn connect(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("bad database URL: {e}")))?;
+        if let Some(schema) = schema {
+            if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(StoreError::Backend(format!("schema name {schema:?} must be letters, digits and _")));
+            }
+            let (client, connection) = config.connect(NoTls).await.map_err(backend)?;
+            let task = tokio::spawn(connection);
+            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await.map_err(backend)?;
+            drop(client);
+            let _ = task.await;
+            config.options(&format!("-c search_path={schema}"));
+        }
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(16).build().map_err(|e| StoreError::Backend(e.to_string()))?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError::Backend(format!("cannot reach PostgreSQL: {e}")))
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(backend)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS geneva_migrations (version INTEGER PRIMARY KEY)")
+            .await
+            .map_err(backend)?;
+        let applied: i64 = tx
+            .query_one("SELECT count(*) FROM geneva_migrations", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        let applied = applied as usize;
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt(format!(
+                "the database is at schema version {applied}, newer than this Geneva knows ({}); upgrade Geneva",
+                MIGRATIONS.len()
+            )));
+        }
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            tx.batch_execute(sql).await.map_err(backend)?;
+            tx.execute("INSERT INTO geneva_migrations (version) VALUES ($1)", &[&(n as i32 + 1)])
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+}
+
+const VERSION_COLUMNS: &str = "v.id, v.type, v.version, v.spec_version, v.revoked, v.tlp, v.organisation, \
+     v.submitted_at, v.sha256, v.canonical";
+
+fn row_to_version(row: &Row) -> StoredVersion {
+    let tlp: String = row.get(5);
+    let sha: Vec<u8> = row.get(8);
+    StoredVersion {
+        id: row.get(0),
+        object_type: row.get(1),
+        version: row.get(2),
+        spec_version: row.get(3),
+        revoked: row.get(4),
+        tlp: tlp.parse::<Tlp>().unwrap_or(Tlp::Red),
+        organisation: row.get(6),
+        submitted_at: row.get(7),
+        sha256: sha.try_into().unwrap_or([0; 32]),
+        canonical: row.get(9),
+        current: row.get::<_, Option<bool>>(10).unwrap_or(false),
+    }
+}
+
+fn row_to_organisation(row: &Row) -> Organisation {
+    let kind: String = row.get(2);
+    let country: Option<String> = row.get(3);
+    Organisation {
+        id: row.get(0),
+        name: row.get(1),
+        kind: kind.parse::<OrgKind>().unwrap_or(OrgKind::Researcher),
+        country: country.and_then(|c| c.parse::<CountryCode>().ok()),
+        created_at: row.get(4),
+    }
+}
+
+fn row_to_token(row: &Row) -> Result<(TokenRecord, TokenHash), StoreError> {
+    let id: String = row.get(0);
+    let hash: Vec<u8> = row.get(1);
+    let record = TokenRecord {
+        id: TokenId::parse(&id).map_err(|e| StoreError::Corrupt(format!("token id {id:?}: {e}")))?,
+        organisation: row.get(2),
+        user: row.get(3),
+        scopes: Scopes::from_bits(row.get::<_, i16>(4) as u8),
+        label: row.get(5),
+        created_at: row.get(6),
+        revoked_at: row.get(7),
+    };
+    Ok((record, TokenHash(hash.try_into().unwrap_or([0; 32]))))
+}
+
+const TOKEN_COLUMNS: &str = "id, secret_sha256, organisation, user_id, scopes, label, created_at, revoked_at";
+
+async fn import_batch(
+    tx: &deadpool_postgres::Transaction<'_>,
+    objects: &[PreparedObject],
+    provenance: &Provenance,
+    summary: &mut ImportSummary,
+) -> Result<(), StoreError> {
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO object_versions (id, type, version_key, version, spec_version, revoked, tlp, organisation, \
+             submitted_at, sha256, canonical, org_id, submitter_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($12::BIGINT, 0)) \
+             ON CONFLICT (id, version_key, submitter_key) DO NOTHING RETURNING seq",
+        )
+        .await
+        .map_err(backend)?;
+    let stored_hash = tx
+        .prepare_cached(
+            "SELECT sha256 FROM object_versions WHERE id = $1 AND version_key = $2 AND submitter_key = coalesce($3::BIGINT, 0)",
+        )
+        .await
+        .map_err(backend)?;
+    let insert_current = tx
+        .prepare_cached(
+            "INSERT INTO current_objects (id, type, version_key, seq, tlp, org_id) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .await
+        .map_err(backend)?;
+    let count_version = tx
+        .prepare_cached("UPDATE current_objects SET versions = versions + 1 WHERE id = $1")
+        .await
+        .map_err(backend)?;
+    let supersede = tx
+        .prepare_cached(
+            "UPDATE current_objects SET type = $2, version_key = $3, seq = $4, tlp = $6, org_id = $7 \
+             WHERE id = $1 AND (version_key < $3 OR $5)",
+        )
+        .await
+        .map_err(backend)?;
+    let add_recipient = tx
+        .prepare_cached("INSERT INTO version_recipients (seq, kind, ref_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .await
+        .map_err(backend)?;
+    let recipients = &provenance.recipients;
+    // The same order in every transaction keeps concurrent importers from deadlocking.
+    let mut ordered: Vec<&PreparedObject> = objects.iter().collect();
+    ordered.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    for object in ordered {
+        let key = object.version_key();
+        let tlp = object.tlp.unwrap_or(provenance.default_tlp);
+        let inserted = tx
+            .query_opt(
+                &insert,
+                &[
+                    &object.id,
+                    &object.object_type,
+                    &key,
+                    &object.version_text(),
+                    &object.spec_version,
+                    &object.revoked,
+                    &tlp.as_str(),
+                    &provenance.organisation,
+                    &provenance.submitted_at,
+                    &object.sha256.as_slice(),
+                    &object.canonical,
+                    &provenance.organisation_id,
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        let Some(row) = inserted else {
+            let hash: Vec<u8> = tx
+                .query_one(&stored_hash, &[&object.id, &key, &provenance.organisation_id])
+                .await
+                .map_err(backend)?
+                .get(0);
+            if hash.as_slice() != object.sha256.as_slice() {
+                return Err(StoreError::VersionConflict {
+                    id: object.id.clone(),
+                    version: object.version_text().unwrap_or_default().to_string(),
+                });
+            }
+            summary.unchanged += 1;
+            continue;
+        };
+        let seq: i64 = row.get(0);
+        if tlp >= Tlp::Amber {
+            for (kind, ids) in [("org", &recipients.organisations), ("group", &recipients.groups), ("user", &recipients.users)] {
+                for id in ids {
+                    tx.execute(&add_recipient, &[&seq, &kind, id]).await.map_err(backend)?;
+                }
+            }
+        }
+        let created = tx
+            .execute(&insert_current, &[&object.id, &object.object_type, &key, &seq, &tlp.as_str(), &provenance.organisation_id])
+            .await
+            .map_err(backend)?;
+        if created == 1 {
+            summary.new += 1;
+        } else {
+            summary.updated += 1;
+            tx.execute(&count_version, &[&object.id]).await.map_err(backend)?;
+            let by_arrival = object.version_text().is_none();
+            tx.execute(
+                &supersede,
+                &[&object.id, &object.object_type, &key, &seq, &by_arrival, &tlp.as_str(), &provenance.organisation_id],
+            )
+            .await
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn import_stream(
+        &self,
+        mut batches: tokio::sync::mpsc::Receiver<ImportMessage>,
+        provenance: Provenance,
+    ) -> Result<ImportSummary, StoreError> {
+        let mut client = self.client().await?;
+        // Dropping the transaction without commit rolls it back.
+        let tx = client.transaction().await.map_err(backend)?;
+        let mut summary = ImportSummary::default();
+        loop {
+            match batches.recv().await {
+                Some(ImportMessage::Objects(objects)) => import_batch(&tx, &objects, &provenance, &mut summary).await?,
+                Some(ImportMessage::Commit) => break,
+                None => return Err(StoreError::Abandoned),
+            }
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(summary)
+    }
+
+    async fn get(&self, id: &str, viewer: &Viewer) -> Result<Option<StoredVersion>, StoreError> {
+        let client = self.client().await?;
+        let groups = visibility::groups_of(&client, viewer).await?;
+        let mut params = Params::default();
+        let seq = visibility::visible_seq(viewer, &groups, &mut params);
+        let id_arg = params.bind(id.to_owned());
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS}, true FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE c.id = {id_arg}"
+        );
+        let row = client.query_opt(&sql, &params.refs()).await.map_err(backend)?;
+        Ok(row.as_ref().map(row_to_version))
+    }
+
+    async fn versions(&self, id: &str, viewer: &Viewer) -> Result<Vec<StoredVersion>, StoreError> {
+        let client = self.client().await?;
+        let groups = visibility::groups_of(&client, viewer).await?;
+        let mut params = Params::default();
+        let seq = visibility::visible_seq(viewer, &groups, &mut params);
+        let visible = visibility::version_visible("v", viewer, &groups, &mut params);
+        let id_arg = params.bind(id.to_owned());
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS}, v.seq = (SELECT {seq} FROM current_objects c WHERE c.id = v.id) \
+             FROM object_versions v WHERE v.id = {id_arg} AND {visible} ORDER BY v.version_key, v.seq"
+        );
+        let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
+        Ok(rows.iter().map(row_to_version).collect())
+    }
+
+    async fn list(&self, query: &ListQuery, viewer: &Viewer) -> Result<Page, StoreError> {
+        let limit = query.limit.clamp(1, 10_000);
+        let client = self.client().await?;
+        let groups = visibility::groups_of(&client, viewer).await?;
+        let mut params = Params::default();
+        let seq = visibility::visible_seq(viewer, &groups, &mut params);
+        let mut sql = format!(
+            "SELECT {VERSION_COLUMNS}, true FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE true"
+        );
+        if let Some(Cursor(after)) = &query.after {
+            if after.is_empty() || after.len() > 300 {
+                return Err(StoreError::InvalidCursor("not a cursor this server issued".into()));
+            }
+            sql.push_str(&format!(" AND c.id > {}", params.bind(after.clone())));
+        }
+        if !query.types.is_empty() {
+            sql.push_str(&format!(" AND c.type = ANY({})", params.bind(query.types.clone())));
+        }
+        if let Some(since) = &query.since {
+            sql.push_str(&format!(" AND v.version_key >= {}", params.bind(since.sort_key().to_string())));
+        }
+        sql.push_str(&format!(" ORDER BY c.id LIMIT {}", params.bind((limit + 1) as i64)));
+        let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
+        let mut items: Vec<StoredVersion> = rows.iter().map(row_to_version).collect();
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|v| Cursor(v.id.clone()))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn stats(&self, viewer: &Viewer) -> Result<Stats, StoreError> {
+        let client = self.client().await?;
+        let groups = visibility::groups_of(&client, viewer).await?;
+        let mut params = Params::default();
+        let seq = visibility::visible_seq(viewer, &groups, &mut params);
+        let sql = format!(
+            "SELECT v.type, v.tlp, count(*) FILTER (WHERE v.revoked), count(*) FROM current_objects c \
+             JOIN object_versions v ON v.seq = ({seq}) GROUP BY v.type, v.tlp"
+        );
+        let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
+        let mut stats = Stats::default();
+        let mut by_type: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        let mut by_tlp: std::collections::BTreeMap<Tlp, u64> = std::collections::BTreeMap::new();
+        for row in rows {
+            let (t, tlp, revoked, n): (String, String, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+            stats.objects += n as u64;
+            stats.revoked += revoked as u64;
+            *by_type.entry(t).or_default() += n as u64;
+            *by_tlp.entry(tlp.parse::<Tlp>().unwrap_or(Tlp::Red)).or_default() += n as u64;
+        }
+        stats.objects_by_type = by_type.into_iter().collect();
+        stats.by_tlp = by_tlp.into_iter().collect();
+        let mut params = Params::default();
+        let visible = visibility::version_visible("v", viewer, &groups, &mut params);
+        let versions: i64 = client
+            .query_one(&format!("SELECT count(*) FROM object_versions v WHERE {visible}"), &params.refs())
+            .await
+            .map_err(backend)?
+            .get(0);
+        stats.versions = versions as u64;
+        Ok(stats)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client().await?.execute("SELECT 1", &[]).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn add_organisation(&self, name: &str, kind: OrgKind, country: Option<CountryCode>) -> Result<Organisation, StoreError> {
+        let created_at = geneva_stix::timestamp::now_rfc3339();
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "INSERT INTO organisations (name, kind, country, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&name, &kind.as_str(), &country.as_ref().map(CountryCode::as_str), &created_at],
+            )
+            .await
+            .map_err(constraint(format!("organisation {name:?}")))?;
+        Ok(Organisation { id: row.get(0), name: name.to_owned(), kind, country, created_at })
+    }
+
+    async fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT id, name, kind, country, created_at FROM organisations WHERE name = $1", &[&name])
+            .await
+            .map_err(backend)?;
+        Ok(row.as_ref().map(row_to_organisation))
+    }
+
+    async fn organisation_by_id(&self, id: i64) -> Result<Option<Organisation>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT id, name, kind, country, created_at FROM organisations WHERE id = $1", &[&id])
+            .await
+            .map_err(backend)?;
+        Ok(row.as_ref().map(row_to_organisation))
+    }
+
+    async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT id, name, kind, country, created_at FROM organisations ORDER BY name COLLATE \"C\"", &[])
+            .await
+            .map_err(backend)?;
+        Ok(rows.iter().map(row_to_organisation).collect())
+    }
+
+    async fn add_user(&self, name: &str, organisation: i64) -> Result<User, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one("INSERT INTO users (name, organisation) VALUES ($1, $2) RETURNING id", &[&name, &organisation])
+            .await
+            .map_err(constraint(format!("user {name:?}")))?;
+        Ok(User { id: row.get(0), name: name.to_owned(), organisation })
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT id, name, organisation FROM users WHERE name = $1", &[&name])
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| User { id: r.get(0), name: r.get(1), organisation: r.get(2) }))
+    }
+
+    async fn add_group(&self, name: &str, members: &[i64]) -> Result<SharingGroup, StoreError> {
+        let mut members = members.to_vec();
+        members.sort_unstable();
+        members.dedup();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let id: i64 = tx
+            .query_one("INSERT INTO sharing_groups (name) VALUES ($1) RETURNING id", &[&name])
+            .await
+            .map_err(constraint(format!("sharing group {name:?}")))?
+            .get(0);
+        for m in &members {
+            tx.execute("INSERT INTO sharing_group_members (group_id, organisation) VALUES ($1, $2)", &[&id, m])
+                .await
+                .map_err(constraint(format!("sharing group {name:?}")))?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(SharingGroup { id, name: name.to_owned(), members })
+    }
+
+    async fn groups(&self) -> Result<Vec<SharingGroup>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT g.id, g.name, m.organisation FROM sharing_groups g \
+                 LEFT JOIN sharing_group_members m ON m.group_id = g.id ORDER BY g.name COLLATE \"C\", m.organisation",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        let mut groups: Vec<SharingGroup> = Vec::new();
+        for row in rows {
+            let (id, name, member): (i64, String, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+            if groups.last().is_none_or(|g| g.id != id) {
+                groups.push(SharingGroup { id, name, members: Vec::new() });
+            }
+            if let (Some(m), Some(g)) = (member, groups.last_mut()) {
+                g.members.push(m);
+            }
+        }
+        Ok(groups)
+    }
+
+    async fn add_token(&self, record: &TokenRecord, hash: TokenHash) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO api_tokens (id, secret_sha256, organisation, user_id, scopes, label, created_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &record.id.as_str(),
+                    &hash.0.as_slice(),
+                    &record.organisation,
+                    &record.user,
+                    &i16::from(record.scopes.bits()),
+                    &record.label,
+                    &record.created_at,
+                    &record.revoked_at,
+                ],
+            )
+            .await
+            .map_err(constraint(format!("token {}", record.id)))?;
+        Ok(())
+    }
+
+    async fn token(&self, id: &TokenId) -> Result<Option<(TokenRecord, TokenHash)>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"), &[&id.as_str()])
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(row_to_token).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id"), &[])
+            .await
+            .map_err(backend)?;
+        rows.iter().map(|r| row_to_token(r).map(|(record, _)| record)).collect()
+    }
+
+    async fn revoke_token(&self, id: &TokenId, at: &str) -> Result<bool, StoreError> {
+        let changed = self
+            .client()
+            .await?
+            .execute("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", &[&id.as_str(), &at])
+            .await
+            .map_err(backend)?;
+        Ok(changed == 1)
+    }
+
+    async fn audit(&self, entries: Vec<NewAuditEntry>) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let insert = tx
+            .prepare_cached("INSERT INTO audit_log (at, actor, action, channel, target, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .await
+            .map_err(backend)?;
+        for e in &entries {
+            tx.execute(&insert, &[&e.at, &e.actor, &e.action, &e.channel, &e.target, &e.detail]).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT seq, at, actor, action, channel, target, detail FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&(after as i64), &(limit.min(100_000) as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                seq: r.get::<_, i64>(0) as u64,
+                entry: NewAuditEntry {
+                    at: r.get(1),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    channel: r.get(4),
+                    target: r.get(5),
+                    detail: r.get(6),
+                },
+            })
+            .collect())
+    }
+}
+
+/// Lets a `ToSql` value be boxed into a dynamic parameter list.
+pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
