@@ -31,6 +31,7 @@ const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
 
 pub struct PostgresStore {
     pool: Pool,
+    schema: Option<String>,
 }
 
 /// A database error with PostgreSQL's own message (tokio-postgres's Display says only "db error").
@@ -59,34 +60,66 @@ impl PostgresStore {
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Backend(format!("bad database URL: {e}")))?;
         if let Some(schema) = schema {
-            if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(StoreError::Backend(format!("schema name {schema:?} must be letters, digits and _")));
+            if !schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(StoreError::Backend(format!(
+                    "schema name {schema:?} must be letters, digits and _"
+                )));
             }
             let (client, connection) = config.connect(NoTls).await.map_err(backend)?;
             let task = tokio::spawn(connection);
-            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await.map_err(backend)?;
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .await
+                .map_err(backend)?;
             drop(client);
             let _ = task.await;
-            config.options(&format!("-c search_path={schema}"));
+            config.options(format!("-c search_path={schema}"));
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager).max_size(16).build().map_err(|e| StoreError::Backend(e.to_string()))?;
-        let store = PostgresStore { pool };
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let store = PostgresStore {
+            pool,
+            schema: schema.map(str::to_owned),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// The schema this store lives in, if not the connection's default.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Backend(format!("cannot reach PostgreSQL: {e}")))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot reach PostgreSQL: {e}")))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(backend)?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS geneva_migrations (version INTEGER PRIMARY KEY)")
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await
             .map_err(backend)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS geneva_migrations (version INTEGER PRIMARY KEY)",
+        )
+        .await
+        .map_err(backend)?;
         let applied: i64 = tx
             .query_one("SELECT count(*) FROM geneva_migrations", &[])
             .await
@@ -101,9 +134,12 @@ impl PostgresStore {
         }
         for (n, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
             tx.batch_execute(sql).await.map_err(backend)?;
-            tx.execute("INSERT INTO geneva_migrations (version) VALUES ($1)", &[&(n as i32 + 1)])
-                .await
-                .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO geneva_migrations (version) VALUES ($1)",
+                &[&(n as i32 + 1)],
+            )
+            .await
+            .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -146,7 +182,8 @@ fn row_to_token(row: &Row) -> Result<(TokenRecord, TokenHash), StoreError> {
     let id: String = row.get(0);
     let hash: Vec<u8> = row.get(1);
     let record = TokenRecord {
-        id: TokenId::parse(&id).map_err(|e| StoreError::Corrupt(format!("token id {id:?}: {e}")))?,
+        id: TokenId::parse(&id)
+            .map_err(|e| StoreError::Corrupt(format!("token id {id:?}: {e}")))?,
         organisation: row.get(2),
         user: row.get(3),
         scopes: Scopes::from_bits(row.get::<_, i16>(4) as u8),
@@ -157,7 +194,8 @@ fn row_to_token(row: &Row) -> Result<(TokenRecord, TokenHash), StoreError> {
     Ok((record, TokenHash(hash.try_into().unwrap_or([0; 32]))))
 }
 
-const TOKEN_COLUMNS: &str = "id, secret_sha256, organisation, user_id, scopes, label, created_at, revoked_at";
+const TOKEN_COLUMNS: &str =
+    "id, secret_sha256, organisation, user_id, scopes, label, created_at, revoked_at";
 
 async fn import_batch(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -231,7 +269,10 @@ async fn import_batch(
             .map_err(backend)?;
         let Some(row) = inserted else {
             let hash: Vec<u8> = tx
-                .query_one(&stored_hash, &[&object.id, &key, &provenance.organisation_id])
+                .query_one(
+                    &stored_hash,
+                    &[&object.id, &key, &provenance.organisation_id],
+                )
                 .await
                 .map_err(backend)?
                 .get(0);
@@ -246,25 +287,51 @@ async fn import_batch(
         };
         let seq: i64 = row.get(0);
         if tlp >= Tlp::Amber {
-            for (kind, ids) in [("org", &recipients.organisations), ("group", &recipients.groups), ("user", &recipients.users)] {
+            for (kind, ids) in [
+                ("org", &recipients.organisations),
+                ("group", &recipients.groups),
+                ("user", &recipients.users),
+            ] {
                 for id in ids {
-                    tx.execute(&add_recipient, &[&seq, &kind, id]).await.map_err(backend)?;
+                    tx.execute(&add_recipient, &[&seq, &kind, id])
+                        .await
+                        .map_err(backend)?;
                 }
             }
         }
         let created = tx
-            .execute(&insert_current, &[&object.id, &object.object_type, &key, &seq, &tlp.as_str(), &provenance.organisation_id])
+            .execute(
+                &insert_current,
+                &[
+                    &object.id,
+                    &object.object_type,
+                    &key,
+                    &seq,
+                    &tlp.as_str(),
+                    &provenance.organisation_id,
+                ],
+            )
             .await
             .map_err(backend)?;
         if created == 1 {
             summary.new += 1;
         } else {
             summary.updated += 1;
-            tx.execute(&count_version, &[&object.id]).await.map_err(backend)?;
+            tx.execute(&count_version, &[&object.id])
+                .await
+                .map_err(backend)?;
             let by_arrival = object.version_text().is_none();
             tx.execute(
                 &supersede,
-                &[&object.id, &object.object_type, &key, &seq, &by_arrival, &tlp.as_str(), &provenance.organisation_id],
+                &[
+                    &object.id,
+                    &object.object_type,
+                    &key,
+                    &seq,
+                    &by_arrival,
+                    &tlp.as_str(),
+                    &provenance.organisation_id,
+                ],
             )
             .await
             .map_err(backend)?;
@@ -286,7 +353,9 @@ impl Store for PostgresStore {
         let mut summary = ImportSummary::default();
         loop {
             match batches.recv().await {
-                Some(ImportMessage::Objects(objects)) => import_batch(&tx, &objects, &provenance, &mut summary).await?,
+                Some(ImportMessage::Objects(objects)) => {
+                    import_batch(&tx, &objects, &provenance, &mut summary).await?
+                }
                 Some(ImportMessage::Commit) => break,
                 None => return Err(StoreError::Abandoned),
             }
@@ -304,7 +373,10 @@ impl Store for PostgresStore {
         let sql = format!(
             "SELECT {VERSION_COLUMNS}, true FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE c.id = {id_arg}"
         );
-        let row = client.query_opt(&sql, &params.refs()).await.map_err(backend)?;
+        let row = client
+            .query_opt(&sql, &params.refs())
+            .await
+            .map_err(backend)?;
         Ok(row.as_ref().map(row_to_version))
     }
 
@@ -334,17 +406,28 @@ impl Store for PostgresStore {
         );
         if let Some(Cursor(after)) = &query.after {
             if after.is_empty() || after.len() > 300 {
-                return Err(StoreError::InvalidCursor("not a cursor this server issued".into()));
+                return Err(StoreError::InvalidCursor(
+                    "not a cursor this server issued".into(),
+                ));
             }
             sql.push_str(&format!(" AND c.id > {}", params.bind(after.clone())));
         }
         if !query.types.is_empty() {
-            sql.push_str(&format!(" AND c.type = ANY({})", params.bind(query.types.clone())));
+            sql.push_str(&format!(
+                " AND c.type = ANY({})",
+                params.bind(query.types.clone())
+            ));
         }
         if let Some(since) = &query.since {
-            sql.push_str(&format!(" AND v.version_key >= {}", params.bind(since.sort_key().to_string())));
+            sql.push_str(&format!(
+                " AND v.version_key >= {}",
+                params.bind(since.sort_key().to_string())
+            ));
         }
-        sql.push_str(&format!(" ORDER BY c.id LIMIT {}", params.bind((limit + 1) as i64)));
+        sql.push_str(&format!(
+            " ORDER BY c.id LIMIT {}",
+            params.bind((limit + 1) as i64)
+        ));
         let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
         let mut items: Vec<StoredVersion> = rows.iter().map(row_to_version).collect();
         let next = if items.len() > limit {
@@ -367,21 +450,28 @@ impl Store for PostgresStore {
         );
         let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
         let mut stats = Stats::default();
-        let mut by_type: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        let mut by_type: std::collections::BTreeMap<String, u64> =
+            std::collections::BTreeMap::new();
         let mut by_tlp: std::collections::BTreeMap<Tlp, u64> = std::collections::BTreeMap::new();
         for row in rows {
-            let (t, tlp, revoked, n): (String, String, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+            let (t, tlp, revoked, n): (String, String, i64, i64) =
+                (row.get(0), row.get(1), row.get(2), row.get(3));
             stats.objects += n as u64;
             stats.revoked += revoked as u64;
             *by_type.entry(t).or_default() += n as u64;
-            *by_tlp.entry(tlp.parse::<Tlp>().unwrap_or(Tlp::Red)).or_default() += n as u64;
+            *by_tlp
+                .entry(tlp.parse::<Tlp>().unwrap_or(Tlp::Red))
+                .or_default() += n as u64;
         }
         stats.objects_by_type = by_type.into_iter().collect();
         stats.by_tlp = by_tlp.into_iter().collect();
         let mut params = Params::default();
         let visible = visibility::version_visible("v", viewer, &groups, &mut params);
         let versions: i64 = client
-            .query_one(&format!("SELECT count(*) FROM object_versions v WHERE {visible}"), &params.refs())
+            .query_one(
+                &format!("SELECT count(*) FROM object_versions v WHERE {visible}"),
+                &params.refs(),
+            )
             .await
             .map_err(backend)?
             .get(0);
@@ -390,11 +480,20 @@ impl Store for PostgresStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.client().await?.execute("SELECT 1", &[]).await.map_err(backend)?;
+        self.client()
+            .await?
+            .execute("SELECT 1", &[])
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
-    async fn add_organisation(&self, name: &str, kind: OrgKind, country: Option<CountryCode>) -> Result<Organisation, StoreError> {
+    async fn add_organisation(
+        &self,
+        name: &str,
+        kind: OrgKind,
+        country: Option<CountryCode>,
+    ) -> Result<Organisation, StoreError> {
         let created_at = geneva_stix::timestamp::now_rfc3339();
         let row = self
             .client()
@@ -405,14 +504,23 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(constraint(format!("organisation {name:?}")))?;
-        Ok(Organisation { id: row.get(0), name: name.to_owned(), kind, country, created_at })
+        Ok(Organisation {
+            id: row.get(0),
+            name: name.to_owned(),
+            kind,
+            country,
+            created_at,
+        })
     }
 
     async fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError> {
         let row = self
             .client()
             .await?
-            .query_opt("SELECT id, name, kind, country, created_at FROM organisations WHERE name = $1", &[&name])
+            .query_opt(
+                "SELECT id, name, kind, country, created_at FROM organisations WHERE name = $1",
+                &[&name],
+            )
             .await
             .map_err(backend)?;
         Ok(row.as_ref().map(row_to_organisation))
@@ -422,7 +530,10 @@ impl Store for PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt("SELECT id, name, kind, country, created_at FROM organisations WHERE id = $1", &[&id])
+            .query_opt(
+                "SELECT id, name, kind, country, created_at FROM organisations WHERE id = $1",
+                &[&id],
+            )
             .await
             .map_err(backend)?;
         Ok(row.as_ref().map(row_to_organisation))
@@ -442,20 +553,34 @@ impl Store for PostgresStore {
         let row = self
             .client()
             .await?
-            .query_one("INSERT INTO users (name, organisation) VALUES ($1, $2) RETURNING id", &[&name, &organisation])
+            .query_one(
+                "INSERT INTO users (name, organisation) VALUES ($1, $2) RETURNING id",
+                &[&name, &organisation],
+            )
             .await
             .map_err(constraint(format!("user {name:?}")))?;
-        Ok(User { id: row.get(0), name: name.to_owned(), organisation })
+        Ok(User {
+            id: row.get(0),
+            name: name.to_owned(),
+            organisation,
+        })
     }
 
     async fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
         let row = self
             .client()
             .await?
-            .query_opt("SELECT id, name, organisation FROM users WHERE name = $1", &[&name])
+            .query_opt(
+                "SELECT id, name, organisation FROM users WHERE name = $1",
+                &[&name],
+            )
             .await
             .map_err(backend)?;
-        Ok(row.map(|r| User { id: r.get(0), name: r.get(1), organisation: r.get(2) }))
+        Ok(row.map(|r| User {
+            id: r.get(0),
+            name: r.get(1),
+            organisation: r.get(2),
+        }))
     }
 
     async fn add_group(&self, name: &str, members: &[i64]) -> Result<SharingGroup, StoreError> {
@@ -465,17 +590,27 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
         let id: i64 = tx
-            .query_one("INSERT INTO sharing_groups (name) VALUES ($1) RETURNING id", &[&name])
+            .query_one(
+                "INSERT INTO sharing_groups (name) VALUES ($1) RETURNING id",
+                &[&name],
+            )
             .await
             .map_err(constraint(format!("sharing group {name:?}")))?
             .get(0);
         for m in &members {
-            tx.execute("INSERT INTO sharing_group_members (group_id, organisation) VALUES ($1, $2)", &[&id, m])
-                .await
-                .map_err(constraint(format!("sharing group {name:?}")))?;
+            tx.execute(
+                "INSERT INTO sharing_group_members (group_id, organisation) VALUES ($1, $2)",
+                &[&id, m],
+            )
+            .await
+            .map_err(constraint(format!("sharing group {name:?}")))?;
         }
         tx.commit().await.map_err(backend)?;
-        Ok(SharingGroup { id, name: name.to_owned(), members })
+        Ok(SharingGroup {
+            id,
+            name: name.to_owned(),
+            members,
+        })
     }
 
     async fn groups(&self) -> Result<Vec<SharingGroup>, StoreError> {
@@ -491,9 +626,14 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         let mut groups: Vec<SharingGroup> = Vec::new();
         for row in rows {
-            let (id, name, member): (i64, String, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+            let (id, name, member): (i64, String, Option<i64>) =
+                (row.get(0), row.get(1), row.get(2));
             if groups.last().is_none_or(|g| g.id != id) {
-                groups.push(SharingGroup { id, name, members: Vec::new() });
+                groups.push(SharingGroup {
+                    id,
+                    name,
+                    members: Vec::new(),
+                });
             }
             if let (Some(m), Some(g)) = (member, groups.last_mut()) {
                 g.members.push(m);
@@ -528,7 +668,10 @@ impl Store for PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"), &[&id.as_str()])
+            .query_opt(
+                &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"),
+                &[&id.as_str()],
+            )
             .await
             .map_err(backend)?;
         row.as_ref().map(row_to_token).transpose()
@@ -538,17 +681,25 @@ impl Store for PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id"), &[])
+            .query(
+                &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id"),
+                &[],
+            )
             .await
             .map_err(backend)?;
-        rows.iter().map(|r| row_to_token(r).map(|(record, _)| record)).collect()
+        rows.iter()
+            .map(|r| row_to_token(r).map(|(record, _)| record))
+            .collect()
     }
 
     async fn revoke_token(&self, id: &TokenId, at: &str) -> Result<bool, StoreError> {
         let changed = self
             .client()
             .await?
-            .execute("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", &[&id.as_str(), &at])
+            .execute(
+                "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
+                &[&id.as_str(), &at],
+            )
             .await
             .map_err(backend)?;
         Ok(changed == 1)
@@ -562,7 +713,12 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         for e in &entries {
-            tx.execute(&insert, &[&e.at, &e.actor, &e.action, &e.channel, &e.target, &e.detail]).await.map_err(backend)?;
+            tx.execute(
+                &insert,
+                &[&e.at, &e.actor, &e.action, &e.channel, &e.target, &e.detail],
+            )
+            .await
+            .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }

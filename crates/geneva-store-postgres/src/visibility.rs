@@ -17,21 +17,37 @@ impl Params {
     }
 
     pub(crate) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.0.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+        self.0
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
     }
 }
 
-pub(crate) async fn groups_of(client: &tokio_postgres::Client, viewer: &Viewer) -> Result<Vec<i64>, StoreError> {
-    let Viewer::Member { organisation, .. } = viewer else { return Ok(Vec::new()) };
+pub(crate) async fn groups_of(
+    client: &tokio_postgres::Client,
+    viewer: &Viewer,
+) -> Result<Vec<i64>, StoreError> {
+    let Viewer::Member { organisation, .. } = viewer else {
+        return Ok(Vec::new());
+    };
     let rows = client
-        .query("SELECT group_id FROM sharing_group_members WHERE organisation = $1", &[organisation])
+        .query(
+            "SELECT group_id FROM sharing_group_members WHERE organisation = $1",
+            &[organisation],
+        )
         .await
         .map_err(crate::backend)?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Whether the viewer may see the row aliased `v` (a version, or a current-view row).
-pub(crate) fn version_visible(v: &str, viewer: &Viewer, groups: &[i64], params: &mut Params) -> String {
+pub(crate) fn version_visible(
+    v: &str,
+    viewer: &Viewer,
+    groups: &[i64],
+    params: &mut Params,
+) -> String {
     match viewer {
         Viewer::Operator => "true".to_string(),
         Viewer::Anonymous => format!("{v}.tlp = 'clear'"),
@@ -41,7 +57,10 @@ pub(crate) fn version_visible(v: &str, viewer: &Viewer, groups: &[i64], params: 
             let group_clause = if groups.is_empty() {
                 String::new()
             } else {
-                format!(" OR (r.kind = 'group' AND r.ref_id = ANY({}))", params.bind(groups.to_vec()))
+                format!(
+                    " OR (r.kind = 'group' AND r.ref_id = ANY({}))",
+                    params.bind(groups.to_vec())
+                )
             };
             format!(
                 "({v}.tlp IN ('clear', 'green') OR {v}.org_id = {org} \

@@ -31,6 +31,10 @@ struct Cli {
     )]
     data: PathBuf,
 
+    /// Use this database instead of the embedded one: postgres://user@host:port/db (or sqlite:PATH).
+    #[arg(long, global = true, env = "GENEVA_DATABASE")]
+    database: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -77,19 +81,24 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let location = commands::StoreLocation {
+        data: cli.data.clone(),
+        database: cli.database.clone(),
+    };
     let result = runtime.block_on(async move {
+        let data = &location;
         match cli.command {
-            Command::Import(args) => commands::import::run(&cli.data, args).await,
+            Command::Import(args) => commands::import::run(data, args).await,
             Command::Validate(args) => commands::validate::run(args),
-            Command::Export(args) => commands::export::run(&cli.data, args).await,
-            Command::Show(args) => commands::show::run(&cli.data, args).await,
-            Command::Stats(args) => commands::stats::run(&cli.data, args).await,
-            Command::Serve(args) => commands::serve::run(&cli.data, args).await,
-            Command::Org(c) => commands::members::org(&cli.data, c).await,
-            Command::User(c) => commands::members::user(&cli.data, c).await,
-            Command::Group(c) => commands::members::group(&cli.data, c).await,
-            Command::Token(c) => commands::members::token(&cli.data, c).await,
-            Command::Audit(args) => commands::members::audit(&cli.data, args).await,
+            Command::Export(args) => commands::export::run(data, args).await,
+            Command::Show(args) => commands::show::run(data, args).await,
+            Command::Stats(args) => commands::stats::run(data, args).await,
+            Command::Serve(args) => commands::serve::run(data, args).await,
+            Command::Org(c) => commands::members::org(data, c).await,
+            Command::User(c) => commands::members::user(data, c).await,
+            Command::Group(c) => commands::members::group(data, c).await,
+            Command::Token(c) => commands::members::token(data, c).await,
+            Command::Audit(args) => commands::members::audit(data, args).await,
         }
     });
     match result {

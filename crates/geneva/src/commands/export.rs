@@ -29,13 +29,13 @@ fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse(s).map_err(|e| format!("{s:?}: {e}"))
 }
 
-pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let store = open_store(data, false)?;
+pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<ExitCode> {
+    let store = open_store(data, false).await?;
     let count = match &args.output {
         None => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            let n = write_bundle(&store, &args, &mut out).await?;
+            let n = write_bundle(store.as_ref(), &args, &mut out).await?;
             out.flush()?;
             n
         }
@@ -53,7 +53,7 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
             let file = std::fs::File::create(&tmp)
                 .with_context(|| format!("cannot create {}", tmp.display()))?;
             let mut out = BufWriter::new(file);
-            let n = write_bundle(&store, &args, &mut out).await?;
+            let n = write_bundle(store.as_ref(), &args, &mut out).await?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
             std::fs::rename(&tmp, path)
                 .with_context(|| format!("cannot write {}", path.display()))?;

@@ -1,7 +1,7 @@
 //! `geneva import`: every file is validated before anything is written, and
 //! everything is written in one transaction, so a bad file leaves the store as it was.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,14 +51,14 @@ struct FileReport {
     issues: Vec<geneva_stix::Issue>,
 }
 
-pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let progress = progress_bar(args.json);
     let options = PrepareOptions {
         max_document_bytes: args.max_bytes,
         ..PrepareOptions::default()
     };
-    let store: Arc<dyn Store> = Arc::new(open_store(data, true)?);
+    let store: Arc<dyn Store> = open_store(data, true).await?;
     let (organisation, organisation_id) = match &args.organisation {
         None => ("local".to_string(), None),
         Some(name) => match store.organisation(name).await? {

@@ -1,6 +1,5 @@
 //! `geneva org|user|group|token|audit`: the member directory and the audit log.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -135,8 +134,8 @@ async fn organisation_id(store: &dyn Store, name: &str) -> anyhow::Result<i64> {
     }
 }
 
-pub async fn org(data: &Path, command: OrgCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(data, true)?;
+pub async fn org(data: &super::StoreLocation, command: OrgCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(data, true).await?;
     match command {
         OrgCommand::Add {
             name,
@@ -187,10 +186,10 @@ pub async fn org(data: &Path, command: OrgCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn user(data: &Path, command: UserCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(data, true)?;
+pub async fn user(data: &super::StoreLocation, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(data, true).await?;
     let UserCommand::Add { name, org } = command;
-    let org_id = organisation_id(&store, &org).await?;
+    let org_id = organisation_id(store.as_ref(), &org).await?;
     store.add_user(&name, org_id).await?;
     store
         .audit(vec![cli_audit(
@@ -203,13 +202,13 @@ pub async fn user(data: &Path, command: UserCommand) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn group(data: &Path, command: GroupCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(data, true)?;
+pub async fn group(data: &super::StoreLocation, command: GroupCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(data, true).await?;
     match command {
         GroupCommand::Add { name, members } => {
             let mut ids = Vec::with_capacity(members.len());
             for m in &members {
-                ids.push(organisation_id(&store, m).await?);
+                ids.push(organisation_id(store.as_ref(), m).await?);
             }
             store.add_group(&name, &ids).await?;
             store
@@ -225,7 +224,7 @@ pub async fn group(data: &Path, command: GroupCommand) -> anyhow::Result<ExitCod
             );
         }
         GroupCommand::List { json } => {
-            let names = organisation_names(&store).await?;
+            let names = organisation_names(store.as_ref()).await?;
             let name_of = |id: i64| names.get(&id).cloned().unwrap_or_default();
             let groups = store.groups().await?;
             if json {
@@ -251,8 +250,8 @@ pub async fn group(data: &Path, command: GroupCommand) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn token(data: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(data, true)?;
+pub async fn token(data: &super::StoreLocation, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(data, true).await?;
     match command {
         TokenCommand::Create {
             org,
@@ -261,7 +260,7 @@ pub async fn token(data: &Path, command: TokenCommand) -> anyhow::Result<ExitCod
             label,
             json,
         } => {
-            let org_id = organisation_id(&store, &org).await?;
+            let org_id = organisation_id(store.as_ref(), &org).await?;
             let user_id = match &user {
                 None => None,
                 Some(name) => {
@@ -325,7 +324,7 @@ pub async fn token(data: &Path, command: TokenCommand) -> anyhow::Result<ExitCod
             println!("revoked token {id}");
         }
         TokenCommand::List { json } => {
-            let names = organisation_names(&store).await?;
+            let names = organisation_names(store.as_ref()).await?;
             let name_of = |id: i64| names.get(&id).cloned().unwrap_or_default();
             let tokens = store.tokens().await?;
             if json {
@@ -359,8 +358,8 @@ pub async fn token(data: &Path, command: TokenCommand) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn audit(data: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(data, false)?;
+pub async fn audit(data: &super::StoreLocation, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(data, false).await?;
     let entries = store.audit_log(args.after, args.limit).await?;
     if args.json {
         let list: Vec<_> = entries

@@ -17,9 +17,50 @@ use geneva_store_sqlite::SqliteStore;
 /// File name of the embedded database inside the data directory.
 pub const DATABASE_FILE: &str = "geneva.db";
 
+/// Where the store is: a PostgreSQL URL, or else the embedded database in the data directory.
+#[derive(Debug, Clone)]
+pub struct StoreLocation {
+    pub data: std::path::PathBuf,
+    pub database: Option<String>,
+}
+
 /// Opens the store, creating the data directory and database if `create`.
-pub fn open_store(data: &Path, create: bool) -> anyhow::Result<SqliteStore> {
-    let db = data.join(DATABASE_FILE);
+pub async fn open_store(
+    location: &StoreLocation,
+    create: bool,
+) -> anyhow::Result<std::sync::Arc<dyn geneva_store::Store>> {
+    if let Some(url) = &location.database {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let store = geneva_store_postgres::PostgresStore::connect(url, None)
+                .await
+                .with_context(|| format!("cannot open the PostgreSQL database {}", redact(url)))?;
+            return Ok(std::sync::Arc::new(store));
+        }
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            return Ok(std::sync::Arc::new(open_sqlite(Path::new(path), create)?));
+        }
+        bail!(
+            "--database must be a postgres:// URL or sqlite:PATH (got {})",
+            redact(url)
+        );
+    }
+    let db = location.data.join(DATABASE_FILE);
+    Ok(std::sync::Arc::new(open_sqlite(&db, create)?))
+}
+
+/// A URL fit for an error message: without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+fn open_sqlite(db: &Path, create: bool) -> anyhow::Result<SqliteStore> {
+    let data = db.parent().unwrap_or(Path::new("."));
     if !create && !db.exists() {
         bail!(
             "no Geneva database at {} (set --data or GENEVA_DATA, or run `geneva import` first)",
@@ -30,7 +71,7 @@ pub fn open_store(data: &Path, create: bool) -> anyhow::Result<SqliteStore> {
         std::fs::create_dir_all(data)
             .with_context(|| format!("cannot create data directory {}", data.display()))?;
     }
-    SqliteStore::open(&db).with_context(|| format!("cannot open {}", db.display()))
+    SqliteStore::open(db).with_context(|| format!("cannot open {}", db.display()))
 }
 
 /// Reads a named file (or standard input for `-`), refusing anything over `limit` bytes.

@@ -1,9 +1,9 @@
 //! `geneva serve`: the HTTP server on the embedded store.
 
 use std::net::SocketAddr;
-use std::path::Path;
+
 use std::process::ExitCode;
-use std::sync::Arc;
+
 use std::time::Duration;
 
 use anyhow::Context;
@@ -37,14 +37,14 @@ pub struct Args {
     tlp: Tlp,
 }
 
-pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
-    let store = open_store(data, true)?;
+    let store = open_store(data, true).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data = %data.display(), "geneva listening");
+    tracing::info!(%addr, data = %data.data.display(), database = data.database.is_some(), "geneva listening");
     // Scripts and tests read this line to find the port when `--listen` ends in :0.
     println!("listening on http://{addr}");
     let config = ServerConfig {
@@ -52,13 +52,7 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         request_timeout: Duration::from_secs(args.request_timeout),
         default_tlp: args.tlp,
     };
-    geneva_server::serve(
-        listener,
-        Arc::new(store),
-        config,
-        geneva_server::shutdown_signal(),
-    )
-    .await?;
+    geneva_server::serve(listener, store, config, geneva_server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

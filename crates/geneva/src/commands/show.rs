@@ -1,9 +1,8 @@
 //! `geneva show`: one object, its current version or its whole history.
 
-use std::path::Path;
 use std::process::ExitCode;
 
-use geneva_store::{Store, StoredVersion, Viewer};
+use geneva_store::{StoredVersion, Viewer};
 use serde_json::{Value, json};
 
 use super::open_store;
@@ -20,8 +19,8 @@ pub struct Args {
     json: bool,
 }
 
-pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let store = open_store(data, false)?;
+pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<ExitCode> {
+    let store = open_store(data, false).await?;
     let versions = if args.versions {
         store.versions(&args.id, &Viewer::Operator).await?
     } else {

@@ -1,9 +1,8 @@
 //! `geneva stats`: what the store holds, by type and TLP level.
 
-use std::path::Path;
 use std::process::ExitCode;
 
-use geneva_store::{Store, Viewer};
+use geneva_store::Viewer;
 use serde_json::json;
 
 use super::open_store;
@@ -15,8 +14,8 @@ pub struct Args {
     json: bool,
 }
 
-pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let store = open_store(data, false)?;
+pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<ExitCode> {
+    let store = open_store(data, false).await?;
     let stats = store.stats(&Viewer::Operator).await?;
     if args.json {
         let by_type: serde_json::Map<_, _> = stats
