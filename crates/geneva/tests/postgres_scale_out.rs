@@ -1,0 +1,197 @@
+//! Several `geneva serve` processes on one PostgreSQL database, fed by
+//! concurrent importers of overlapping bundles: every object version is
+//! stored exactly once, and every importer succeeds.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const SERVERS: usize = 4;
+const IMPORTERS: usize = 8;
+/// Each importer sends objects [k*STEP, k*STEP + WIDTH): neighbours overlap.
+const STEP: usize = 500;
+const WIDTH: usize = 1500;
+
+fn admin_url() -> String {
+    std::env::var("GENEVA_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn campaign(n: usize) -> Value {
+    json!({"type": "campaign", "spec_version": "2.1", "id": format!("campaign--{n:08x}-0000-4000-8000-000000000000"),
+           "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z", "name": format!("C{n}")})
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn geneva(database: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_geneva"))
+        .arg("--database")
+        .arg(database)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "geneva {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn four_servers_eight_importers_no_duplicates() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A database of its own, so that several runs never meet.
+    let name = format!(
+        "geneva_scale_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    );
+    let created = runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+    });
+    if let Err(e) = created {
+        if geneva_testkit::under_ci() {
+            panic!("PostgreSQL at {} is needed: {e}", admin_url());
+        }
+        eprintln!("SKIPPED: no PostgreSQL at {} ({e})", admin_url());
+        return;
+    }
+    let base = admin_url();
+    let database = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+
+    geneva(&database, &["org", "add", "CERT-A", "--kind", "state"]);
+    let token = String::from_utf8(
+        geneva(
+            &database,
+            &[
+                "token", "create", "--org", "CERT-A", "--scope", "submit", "--scope", "read",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    let token = token.trim().to_owned();
+
+    let servers: Vec<Server> = (0..SERVERS)
+        .map(|_| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_geneva"))
+                .args(["--database", &database, "serve", "--listen", "127.0.0.1:0"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            let address = line
+                .trim()
+                .strip_prefix("listening on ")
+                .expect("serve announces its address")
+                .to_owned();
+            Server(child, address)
+        })
+        .collect();
+
+    let results: Vec<Value> = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let tasks: Vec<_> = (0..IMPORTERS)
+            .map(|k| {
+                let (http, token) = (http.clone(), token.clone());
+                let url = format!("{}/api/v1/bundles?default_tlp=green", servers[k % SERVERS].1);
+                let objects: Vec<Value> = (k * STEP..k * STEP + WIDTH).map(campaign).collect();
+                let bundle = json!({"type": "bundle", "id": "bundle--44af6c39-c09b-49c5-9de2-394224b04982", "objects": objects});
+                tokio::spawn(async move {
+                    let resp = http.post(url).bearer_auth(token).json(&bundle).send().await.unwrap();
+                    let status = resp.status();
+                    let body: Value = resp.json().await.unwrap();
+                    assert!(status.is_success(), "importer {k}: {status} {body}");
+                    body
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+
+    let distinct = (IMPORTERS - 1) * STEP + WIDTH;
+    let new: u64 = results.iter().map(|r| r["new"].as_u64().unwrap()).sum();
+    let unchanged: u64 = results
+        .iter()
+        .map(|r| r["unchanged"].as_u64().unwrap())
+        .sum();
+    let updated: u64 = results.iter().map(|r| r["updated"].as_u64().unwrap()).sum();
+    assert_eq!(new as usize, distinct, "each object is new exactly once");
+    assert_eq!(
+        (new + unchanged) as usize,
+        IMPORTERS * WIDTH,
+        "every other sighting is unchanged"
+    );
+    assert_eq!(updated, 0);
+    let stats: Value =
+        serde_json::from_slice(&geneva(&database, &["stats", "--json"]).stdout).unwrap();
+    assert_eq!(
+        (stats["objects"].as_u64(), stats["versions"].as_u64()),
+        (Some(distinct as u64), Some(distinct as u64)),
+        "no duplicate versions"
+    );
+
+    // Every server sees the same data, page after page.
+    runtime.block_on(async {
+        for server in &servers {
+            let mut seen = 0;
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut req = reqwest::Client::new()
+                    .get(format!("{}/api/v1/objects?limit=1000", server.1))
+                    .bearer_auth(&token);
+                if let Some(c) = &cursor {
+                    req = req.query(&[("cursor", c)]);
+                }
+                let page: Value = req.send().await.unwrap().json().await.unwrap();
+                seen += page["objects"].as_array().unwrap().len();
+                match page["next"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, distinct, "server {} lists a different set", server.1);
+        }
+    });
+    drop(servers);
+    runtime.block_on(async {
+        if let Ok((client, connection)) =
+            tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await
+        {
+            tokio::spawn(connection);
+            let _ = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    });
+}
