@@ -17,7 +17,8 @@ use geneva_access::{CountryCode, OrgKind, Scopes, TokenHash, TokenId};
 use geneva_stix::{PreparedObject, Tlp};
 use geneva_store::{
     AuditEntry, Cursor, ImportMessage, ImportSummary, ListQuery, NewAuditEntry, Organisation, Page,
-    Provenance, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord, User, Viewer,
+    Provenance, Recipients, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord,
+    User, VersionRecord, Viewer,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -485,6 +486,46 @@ impl Store for PostgresStore {
         Ok(stats)
     }
 
+    async fn version_records(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>, StoreError> {
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS}, v.seq = (SELECT c.seq FROM current_objects c WHERE c.id = v.id), v.seq, v.org_id, \
+             coalesce((SELECT array_agg(r.kind || ':' || r.ref_id ORDER BY r.kind, r.ref_id) FROM version_recipients r \
+                       WHERE r.seq = v.seq), '{{}}') \
+             FROM object_versions v WHERE v.seq > $1 ORDER BY v.seq LIMIT $2"
+        );
+        let rows = client
+            .query(&sql, &[&(after as i64), &(limit.min(100_000) as i64)])
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mut recipients = Recipients::default();
+                for pair in row.get::<_, Vec<String>>(13) {
+                    if let Some((kind, id)) = pair.split_once(':') {
+                        let id: i64 = id.parse().unwrap_or_default();
+                        match kind {
+                            "org" => recipients.organisations.push(id),
+                            "group" => recipients.groups.push(id),
+                            _ => recipients.users.push(id),
+                        }
+                    }
+                }
+                VersionRecord {
+                    seq: row.get::<_, i64>(11) as u64,
+                    version: row_to_version(row),
+                    organisation_id: row.get(12),
+                    recipients,
+                }
+            })
+            .collect())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.client()
             .await?
@@ -587,6 +628,26 @@ impl Store for PostgresStore {
             name: r.get(1),
             organisation: r.get(2),
         }))
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, name, organisation FROM users ORDER BY name COLLATE \"C\"",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|r| User {
+                id: r.get(0),
+                name: r.get(1),
+                organisation: r.get(2),
+            })
+            .collect())
     }
 
     async fn add_group(&self, name: &str, members: &[i64]) -> Result<SharingGroup, StoreError> {

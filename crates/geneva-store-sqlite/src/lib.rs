@@ -16,7 +16,8 @@ use geneva_access::{CountryCode, OrgKind, Scopes, TokenHash, TokenId};
 use geneva_stix::{PreparedObject, Tlp};
 use geneva_store::{
     AuditEntry, Cursor, ImportMessage, ImportSummary, ListQuery, NewAuditEntry, Organisation, Page,
-    Provenance, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord, User, Viewer,
+    Provenance, Recipients, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord,
+    User, VersionRecord, Viewer,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -431,6 +432,46 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn version_records(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS}, v.seq = (SELECT c.seq FROM current_objects c WHERE c.id = v.id), v.seq, v.org_id \
+                 FROM object_versions v WHERE v.seq > ?1 ORDER BY v.seq LIMIT ?2"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows: Vec<(StoredVersion, i64, Option<i64>)> = stmt
+                .query_map(params![after as i64, limit.min(100_000) as i64], |r| Ok((row_to_version(r)?, r.get(11)?, r.get(12)?)))
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?;
+            let mut recipients_of = conn
+                .prepare_cached("SELECT kind, ref_id FROM version_recipients WHERE seq = ?1 ORDER BY kind, ref_id")
+                .map_err(backend)?;
+            let mut records = Vec::with_capacity(rows.len());
+            for (version, seq, organisation_id) in rows {
+                let mut recipients = Recipients::default();
+                let pairs = recipients_of
+                    .query_map([seq], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .map_err(backend)?;
+                for pair in pairs {
+                    let (kind, id) = pair.map_err(backend)?;
+                    match kind.as_str() {
+                        "org" => recipients.organisations.push(id),
+                        "group" => recipients.groups.push(id),
+                        _ => recipients.users.push(id),
+                    }
+                }
+                records.push(VersionRecord { seq: seq as u64, version, organisation_id, recipients });
+            }
+            Ok(records)
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| {
             conn.query_row("SELECT count(*) FROM pragma_user_version", [], |_| Ok(()))
@@ -498,6 +539,25 @@ impl Store for SqliteStore {
             )
             .optional()
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT id, name, organisation FROM users ORDER BY name")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(User {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        organisation: r.get(2)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await
     }

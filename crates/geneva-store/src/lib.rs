@@ -94,6 +94,16 @@ pub struct StoredVersion {
     pub canonical: String,
 }
 
+/// A stored version with everything needed to recreate it elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// Storage order, for paging; not carried over.
+    pub seq: u64,
+    pub version: StoredVersion,
+    pub organisation_id: Option<i64>,
+    pub recipients: Recipients,
+}
+
 /// Position after which a listing continues. Opaque to callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(pub String);
@@ -205,6 +215,14 @@ pub trait Store: Send + Sync + 'static {
     /// A cheap round trip to the database, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Every stored version with its full provenance, in storage order, after
+    /// sequence number `after`: what `geneva migrate` copies. Operators only.
+    async fn version_records(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>, StoreError>;
+
     // The member directory: organisations, users, sharing groups, tokens, audit log.
 
     async fn add_organisation(
@@ -220,6 +238,7 @@ pub trait Store: Send + Sync + 'static {
     /// A user of an existing organisation; user names are unique across the instance.
     async fn add_user(&self, name: &str, organisation: i64) -> Result<User, StoreError>;
     async fn user(&self, name: &str) -> Result<Option<User>, StoreError>;
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
 
     /// A named set of organisations, as MISP's sharing groups.
     async fn add_group(&self, name: &str, members: &[i64]) -> Result<SharingGroup, StoreError>;

@@ -67,6 +67,8 @@ enum Command {
     Token(commands::members::TokenCommand),
     /// The append-only audit log of writes and of reads of restricted material.
     Audit(commands::members::AuditArgs),
+    /// Copy a whole instance into an empty database (e.g. SQLite to PostgreSQL) and verify it.
+    Migrate(commands::migrate::Args),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
             Command::Group(c) => commands::members::group(data, c).await,
             Command::Token(c) => commands::members::token(data, c).await,
             Command::Audit(args) => commands::members::audit(data, args).await,
+            Command::Migrate(args) => commands::migrate::run(args).await,
         }
     });
     match result {

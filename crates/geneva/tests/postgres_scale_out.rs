@@ -1,6 +1,7 @@
-//! Several `geneva serve` processes on one PostgreSQL database, fed by
-//! concurrent importers of overlapping bundles: every object version is
-//! stored exactly once, and every importer succeeds.
+//! Geneva on PostgreSQL, end to end: several `geneva serve` processes on one
+//! database fed by concurrent importers of overlapping bundles (every object
+//! version stored exactly once, every importer succeeds), and `geneva migrate`
+//! from SQLite (every version and hash arrives).
 
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
@@ -189,6 +190,150 @@ fn four_servers_eight_importers_no_duplicates() {
             tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await
         {
             tokio::spawn(connection);
+            let _ = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    });
+}
+
+/// A database of its own on the test server, or `None` (a printed skip; a failure under CI).
+fn fresh_database(runtime: &tokio::runtime::Runtime, prefix: &str) -> Option<String> {
+    let name = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    );
+    let created = runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+    });
+    match created {
+        Ok(()) => {
+            let base = admin_url();
+            Some(format!("{}/{name}", &base[..base.rfind('/').unwrap()]))
+        }
+        Err(e) if geneva_testkit::under_ci() => {
+            panic!("PostgreSQL at {} is needed: {e}", admin_url())
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no PostgreSQL at {} ({e})", admin_url());
+            None
+        }
+    }
+}
+
+#[test]
+fn migrate_sqlite_to_postgres_keeps_every_version_and_hash() {
+    let Some(attack) = geneva_testkit::shared_data("attack/enterprise-attack-15.1.json") else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(database) = fresh_database(&runtime, "geneva_migrate") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite:{}", dir.path().join("geneva.db").display());
+    geneva(&sqlite, &["import", attack.to_str().unwrap()]);
+    geneva(&sqlite, &["org", "add", "CERT-A", "--kind", "state"]);
+    geneva(&sqlite, &["org", "add", "CERT-B", "--kind", "state"]);
+    geneva(&sqlite, &["user", "add", "alice", "--org", "CERT-B"]);
+    geneva(&sqlite, &["group", "add", "partners", "--member", "CERT-B"]);
+    geneva(
+        &sqlite,
+        &[
+            "token", "create", "--org", "CERT-B", "--user", "alice", "--scope", "read",
+        ],
+    );
+    // Restricted evidence with recipients, and a second version of one object.
+    let evidence = dir.path().join("evidence.json");
+    let mut v2 = campaign(2);
+    v2["modified"] = json!("2021-01-01T00:00:00.000Z");
+    std::fs::write(&evidence, json!({"type": "bundle", "id": "bundle--44af6c39-c09b-49c5-9de2-394224b04982", "objects": [campaign(1), campaign(2), v2]}).to_string()).unwrap();
+    geneva(
+        &sqlite,
+        &[
+            "import",
+            "--as",
+            "CERT-A",
+            "--tlp",
+            "red",
+            "--share-with",
+            "partners",
+            "--share-with-user",
+            "alice",
+            evidence.to_str().unwrap(),
+        ],
+    );
+
+    let out = geneva(
+        &database,
+        &["migrate", "--from", &sqlite, "--to", &database, "--json"],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["versions"], 19_981 + 3);
+    assert_eq!(
+        (
+            report["organisations"].as_u64(),
+            report["users"].as_u64(),
+            report["tokens"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+
+    let stats = |db: &str| -> Value {
+        serde_json::from_slice(&geneva(db, &["stats", "--json"]).stdout).unwrap()
+    };
+    assert_eq!(stats(&sqlite), stats(&database));
+    let export = |db: &str| -> Vec<Value> {
+        let bundle: Value = serde_json::from_slice(&geneva(db, &["export"]).stdout).unwrap();
+        let mut objects = bundle["objects"].as_array().unwrap().clone();
+        objects.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        objects
+    };
+    assert_eq!(export(&sqlite), export(&database));
+    let shown: Value = serde_json::from_slice(
+        &geneva(
+            &database,
+            &[
+                "show",
+                "--json",
+                "--versions",
+                campaign(2)["id"].as_str().unwrap(),
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(shown["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(shown["versions"][1]["submitted_by"], "CERT-A");
+    assert_eq!(shown["versions"][1]["tlp"], "TLP:RED");
+    // A second migration into the now full target is refused.
+    let again = Command::new(env!("CARGO_BIN_EXE_geneva"))
+        .args(["migrate", "--from", &sqlite, "--to", &database])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds data"));
+    runtime.block_on(async {
+        if let Ok((client, connection)) =
+            tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await
+        {
+            tokio::spawn(connection);
+            let name = &database[database.rfind('/').unwrap() + 1..];
             let _ = client
                 .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await;

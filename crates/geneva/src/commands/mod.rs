@@ -3,6 +3,7 @@
 pub mod export;
 pub mod import;
 pub mod members;
+pub mod migrate;
 pub mod serve;
 pub mod show;
 pub mod stats;
