@@ -35,6 +35,10 @@ struct Cli {
     #[arg(long, global = true, env = "GENEVA_DATABASE")]
     database: Option<String>,
 
+    /// Where evidence files live: s3://bucket/prefix, file:///dir (default: blobs/ in --data).
+    #[arg(long, global = true, env = "GENEVA_BLOBS")]
+    blobs: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -69,6 +73,9 @@ enum Command {
     Audit(commands::members::AuditArgs),
     /// Copy a whole instance into an empty database (e.g. SQLite to PostgreSQL) and verify it.
     Migrate(commands::migrate::Args),
+    /// Evidence files (samples, captures, documents), kept by SHA-256.
+    #[command(subcommand)]
+    Evidence(commands::evidence::EvidenceCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +96,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         let data = &location;
+        let blobs = cli.blobs;
         match cli.command {
             Command::Import(args) => commands::import::run(data, args).await,
             Command::Validate(args) => commands::validate::run(args),
@@ -102,6 +110,7 @@ fn main() -> ExitCode {
             Command::Token(c) => commands::members::token(data, c).await,
             Command::Audit(args) => commands::members::audit(data, args).await,
             Command::Migrate(args) => commands::migrate::run(args).await,
+            Command::Evidence(c) => commands::evidence::run(data, blobs.as_deref(), c).await,
         }
     });
     match result {
