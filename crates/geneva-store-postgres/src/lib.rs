@@ -26,7 +26,10 @@ use tokio_postgres::{NoTls, Row};
 
 use visibility::Params;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_schema.sql"),
+    include_str!("../migrations/0002_sequences.sql"),
+];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
 
@@ -552,6 +555,25 @@ impl Store for PostgresStore {
                 }
             })
             .collect())
+    }
+
+    async fn take_sequence(
+        &self,
+        name: &str,
+        count: u64,
+    ) -> Result<std::ops::Range<u64>, StoreError> {
+        let end: i64 = self
+            .client()
+            .await?
+            .query_one(
+                "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = sequences.value + excluded.value RETURNING value",
+                &[&name, &(count as i64)],
+            )
+            .await
+            .map_err(backend)?
+            .get(0);
+        Ok(end as u64 - count..end as u64)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_object_versions.sql"),
     include_str!("../migrations/0002_directory.sql"),
     include_str!("../migrations/0003_visibility.sql"),
+    include_str!("../migrations/0004_sequences.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -468,6 +469,27 @@ impl Store for SqliteStore {
                 records.push(VersionRecord { seq: seq as u64, version, organisation_id, recipients });
             }
             Ok(records)
+        })
+        .await
+    }
+
+    async fn take_sequence(
+        &self,
+        name: &str,
+        count: u64,
+    ) -> Result<std::ops::Range<u64>, StoreError> {
+        let name = name.to_owned();
+        self.write(move |conn| {
+            // The writer connection serialises all writes: the upsert is atomic.
+            let end: i64 = conn
+                .query_row(
+                    "INSERT INTO sequences (name, value) VALUES (?1, ?2) \
+                     ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
+                    params![name, count as i64],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            Ok(end as u64 - count..end as u64)
         })
         .await
     }

@@ -37,6 +37,7 @@ macro_rules! conformance_tests {
             newest_visible_version_is_current,
             random_sharing_never_leaks,
             members_reports_never_collide,
+            sequences_hand_out_disjoint_gap_free_ranges,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1078,4 +1079,56 @@ fn name_of(version: &crate::StoredVersion) -> String {
         .ok()
         .and_then(|v| v["name"].as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// Concurrent takers get disjoint ranges that together cover 0..total without gaps.
+pub async fn sequences_hand_out_disjoint_gap_free_ranges(store: &dyn Store) {
+    let takes: Vec<u64> = (1..=40).map(|n| n % 7 + 1).collect();
+    let ranges = futures_lite_join(store, &takes).await;
+    let mut all: Vec<u64> = ranges.iter().flat_map(|r| r.clone()).collect();
+    all.sort_unstable();
+    let total: u64 = takes.iter().sum();
+    assert_eq!(
+        all,
+        (0..total).collect::<Vec<_>>(),
+        "ranges overlap or leave gaps"
+    );
+    assert_eq!(
+        store.take_sequence("log", 1).await.unwrap(),
+        total..total + 1
+    );
+    assert_eq!(
+        store.take_sequence("other", 2).await.unwrap(),
+        0..2,
+        "sequences are independent"
+    );
+}
+
+/// Runs the takes concurrently on the store (without a futures dependency).
+async fn futures_lite_join(store: &dyn Store, takes: &[u64]) -> Vec<std::ops::Range<u64>> {
+    let mut pending: Vec<_> = takes
+        .iter()
+        .map(|&n| Box::pin(store.take_sequence("log", n)))
+        .collect();
+    let mut out = Vec::with_capacity(pending.len());
+    // Poll them all together: the store sees concurrent requests.
+    let results = std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (i, fut) in pending.iter_mut().enumerate() {
+            if out.iter().any(|(j, _)| *j == i) {
+                continue;
+            }
+            match fut.as_mut().poll(cx) {
+                std::task::Poll::Ready(r) => out.push((i, r.unwrap())),
+                std::task::Poll::Pending => done = false,
+            }
+        }
+        if done {
+            std::task::Poll::Ready(std::mem::take(&mut out))
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    results.into_iter().map(|(_, r)| r).collect()
 }

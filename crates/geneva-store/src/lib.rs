@@ -215,6 +215,15 @@ pub trait Store: Send + Sync + 'static {
     /// A cheap round trip to the database, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Takes the next `count` numbers of the named sequence: a contiguous,
+    /// gap-free range shared by every process on the database (the
+    /// transparency log numbers its leaves with it). Sequences start at 0.
+    async fn take_sequence(
+        &self,
+        name: &str,
+        count: u64,
+    ) -> Result<std::ops::Range<u64>, StoreError>;
+
     /// Every stored version with its full provenance, in storage order, after
     /// sequence number `after`: what `geneva migrate` copies. Operators only.
     async fn version_records(
