@@ -65,7 +65,7 @@ fn open_sqlite(db: &Path, create: bool) -> anyhow::Result<SqliteStore> {
     let data = db.parent().unwrap_or(Path::new("."));
     if !create && !db.exists() {
         bail!(
-            "no Geneva database at {} (set --data or GENEVA_DATA, or run `geneva import` first)",
+            "no Geneva database at {} (check --data, --database or the sqlite: path, or run `geneva import` first)",
             db.display()
         );
     }
