@@ -43,7 +43,10 @@ impl Strip {
     }
 
     pub fn from_bytes(key: StripKey, bytes: &[u8]) -> Option<Strip> {
-        if bytes.is_empty() || bytes.len() % 32 != 0 || bytes.len() > 32 * STRIP_WIDTH as usize {
+        if bytes.is_empty()
+            || !bytes.len().is_multiple_of(32)
+            || bytes.len() > 32 * STRIP_WIDTH as usize
+        {
             return None;
         }
         let hashes = bytes

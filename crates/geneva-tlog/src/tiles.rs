@@ -175,7 +175,7 @@ pub fn tiles_of(size: u64) -> Vec<TileId> {
                 width: TILE_WIDTH as u16,
             });
         }
-        if len % TILE_WIDTH != 0 {
+        if !len.is_multiple_of(TILE_WIDTH) {
             out.push(TileId {
                 level,
                 index: len / TILE_WIDTH,
@@ -188,7 +188,7 @@ pub fn tiles_of(size: u64) -> Vec<TileId> {
 
 /// Reads a tile's bytes back into hashes.
 pub fn tile_hashes(bytes: &[u8]) -> Option<Vec<Hash>> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return None;
     }
     Some(
