@@ -88,7 +88,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
-            StoreError::Abandoned | StoreError::Corrupt(_) | StoreError::Backend(_) => {
+            StoreError::Abandoned
+            | StoreError::Corrupt(_)
+            | StoreError::Backend(_)
+            | StoreError::LogMoved { .. }
+            | StoreError::LogKeyMismatch { .. } => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

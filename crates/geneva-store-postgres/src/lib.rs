@@ -16,9 +16,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use geneva_access::{CountryCode, OrgKind, Scopes, TokenHash, TokenId};
 use geneva_stix::{PreparedObject, Tlp};
 use geneva_store::{
-    AuditEntry, Cursor, ImportMessage, ImportSummary, ListQuery, NewAuditEntry, Organisation, Page,
-    Provenance, Recipients, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord,
-    User, VersionRecord, Viewer,
+    AuditEntry, Cosignature, Cursor, ImportMessage, ImportSummary, LeafKind, ListQuery, LogAppend,
+    LogEntry, LogState, NewAuditEntry, Organisation, Page, Provenance, Recipients, SharingGroup,
+    Stats, Store, StoreError, StoredVersion, TokenRecord, User, VersionRecord, Viewer, Witness,
+    strip_key_to_i64,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -29,6 +30,7 @@ use visibility::Params;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_schema.sql"),
     include_str!("../migrations/0002_sequences.sql"),
+    include_str!("../migrations/0003_transparency_log.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -156,7 +158,7 @@ impl PostgresStore {
 }
 
 const VERSION_COLUMNS: &str = "v.id, v.type, v.version, v.spec_version, v.revoked, v.tlp, v.organisation, \
-     v.submitted_at, v.sha256, v.canonical";
+     v.submitted_at, v.sha256, v.canonical, v.leaf_index";
 
 fn row_to_version(row: &Row) -> StoredVersion {
     let tlp: String = row.get(5);
@@ -172,7 +174,8 @@ fn row_to_version(row: &Row) -> StoredVersion {
         submitted_at: row.get(7),
         sha256: sha.try_into().unwrap_or([0; 32]),
         canonical: row.get(9),
-        current: row.get::<_, Option<bool>>(10).unwrap_or(false),
+        leaf_index: row.get::<_, Option<i64>>(10).map(|i| i as u64),
+        current: row.get::<_, Option<bool>>(11).unwrap_or(false),
     }
 }
 
@@ -215,6 +218,7 @@ async fn import_batch(
     objects: &[PreparedObject],
     provenance: &Provenance,
     summary: &mut ImportSummary,
+    new_seqs: &mut Vec<i64>,
 ) -> Result<(), StoreError> {
     use futures_util::future::try_join_all;
     // One statement per object: insert the version and, if the id is new, its current-view row.
@@ -298,6 +302,7 @@ async fn import_batch(
         match seq {
             None => conflicts.push(i),
             Some(seq) => {
+                new_seqs.push(seq);
                 if created == 1 {
                     summary.new += 1;
                 } else {
@@ -378,6 +383,46 @@ async fn import_batch(
     Ok(())
 }
 
+/// Gives the import's new versions their log leaves, last thing before commit:
+/// the sequence's row lock is then held only for the commit, and taken in
+/// commit order, so committed leaves always form a gap-free prefix.
+async fn number_leaves(
+    tx: &deadpool_postgres::Transaction<'_>,
+    new_seqs: &mut [i64],
+) -> Result<(), StoreError> {
+    if new_seqs.is_empty() {
+        return Ok(());
+    }
+    new_seqs.sort_unstable();
+    let count = new_seqs.len() as i64;
+    let end: i64 = tx
+        .query_one(
+            "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = sequences.value + excluded.value RETURNING value",
+            &[&geneva_store::LOG_SEQUENCE, &count],
+        )
+        .await
+        .map_err(backend)?
+        .get(0);
+    let leaves: Vec<i64> = (end - count..end).collect();
+    let seqs: &[i64] = new_seqs;
+    tx.execute(
+        "UPDATE object_versions SET leaf_index = u.leaf FROM unnest($1::BIGINT[], $2::BIGINT[]) AS u(seq, leaf) \
+         WHERE object_versions.seq = u.seq",
+        &[&seqs, &leaves],
+    )
+    .await
+    .map_err(backend)?;
+    tx.execute(
+        "INSERT INTO log_pending (leaf_index, kind, ref) SELECT leaf, 'object-version', seq \
+         FROM unnest($1::BIGINT[], $2::BIGINT[]) AS u(seq, leaf)",
+        &[&seqs, &leaves],
+    )
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn import_stream(
@@ -389,15 +434,17 @@ impl Store for PostgresStore {
         // Dropping the transaction without commit rolls it back.
         let tx = client.transaction().await.map_err(backend)?;
         let mut summary = ImportSummary::default();
+        let mut new_seqs = Vec::new();
         loop {
             match batches.recv().await {
                 Some(ImportMessage::Objects(objects)) => {
-                    import_batch(&tx, &objects, &provenance, &mut summary).await?
+                    import_batch(&tx, &objects, &provenance, &mut summary, &mut new_seqs).await?
                 }
                 Some(ImportMessage::Commit) => break,
                 None => return Err(StoreError::Abandoned),
             }
         }
+        number_leaves(&tx, &mut new_seqs).await?;
         tx.commit().await.map_err(backend)?;
         Ok(summary)
     }
@@ -537,7 +584,7 @@ impl Store for PostgresStore {
             .iter()
             .map(|row| {
                 let mut recipients = Recipients::default();
-                for pair in row.get::<_, Vec<String>>(13) {
+                for pair in row.get::<_, Vec<String>>(14) {
                     if let Some((kind, id)) = pair.split_once(':') {
                         let id: i64 = id.parse().unwrap_or_default();
                         match kind {
@@ -548,9 +595,9 @@ impl Store for PostgresStore {
                     }
                 }
                 VersionRecord {
-                    seq: row.get::<_, i64>(11) as u64,
+                    seq: row.get::<_, i64>(12) as u64,
                     version: row_to_version(row),
-                    organisation_id: row.get(12),
+                    organisation_id: row.get(13),
                     recipients,
                 }
             })
@@ -574,6 +621,283 @@ impl Store for PostgresStore {
             .map_err(backend)?
             .get(0);
         Ok(end as u64 - count..end as u64)
+    }
+
+    async fn log_state(&self) -> Result<LogState, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT size, checkpoint, public_key, (SELECT count(*) FROM log_pending) FROM log_state WHERE id = 1",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(LogState {
+            size: row.get::<_, i64>(0) as u64,
+            checkpoint: row.get(1),
+            public_key: row.get(2),
+            pending: row.get::<_, i64>(3) as u64,
+        })
+    }
+
+    async fn log_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE log_state SET secret = $1 WHERE id = 1 AND secret IS NULL",
+                &[&candidate.as_slice()],
+            )
+            .await
+            .map_err(backend)?;
+        let secret: Vec<u8> = client
+            .query_one("SELECT secret FROM log_state WHERE id = 1", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        secret
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("the log's blinding secret is not 32 bytes".into()))
+    }
+
+    async fn log_pending(&self, from: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT p.leaf_index, p.kind, v.id, v.version, v.sha256, v.organisation, v.submitted_at, v.tlp \
+                 FROM log_pending p LEFT JOIN object_versions v ON v.seq = p.ref \
+                 WHERE p.leaf_index >= $1 ORDER BY p.leaf_index LIMIT $2",
+                &[&(from as i64), &(limit as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let id: Option<String> = row.get(2);
+            let Some(id) = id else { break };
+            let kind: String = row.get(1);
+            let tlp: String = row.get(7);
+            let sha: Vec<u8> = row.get(4);
+            out.push(LogEntry {
+                leaf_index: row.get::<_, i64>(0) as u64,
+                kind: LeafKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown leaf kind {kind:?}")))?,
+                id,
+                version: row.get(3),
+                sha256: sha.try_into().unwrap_or([0; 32]),
+                organisation: row.get(5),
+                submitted_at: row.get(6),
+                tlp: tlp.parse::<Tlp>().unwrap_or(Tlp::Red),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn log_append(&self, append: LogAppend) -> Result<(), StoreError> {
+        use futures_util::future::try_join_all;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        // The state row's lock serialises integrators on every process.
+        let row = tx
+            .query_one(
+                "SELECT size, public_key FROM log_state WHERE id = 1 FOR UPDATE",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        let size = row.get::<_, i64>(0) as u64;
+        if size != append.old_size {
+            return Err(StoreError::LogMoved {
+                expected: append.old_size,
+                found: size,
+            });
+        }
+        if let Some(stored) = row.get::<_, Option<String>>(1)
+            && stored != append.public_key
+        {
+            return Err(StoreError::LogKeyMismatch {
+                stored,
+                given: append.public_key,
+            });
+        }
+        let put = tx
+            .prepare_cached(
+                "INSERT INTO log_strips (key, hashes) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET hashes = excluded.hashes WHERE log_strips.hashes <> excluded.hashes",
+            )
+            .await
+            .map_err(backend)?;
+        let rows: Vec<(i64, Vec<u8>)> = append
+            .strips
+            .iter()
+            .map(|s| (strip_key_to_i64(s.key), s.to_bytes()))
+            .collect();
+        let put = &put;
+        let tx_ref = &tx;
+        try_join_all(
+            rows.iter()
+                .map(|(key, bytes)| async move { tx_ref.execute(put, &[key, bytes]).await }),
+        )
+        .await
+        .map_err(backend)?;
+        tx.execute(
+            "DELETE FROM log_pending WHERE leaf_index < $1",
+            &[&(append.new_size as i64)],
+        )
+        .await
+        .map_err(backend)?;
+        tx.execute(
+            "UPDATE log_state SET size = $1, checkpoint = $2, public_key = $3 WHERE id = 1",
+            &[
+                &(append.new_size as i64),
+                &append.checkpoint,
+                &append.public_key,
+            ],
+        )
+        .await
+        .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO log_checkpoints (size, note, signed_at) VALUES ($1, $2, $3)",
+            &[
+                &(append.new_size as i64),
+                &append.checkpoint,
+                &append.signed_at,
+            ],
+        )
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn log_strips(
+        &self,
+        keys: &[geneva_tlog::StripKey],
+    ) -> Result<Vec<geneva_tlog::Strip>, StoreError> {
+        let raw: Vec<i64> = keys.iter().map(|k| strip_key_to_i64(*k)).collect();
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT key, hashes FROM log_strips WHERE key = ANY($1)",
+                &[&raw],
+            )
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let key = geneva_store::strip_key_from_i64(row.get(0));
+                let bytes: Vec<u8> = row.get(1);
+                geneva_tlog::Strip::from_bytes(key, &bytes).ok_or_else(|| {
+                    StoreError::Corrupt(format!("log strip {key:?} is not a list of hashes"))
+                })
+            })
+            .collect()
+    }
+
+    async fn log_checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT note FROM log_checkpoints WHERE size = $1",
+                &[&(size as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn log_rotate_key(&self, old: &str, new: &str) -> Result<bool, StoreError> {
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE log_state SET public_key = $2 WHERE id = 1 AND (public_key = $1 OR public_key IS NULL)",
+                &[&old, &new],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(changed == 1)
+    }
+
+    async fn log_add_witness(&self, witness: &Witness) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO log_witnesses (name, public_key, added_at) VALUES ($1, $2, $3)",
+                &[&witness.name, &witness.public_key, &witness.added_at],
+            )
+            .await
+            .map_err(constraint(format!("witness {}", witness.name)))?;
+        Ok(())
+    }
+
+    async fn log_witnesses(&self) -> Result<Vec<Witness>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT name, public_key, added_at FROM log_witnesses ORDER BY name",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|r| Witness {
+                name: r.get(0),
+                public_key: r.get(1),
+                added_at: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn log_add_cosignature(&self, c: &Cosignature) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO log_cosignatures (size, witness, line, received_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (size, witness) DO NOTHING",
+                &[&(c.size as i64), &c.witness, &c.line, &c.received_at],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn log_cosignatures(&self, size: u64) -> Result<Vec<Cosignature>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT size, witness, line, received_at FROM log_cosignatures WHERE size = $1 ORDER BY witness",
+                &[&(size as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|r| Cosignature {
+                size: r.get::<_, i64>(0) as u64,
+                witness: r.get(1),
+                line: r.get(2),
+                received_at: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn log_witnessed_size(&self, min: usize) -> Result<Option<u64>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT max(size) FROM (SELECT size FROM log_cosignatures GROUP BY size HAVING count(*) >= $1) AS s",
+                &[&(min as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(row.get::<_, Option<i64>>(0).map(|s| s as u64))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

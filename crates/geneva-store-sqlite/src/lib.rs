@@ -15,9 +15,10 @@ use async_trait::async_trait;
 use geneva_access::{CountryCode, OrgKind, Scopes, TokenHash, TokenId};
 use geneva_stix::{PreparedObject, Tlp};
 use geneva_store::{
-    AuditEntry, Cursor, ImportMessage, ImportSummary, ListQuery, NewAuditEntry, Organisation, Page,
-    Provenance, Recipients, SharingGroup, Stats, Store, StoreError, StoredVersion, TokenRecord,
-    User, VersionRecord, Viewer,
+    AuditEntry, Cosignature, Cursor, ImportMessage, ImportSummary, LeafKind, ListQuery, LogAppend,
+    LogEntry, LogState, NewAuditEntry, Organisation, Page, Provenance, Recipients, SharingGroup,
+    Stats, Store, StoreError, StoredVersion, TokenRecord, User, VersionRecord, Viewer, Witness,
+    strip_key_to_i64,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_directory.sql"),
     include_str!("../migrations/0003_visibility.sql"),
     include_str!("../migrations/0004_sequences.sql"),
+    include_str!("../migrations/0005_transparency_log.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -214,7 +216,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 /// Columns of a version row aliased `v`; each query appends its own `current` column.
 const VERSION_COLUMNS: &str = "v.id, v.type, v.version, v.spec_version, v.revoked, v.tlp, v.organisation, \
-     v.submitted_at, v.sha256, v.canonical";
+     v.submitted_at, v.sha256, v.canonical, v.leaf_delta + v.seq - 1";
 
 fn row_to_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     let tlp: String = row.get(5)?;
@@ -230,7 +232,8 @@ fn row_to_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
         submitted_at: row.get(7)?,
         sha256: sha.try_into().unwrap_or([0; 32]),
         canonical: row.get(9)?,
-        current: row.get::<_, Option<bool>>(10)?.unwrap_or(false),
+        leaf_index: row.get::<_, Option<i64>>(10)?.map(|i| i as u64),
+        current: row.get::<_, Option<bool>>(11)?.unwrap_or(false),
     })
 }
 
@@ -244,14 +247,31 @@ fn import_stream(
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(backend)?;
     let mut summary = ImportSummary::default();
+    // The one writer numbers leaves in storage order, inside the import's own
+    // transaction: a version is stored if and only if it has a leaf.
+    let mut next_leaf: u64 = tx
+        .query_row(
+            "SELECT coalesce((SELECT value FROM sequences WHERE name = ?1), 0)",
+            [geneva_store::LOG_SEQUENCE],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(backend)? as u64;
+    let first_leaf = next_leaf;
     loop {
         match batches.blocking_recv() {
             Some(ImportMessage::Objects(objects)) => {
-                import_batch(&tx, &objects, provenance, &mut summary)?
+                import_batch(&tx, &objects, provenance, &mut summary, &mut next_leaf)?
             }
             Some(ImportMessage::Commit) => break,
             None => return Err(StoreError::Abandoned),
         }
+    }
+    if next_leaf != first_leaf {
+        tx.execute(
+            "INSERT INTO sequences (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![geneva_store::LOG_SEQUENCE, next_leaf as i64],
+        )
+        .map_err(backend)?;
     }
     tx.commit().map_err(backend)?;
     Ok(summary)
@@ -262,6 +282,7 @@ fn import_batch(
     objects: &[PreparedObject],
     provenance: &Provenance,
     summary: &mut ImportSummary,
+    next_leaf: &mut u64,
 ) -> Result<(), StoreError> {
     {
         // New versions take the fast path: one insert each into both tables. Only
@@ -269,8 +290,9 @@ fn import_batch(
         let mut insert = tx
             .prepare_cached(
                 "INSERT INTO object_versions (id, type, version_key, version, spec_version, revoked, tlp, \
-                 organisation, submitted_at, sha256, canonical, org_id, submitter_key) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, coalesce(?12, 0)) \
+                 organisation, submitted_at, sha256, canonical, org_id, submitter_key, leaf_delta) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, coalesce(?12, 0), \
+                 ?13 - coalesce((SELECT max(seq) FROM object_versions), 0)) \
                  ON CONFLICT (id, version_key, submitter_key) DO NOTHING",
             )
             .map_err(backend)?;
@@ -293,6 +315,11 @@ fn import_batch(
             .map_err(backend)?;
         let mut count_version = tx
             .prepare_cached("UPDATE current_objects SET versions = versions + 1 WHERE id = ?1")
+            .map_err(backend)?;
+        let mut add_pending = tx
+            .prepare_cached(
+                "INSERT INTO log_pending (leaf_index, kind, ref) VALUES (?1, 'object-version', ?2)",
+            )
             .map_err(backend)?;
         let mut add_recipient = tx
             .prepare_cached(
@@ -320,6 +347,7 @@ fn import_batch(
                     object.sha256.as_slice(),
                     object.canonical,
                     provenance.organisation_id,
+                    *next_leaf as i64,
                 ])
                 .map_err(backend)?;
             if inserted == 0 {
@@ -338,6 +366,10 @@ fn import_batch(
                 continue;
             }
             let seq = tx.last_insert_rowid();
+            add_pending
+                .execute(params![*next_leaf as i64, seq])
+                .map_err(backend)?;
+            *next_leaf += 1;
             if tlp >= Tlp::Amber {
                 for (kind, ids) in [
                     ("org", &recipients.organisations),
@@ -445,7 +477,7 @@ impl Store for SqliteStore {
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
             let rows: Vec<(StoredVersion, i64, Option<i64>)> = stmt
-                .query_map(params![after as i64, limit.min(100_000) as i64], |r| Ok((row_to_version(r)?, r.get(11)?, r.get(12)?)))
+                .query_map(params![after as i64, limit.min(100_000) as i64], |r| Ok((row_to_version(r)?, r.get(12)?, r.get(13)?)))
                 .map_err(backend)?
                 .collect::<Result<_, _>>()
                 .map_err(backend)?;
@@ -490,6 +522,285 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)?;
             Ok(end as u64 - count..end as u64)
+        })
+        .await
+    }
+
+    async fn log_state(&self) -> Result<LogState, StoreError> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT size, checkpoint, public_key, (SELECT count(*) FROM log_pending) FROM log_state WHERE id = 1",
+                [],
+                |r| {
+                    Ok(LogState {
+                        size: r.get::<_, i64>(0)? as u64,
+                        checkpoint: r.get(1)?,
+                        public_key: r.get(2)?,
+                        pending: r.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn log_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE log_state SET secret = ?1 WHERE id = 1 AND secret IS NULL",
+                [candidate.as_slice()],
+            )
+            .map_err(backend)?;
+            let secret: Vec<u8> = conn
+                .query_row("SELECT secret FROM log_state WHERE id = 1", [], |r| {
+                    r.get(0)
+                })
+                .map_err(backend)?;
+            secret.try_into().map_err(|_| {
+                StoreError::Corrupt("the log's blinding secret is not 32 bytes".into())
+            })
+        })
+        .await
+    }
+
+    async fn log_pending(&self, from: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT p.leaf_index, p.kind, v.id, v.version, v.sha256, v.organisation, v.submitted_at, v.tlp \
+                     FROM log_pending p LEFT JOIN object_versions v ON v.seq = p.ref \
+                     WHERE p.leaf_index >= ?1 ORDER BY p.leaf_index LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![from as i64, limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<Vec<u8>>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                    ))
+                })
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (leaf_index, kind, id, version, sha, organisation, submitted_at, tlp) =
+                    row.map_err(backend)?;
+                // A pending leaf whose item is gone ends the run: the integrator reports the gap.
+                let (Some(id), Some(sha), Some(organisation), Some(submitted_at), Some(tlp)) =
+                    (id, sha, organisation, submitted_at, tlp)
+                else {
+                    break;
+                };
+                let kind = LeafKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown leaf kind {kind:?}")))?;
+                out.push(LogEntry {
+                    leaf_index,
+                    kind,
+                    id,
+                    version,
+                    sha256: sha.try_into().unwrap_or([0; 32]),
+                    organisation,
+                    submitted_at,
+                    tlp: tlp.parse::<Tlp>().unwrap_or(Tlp::Red),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn log_append(&self, append: LogAppend) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let (size, key): (i64, Option<String>) = tx
+                .query_row("SELECT size, public_key FROM log_state WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(backend)?;
+            if size as u64 != append.old_size {
+                return Err(StoreError::LogMoved {
+                    expected: append.old_size,
+                    found: size as u64,
+                });
+            }
+            if let Some(stored) = key
+                && stored != append.public_key
+            {
+                return Err(StoreError::LogKeyMismatch {
+                    stored,
+                    given: append.public_key,
+                });
+            }
+            {
+                let mut put = tx
+                    .prepare_cached(
+                        "INSERT INTO log_strips (key, hashes) VALUES (?1, ?2) \
+                         ON CONFLICT (key) DO UPDATE SET hashes = excluded.hashes WHERE hashes != excluded.hashes",
+                    )
+                    .map_err(backend)?;
+                for strip in &append.strips {
+                    put.execute(params![strip_key_to_i64(strip.key), strip.to_bytes()])
+                        .map_err(backend)?;
+                }
+            }
+            tx.execute(
+                "DELETE FROM log_pending WHERE leaf_index < ?1",
+                [append.new_size as i64],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "UPDATE log_state SET size = ?1, checkpoint = ?2, public_key = ?3 WHERE id = 1",
+                params![append.new_size as i64, append.checkpoint, append.public_key],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO log_checkpoints (size, note, signed_at) VALUES (?1, ?2, ?3)",
+                params![append.new_size as i64, append.checkpoint, append.signed_at],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn log_strips(
+        &self,
+        keys: &[geneva_tlog::StripKey],
+    ) -> Result<Vec<geneva_tlog::Strip>, StoreError> {
+        let keys = keys.to_vec();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT hashes FROM log_strips WHERE key = ?1")
+                .map_err(backend)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let bytes: Option<Vec<u8>> = stmt
+                    .query_row([strip_key_to_i64(key)], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)?;
+                if let Some(bytes) = bytes {
+                    out.push(geneva_tlog::Strip::from_bytes(key, &bytes).ok_or_else(|| {
+                        StoreError::Corrupt(format!("log strip {key:?} is not a list of hashes"))
+                    })?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn log_checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT note FROM log_checkpoints WHERE size = ?1",
+                [size as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn log_rotate_key(&self, old: &str, new: &str) -> Result<bool, StoreError> {
+        let (old, new) = (old.to_owned(), new.to_owned());
+        self.write(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE log_state SET public_key = ?2 WHERE id = 1 AND (public_key = ?1 OR public_key IS NULL)",
+                    params![old, new],
+                )
+                .map_err(backend)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn log_add_witness(&self, witness: &Witness) -> Result<(), StoreError> {
+        let witness = witness.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO log_witnesses (name, public_key, added_at) VALUES (?1, ?2, ?3)",
+                params![witness.name, witness.public_key, witness.added_at],
+            )
+            .map_err(unique(format!("witness {}", witness.name)))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn log_witnesses(&self) -> Result<Vec<Witness>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT name, public_key, added_at FROM log_witnesses ORDER BY name")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(Witness {
+                        name: r.get(0)?,
+                        public_key: r.get(1)?,
+                        added_at: r.get(2)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn log_add_cosignature(&self, cosignature: &Cosignature) -> Result<(), StoreError> {
+        let c = cosignature.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO log_cosignatures (size, witness, line, received_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (size, witness) DO NOTHING",
+                params![c.size as i64, c.witness, c.line, c.received_at],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn log_cosignatures(&self, size: u64) -> Result<Vec<Cosignature>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT size, witness, line, received_at FROM log_cosignatures WHERE size = ?1 ORDER BY witness",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([size as i64], |r| {
+                    Ok(Cosignature {
+                        size: r.get::<_, i64>(0)? as u64,
+                        witness: r.get(1)?,
+                        line: r.get(2)?,
+                        received_at: r.get(3)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn log_witnessed_size(&self, min: usize) -> Result<Option<u64>, StoreError> {
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT max(size) FROM (SELECT size FROM log_cosignatures GROUP BY size HAVING count(*) >= ?1)",
+                [min as i64],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map(|s| s.map(|s| s as u64))
+            .map_err(backend)
         })
         .await
     }

@@ -38,6 +38,9 @@ macro_rules! conformance_tests {
             random_sharing_never_leaks,
             members_reports_never_collide,
             sequences_hand_out_disjoint_gap_free_ranges,
+            log_numbers_every_new_version_once,
+            log_append_is_compare_and_swap,
+            log_witnesses_and_cosignatures,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1131,4 +1134,256 @@ async fn futures_lite_join(store: &dyn Store, takes: &[u64]) -> Vec<std::ops::Ra
     })
     .await;
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Every new version gets the next leaf, in the import's own transaction;
+/// unchanged, refused and abandoned imports number nothing.
+pub async fn log_numbers_every_new_version_once(store: &dyn Store) {
+    let objects = [
+        campaign(1, "2020-01-01T00:00:00.000Z"),
+        campaign(2, "2020-01-01T00:00:00.000Z"),
+        campaign(3, "2020-01-01T00:00:00.000Z"),
+    ];
+    store
+        .import(prepared(&objects), provenance())
+        .await
+        .unwrap();
+    store
+        .import(prepared(&objects), provenance())
+        .await
+        .unwrap();
+    let mut changed = campaign(1, "2020-01-01T00:00:00.000Z");
+    changed["name"] = json!("changed without a new modified");
+    assert!(
+        store
+            .import(
+                prepared(&[campaign(4, "2020-01-01T00:00:00.000Z"), changed]),
+                provenance()
+            )
+            .await
+            .is_err()
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tx.send(ImportMessage::Objects(prepared(&[campaign(
+        5,
+        "2020-01-01T00:00:00.000Z",
+    )])))
+    .await
+    .unwrap();
+    drop(tx);
+    assert!(store.import_stream(rx, provenance()).await.is_err());
+    let state = store.log_state().await.unwrap();
+    assert_eq!((state.size, state.pending, state.checkpoint), (0, 3, None));
+    store
+        .import(
+            prepared(&[campaign(2, "2021-01-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
+
+    let pending = store.log_pending(0, 100).await.unwrap();
+    let leaves: Vec<u64> = pending.iter().map(|e| e.leaf_index).collect();
+    assert_eq!(leaves, vec![0, 1, 2, 3]);
+    let last = &pending[3];
+    assert_eq!(last.id, objects[1]["id"].as_str().unwrap());
+    assert_eq!(last.version.as_deref(), Some("2021-01-01T00:00:00.000Z"));
+    assert_eq!(last.organisation, "conformance-org");
+    assert_eq!(last.kind, crate::LeafKind::ObjectVersion);
+    let stored = store.versions(&last.id, &Viewer::Operator).await.unwrap();
+    assert_eq!(stored.last().unwrap().leaf_index, Some(3));
+    assert_eq!(stored.last().unwrap().sha256, last.sha256);
+    assert_eq!(store.log_pending(2, 100).await.unwrap().len(), 2);
+    assert_eq!(store.log_pending(0, 1).await.unwrap().len(), 1);
+    let mut all_leaves: Vec<u64> = Vec::new();
+    for id in [
+        "campaign--00000001-0000-4000-8000-000000000000",
+        "campaign--00000002-0000-4000-8000-000000000000",
+        "campaign--00000003-0000-4000-8000-000000000000",
+    ] {
+        all_leaves.extend(
+            store
+                .versions(id, &Viewer::Operator)
+                .await
+                .unwrap()
+                .iter()
+                .map(|v| v.leaf_index.unwrap()),
+        );
+    }
+    all_leaves.sort_unstable();
+    assert_eq!(all_leaves, vec![0, 1, 2, 3]);
+}
+
+fn strips_for_leaves(size: u64, leaves: &[geneva_tlog::Hash]) -> Vec<geneva_tlog::Strip> {
+    assert_eq!(size, 0, "fixtures start from an empty tree");
+    geneva_tlog::strata::append(0, &geneva_tlog::StripSet::new(), leaves).unwrap()
+}
+
+async fn append_fixture(store: &dyn Store, leaves: u64, key: &str) -> Result<(), StoreError> {
+    let hashes: Vec<geneva_tlog::Hash> = (0..leaves)
+        .map(|i| geneva_tlog::leaf_hash(&i.to_be_bytes()))
+        .collect();
+    store
+        .log_append(crate::LogAppend {
+            old_size: 0,
+            new_size: leaves,
+            strips: strips_for_leaves(0, &hashes),
+            checkpoint: format!("log\n{leaves}\nroot\n\n— log AAAA\n"),
+            public_key: key.into(),
+            signed_at: "2026-01-01T00:00:00Z".into(),
+        })
+        .await
+}
+
+/// The tree grows only from the size it has, under the key it was started with.
+pub async fn log_append_is_compare_and_swap(store: &dyn Store) {
+    let objects: Vec<Value> = (1..=40)
+        .map(|n| campaign(n, "2020-01-01T00:00:00.000Z"))
+        .collect();
+    store
+        .import(prepared(&objects), provenance())
+        .await
+        .unwrap();
+    let first = store.log_secret([7; 32]).await.unwrap();
+    assert_eq!(first, [7; 32]);
+    assert_eq!(
+        store.log_secret([9; 32]).await.unwrap(),
+        [7; 32],
+        "the secret never changes"
+    );
+
+    append_fixture(store, 40, "log+00000000+key").await.unwrap();
+    let state = store.log_state().await.unwrap();
+    assert_eq!((state.size, state.pending), (40, 0));
+    assert_eq!(state.public_key.as_deref(), Some("log+00000000+key"));
+    assert!(state.checkpoint.unwrap().starts_with("log\n40\n"));
+    assert!(store.log_checkpoint(40).await.unwrap().is_some());
+    assert!(store.log_checkpoint(39).await.unwrap().is_none());
+    assert!(matches!(
+        append_fixture(store, 40, "log+00000000+key").await,
+        Err(StoreError::LogMoved {
+            expected: 0,
+            found: 40
+        })
+    ));
+    // 40 leaves: strips 0..3 of stratum 0 (the last partial) and one of stratum 1.
+    let keys = [
+        geneva_tlog::StripKey {
+            stratum: 0,
+            index: 0,
+        },
+        geneva_tlog::StripKey {
+            stratum: 0,
+            index: 2,
+        },
+        geneva_tlog::StripKey {
+            stratum: 1,
+            index: 0,
+        },
+        geneva_tlog::StripKey {
+            stratum: 0,
+            index: 3,
+        },
+    ];
+    let strips = store.log_strips(&keys).await.unwrap();
+    let mut found: Vec<(u8, u64, usize)> = strips
+        .iter()
+        .map(|s| (s.key.stratum, s.key.index, s.hashes.len()))
+        .collect();
+    found.sort_unstable();
+    assert_eq!(found, vec![(0, 0, 16), (0, 2, 8), (1, 0, 2)]);
+    assert_eq!(
+        strips.iter().find(|s| s.key == keys[0]).unwrap().hashes[5],
+        geneva_tlog::leaf_hash(&5u64.to_be_bytes())
+    );
+
+    // Another key may not continue the log.
+    store
+        .import(
+            prepared(&[campaign(41, "2020-01-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .log_append(crate::LogAppend {
+            old_size: 40,
+            new_size: 41,
+            strips: Vec::new(),
+            checkpoint: "log\n41\nroot\n\n— log AAAA\n".into(),
+            public_key: "other+00000000+key".into(),
+            signed_at: "2026-01-01T00:00:00Z".into(),
+        })
+        .await;
+    assert!(
+        matches!(err, Err(StoreError::LogKeyMismatch { .. })),
+        "{err:?}"
+    );
+    assert_eq!(store.log_state().await.unwrap().pending, 1);
+    assert!(
+        !store
+            .log_rotate_key("wrong+00000000+key", "new+00000000+key")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .log_rotate_key("log+00000000+key", "new+00000000+key")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.log_state().await.unwrap().public_key.as_deref(),
+        Some("new+00000000+key")
+    );
+}
+
+/// Witnesses are registered once; cosignatures are kept once per witness and size.
+pub async fn log_witnesses_and_cosignatures(store: &dyn Store) {
+    let witness = crate::Witness {
+        name: "w1".into(),
+        public_key: "w1+00000000+key".into(),
+        added_at: "2026-01-01T00:00:00Z".into(),
+    };
+    store.log_add_witness(&witness).await.unwrap();
+    assert!(matches!(
+        store.log_add_witness(&witness).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    store
+        .log_add_witness(&crate::Witness {
+            name: "w2".into(),
+            ..witness.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.log_witnesses().await.unwrap().len(), 2);
+    let cosign = |size: u64, witness: &str, line: &str| crate::Cosignature {
+        size,
+        witness: witness.into(),
+        line: line.into(),
+        received_at: "2026-01-01T00:00:00Z".into(),
+    };
+    store
+        .log_add_cosignature(&cosign(10, "w1", "first"))
+        .await
+        .unwrap();
+    store
+        .log_add_cosignature(&cosign(10, "w1", "second"))
+        .await
+        .unwrap();
+    store
+        .log_add_cosignature(&cosign(20, "w1", "x"))
+        .await
+        .unwrap();
+    store
+        .log_add_cosignature(&cosign(10, "w2", "y"))
+        .await
+        .unwrap();
+    let at10 = store.log_cosignatures(10).await.unwrap();
+    assert_eq!(at10.len(), 2);
+    assert_eq!(at10[0].line, "first");
+    assert_eq!(store.log_witnessed_size(1).await.unwrap(), Some(20));
+    assert_eq!(store.log_witnessed_size(2).await.unwrap(), Some(10));
+    assert_eq!(store.log_witnessed_size(3).await.unwrap(), None);
 }

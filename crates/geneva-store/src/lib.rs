@@ -11,8 +11,13 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod directory;
+mod log;
 
 pub use directory::{AuditEntry, NewAuditEntry, Organisation, SharingGroup, TokenRecord, User};
+pub use log::{
+    Cosignature, LOG_SEQUENCE, LeafKind, LogAppend, LogEntry, LogState, Witness,
+    strip_key_from_i64, strip_key_to_i64,
+};
 
 use async_trait::async_trait;
 use geneva_access::{CountryCode, OrgKind, TokenHash, TokenId};
@@ -92,6 +97,8 @@ pub struct StoredVersion {
     pub sha256: [u8; 32],
     /// Canonical JSON (RFC 8785) exactly as hashed.
     pub canonical: String,
+    /// Its leaf in the transparency log.
+    pub leaf_index: Option<u64>,
 }
 
 /// A stored version with everything needed to recreate it elsewhere.
@@ -163,6 +170,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Backend(String),
+    #[error("the log grew to {found} leaves while this process appended to {expected}; try again")]
+    LogMoved { expected: u64, found: u64 },
+    #[error(
+        "the log is signed with key {stored}, not {given}: use the log's key file (or rotate keys with `geneva log rotate-key`)"
+    )]
+    LogKeyMismatch { stored: String, given: String },
 }
 
 /// Storage of STIX object versions.
@@ -231,6 +244,46 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> Result<Vec<VersionRecord>, StoreError>;
+
+    // The transparency log (see `geneva-log`, which drives these).
+
+    /// Size, latest checkpoint, key and number of pending leaves.
+    async fn log_state(&self) -> Result<LogState, StoreError>;
+
+    /// The secret that blinds leaves (so a public hash reveals nothing
+    /// guessable): `candidate` is stored if there is none yet; the stored one
+    /// is returned either way.
+    async fn log_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError>;
+
+    /// Leaves numbered but not yet in the tree, from leaf `from` on, in leaf
+    /// order. Stops before any leaf whose item is missing.
+    async fn log_pending(&self, from: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// Grows the tree, atomically: refused with `LogMoved` unless the tree
+    /// still has `old_size` leaves, and with `LogKeyMismatch` unless the key
+    /// is the log's (the first append records it).
+    async fn log_append(&self, append: LogAppend) -> Result<(), StoreError>;
+
+    /// The stored strips among `keys` (missing ones are left out).
+    async fn log_strips(
+        &self,
+        keys: &[geneva_tlog::StripKey],
+    ) -> Result<Vec<geneva_tlog::Strip>, StoreError>;
+
+    /// The checkpoint signed for exactly this tree size, if one was.
+    async fn log_checkpoint(&self, size: u64) -> Result<Option<String>, StoreError>;
+
+    /// Changes the key checkpoints are signed with, from `old` to `new`; false
+    /// if the log's key is not `old`.
+    async fn log_rotate_key(&self, old: &str, new: &str) -> Result<bool, StoreError>;
+
+    async fn log_add_witness(&self, witness: &Witness) -> Result<(), StoreError>;
+    async fn log_witnesses(&self) -> Result<Vec<Witness>, StoreError>;
+    /// Keeps a cosignature (a repeat by the same witness for the same size is ignored).
+    async fn log_add_cosignature(&self, cosignature: &Cosignature) -> Result<(), StoreError>;
+    async fn log_cosignatures(&self, size: u64) -> Result<Vec<Cosignature>, StoreError>;
+    /// The largest tree size whose checkpoint carries at least `min` cosignatures.
+    async fn log_witnessed_size(&self, min: usize) -> Result<Option<u64>, StoreError>;
 
     // The member directory: organisations, users, sharing groups, tokens, audit log.
 

@@ -435,6 +435,11 @@ impl Note {
         key.check(&self.text, mine)
     }
 
+    /// The signature line by `key`'s name and id, if any (not yet checked).
+    pub fn signature_by(&self, key: &VerifierKey) -> Option<&NoteSignature> {
+        self.signatures.iter().find(|s| key.matches(s))
+    }
+
     /// Adds a signature unless one by the same key is already there.
     pub fn add_signature(&mut self, signature: NoteSignature) {
         if !self

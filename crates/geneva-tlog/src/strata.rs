@@ -120,6 +120,15 @@ impl StripSet {
         self.strips.len()
     }
 
+    /// Adds every strip of `other`, replacing any of the same key.
+    pub fn merge(&mut self, other: StripSet) {
+        self.strips.extend(other.strips);
+    }
+
+    pub fn contains(&self, key: &StripKey) -> bool {
+        self.strips.contains_key(key)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.strips.is_empty()
     }
