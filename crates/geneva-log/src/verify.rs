@@ -100,7 +100,12 @@ pub enum VerifyError {
     Inconsistent { old: u64, new: u64, reason: String },
 }
 
-pub(crate) fn decode_hashes(list: &[String]) -> Result<Vec<Hash>, VerifyError> {
+/// Proof hashes from their base64 text.
+pub fn decode_proof(list: &[String]) -> Result<Vec<Hash>, VerifyError> {
+    decode_hashes(list)
+}
+
+fn decode_hashes(list: &[String]) -> Result<Vec<Hash>, VerifyError> {
     list.iter()
         .enumerate()
         .map(|(i, text)| {

@@ -22,7 +22,7 @@ use crate::auth::require;
 use crate::{AppState, error::ApiError};
 
 /// Whose eyes a request reads with: admin tokens are the body's operators.
-fn viewer_of(principal: &Principal) -> Viewer {
+pub(crate) fn viewer_of(principal: &Principal) -> Viewer {
     match principal {
         Principal::Anonymous => Viewer::Anonymous,
         p if p.has(Scope::Admin) => Viewer::Operator,
@@ -47,7 +47,7 @@ fn actor_of(principal: &Principal) -> String {
 }
 
 /// Every read of AMBER, AMBER+STRICT or RED material is audited: who, what, when, which path.
-async fn audit_reads(
+pub(crate) async fn audit_reads(
     state: &AppState,
     principal: &Principal,
     channel: &str,
@@ -73,7 +73,7 @@ async fn audit_reads(
 }
 
 /// Reads are open to anonymous callers; a member's token must carry `read`.
-fn require_read(principal: &Principal) -> Result<(), ApiError> {
+pub(crate) fn require_read(principal: &Principal) -> Result<(), ApiError> {
     match principal {
         Principal::Anonymous => Ok(()),
         p => require(p, Scope::Read),
@@ -88,6 +88,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/objects/{id}"),
     ("get", "/api/v1/objects/{id}/versions"),
     ("post", "/api/v1/bundles"),
+    ("get", "/api/v1/objects/{id}/proof"),
+    ("get", "/log/checkpoint"),
+    ("get", "/log/key"),
+    ("get", "/log/tile/{path}"),
+    ("get", "/log/proof/inclusion"),
+    ("get", "/log/proof/consistency"),
+    ("post", "/log/cosignatures"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -98,6 +105,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/objects/{id}", get(get_object))
         .route("/api/v1/objects/{id}/versions", get(object_versions))
         .route("/api/v1/bundles", post(post_bundle))
+        .route("/api/v1/objects/{id}/proof", get(crate::log::object_proof))
+        .route("/log/checkpoint", get(crate::log::checkpoint))
+        .route("/log/key", get(crate::log::key))
+        .route("/log/tile/{*path}", get(crate::log::tile))
+        .route("/log/proof/inclusion", get(crate::log::inclusion))
+        .route("/log/proof/consistency", get(crate::log::consistency))
+        .route("/log/cosignatures", post(crate::log::cosignatures))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -152,6 +166,7 @@ fn version_json(v: &StoredVersion) -> Result<serde_json::Value, ApiError> {
         "sha256": hex::encode(v.sha256),
         "submitted_by": v.organisation,
         "submitted_at": v.submitted_at,
+        "leaf_index": v.leaf_index,
         "object": object,
     }))
 }
@@ -369,6 +384,9 @@ async fn submit(
         recipients,
     };
     let summary = state.store.import(prepared.objects, provenance).await?;
+    // The import is committed; its leaves join the log now if this process
+    // holds the key (else the next integration round, here or elsewhere, adds them).
+    crate::integrate_pending(&state.log).await;
     let status = if summary.new + summary.updated > 0 {
         StatusCode::CREATED
     } else {

@@ -9,6 +9,7 @@
 mod api;
 mod auth;
 mod error;
+mod log;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +37,13 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// TLP level for submitted objects that carry no TLP marking.
     pub default_tlp: Tlp,
+    /// The key that signs the transparency log's checkpoints; without it,
+    /// new leaves wait for a process that has it.
+    pub log_signer: Option<geneva_tlog::SigningKey>,
+    /// Cosignatures a checkpoint needs before what it covers counts as published.
+    pub require_witnesses: usize,
+    /// How often pending leaves are looked for (other processes may leave some).
+    pub log_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +52,9 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024 * 1024,
             request_timeout: Duration::from_secs(60),
             default_tlp: Tlp::Amber,
+            log_signer: None,
+            require_witnesses: 0,
+            log_interval: Duration::from_secs(2),
         }
     }
 }
@@ -53,16 +64,30 @@ pub(crate) struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
     pub throttle: Arc<auth::FailureThrottle>,
+    pub log: Arc<geneva_log::TransparencyLog>,
 }
 
 /// The whole application as a router, ready to serve or to test.
 pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
+    let log = Arc::new(geneva_log::TransparencyLog::new(
+        store.clone(),
+        config.log_signer.clone(),
+    ));
+    router_with_log(store, log, config)
+}
+
+fn router_with_log(
+    store: Arc<dyn Store>,
+    log: Arc<geneva_log::TransparencyLog>,
+    config: ServerConfig,
+) -> Router {
     let max_body = config.max_body_bytes;
     let timeout = config.request_timeout;
     let state = AppState {
         store,
         config: Arc::new(config),
         throttle: Arc::default(),
+        log,
     };
     api::routes()
         .layer(axum::middleware::from_fn_with_state(
@@ -86,13 +111,45 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(store, config);
+    let log = Arc::new(geneva_log::TransparencyLog::new(
+        store.clone(),
+        config.log_signer.clone(),
+    ));
+    // Leaves left pending by a crash, or by another process without the key,
+    // are added now and then every `log_interval`.
+    if log.signer().is_some() {
+        let log = log.clone();
+        let interval = config.log_interval;
+        tokio::spawn(async move {
+            loop {
+                integrate_pending(&log).await;
+                tokio::time::sleep(interval).await;
+            }
+        });
+    }
+    let app = router_with_log(store, log, config);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Adds pending leaves to the log; failures are logged, not fatal: the
+/// leaves stay pending and the next round tries again.
+pub(crate) async fn integrate_pending(log: &geneva_log::TransparencyLog) {
+    match log.integrate().await {
+        Ok(done) if done.appended > 0 => {
+            tracing::info!(
+                appended = done.appended,
+                size = done.size,
+                "transparency log grew"
+            )
+        }
+        Ok(_) | Err(geneva_log::LogError::NoKey) => {}
+        Err(e) => tracing::error!(error = %e, "cannot add pending leaves to the transparency log"),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM: what a service manager sends to stop us.

@@ -149,6 +149,16 @@ impl SqliteStore {
     }
 }
 
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Readers close first: the last connection to close checkpoints the WAL
+        // into the database and removes it, which a read-only one cannot do.
+        if let Ok(mut readers) = self.readers.lock() {
+            readers.clear();
+        }
+    }
+}
+
 fn poisoned() -> StoreError {
     StoreError::Backend("a database connection lock was poisoned by an earlier panic".into())
 }

@@ -39,6 +39,10 @@ struct Cli {
     #[arg(long, global = true, env = "GENEVA_BLOBS")]
     blobs: Option<String>,
 
+    /// The transparency log's signing key file (default: log.key in --data; created on first import).
+    #[arg(long, global = true, env = "GENEVA_LOG_KEY")]
+    log_key: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -76,6 +80,13 @@ enum Command {
     /// Evidence files (samples, captures, documents), kept by SHA-256.
     #[command(subcommand)]
     Evidence(commands::evidence::EvidenceCommand),
+    /// The transparency log: key, checkpoints, proofs, witnesses, audit.
+    #[command(subcommand)]
+    Log(commands::log::LogCommand),
+    /// Check, offline, a proof file or two checkpoints against the log's public key.
+    Verify(commands::verify::Args),
+    /// Run a witness: cosign each new checkpoint of a log that extends the last one seen.
+    Witness(commands::witness::Args),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +104,7 @@ fn main() -> ExitCode {
     let location = commands::StoreLocation {
         data: cli.data.clone(),
         database: cli.database.clone(),
+        log_key: cli.log_key.clone(),
     };
     let result = runtime.block_on(async move {
         let data = &location;
@@ -111,6 +123,9 @@ fn main() -> ExitCode {
             Command::Audit(args) => commands::members::audit(data, args).await,
             Command::Migrate(args) => commands::migrate::run(args).await,
             Command::Evidence(c) => commands::evidence::run(data, blobs.as_deref(), c).await,
+            Command::Log(c) => commands::log::run(data, c).await,
+            Command::Verify(args) => commands::verify::run(args),
+            Command::Witness(args) => commands::witness::run(args).await,
         }
     });
     match result {

@@ -59,6 +59,9 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
         ..PrepareOptions::default()
     };
     let store: Arc<dyn Store> = open_store(data, true).await?;
+    // The key is made (on a new log) before anything is stored, so that a
+    // key-file problem stops the import instead of leaving leaves unsigned.
+    let log = super::log::open_log(data, Arc::clone(&store), true).await?;
     let (organisation, organisation_id) = match &args.organisation {
         None => ("local".to_string(), None),
         Some(name) => match store.organisation(name).await? {
@@ -107,6 +110,15 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
             }])
             .await?;
     }
+    // The committed versions join the log: a tree update and one signed
+    // checkpoint per batch. If this is interrupted they stay pending, and the
+    // next `geneva log checkpoint`, import or server adds them.
+    let logged = if stored.is_ok() {
+        Some(super::log::integrate_or_explain(&log, args.json).await?)
+    } else {
+        None
+    };
+    drop(log);
     drop(store); // closing checkpoints the WAL into the database: part of the import's cost
     progress.finish_and_clear();
 
@@ -141,6 +153,7 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
             json!({
                 "ok": true, "files": files, "new": summary.new, "updated": summary.updated,
                 "unchanged": summary.unchanged, "rejected": 0, "seconds": elapsed.as_secs_f64(),
+                "log_size": logged.flatten().map(|l| l.size),
             })
         );
     } else {
@@ -162,6 +175,14 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
         }
         if warnings > 0 {
             println!("  ({warnings} warnings; `geneva validate` lists them)");
+        }
+        if let Some(Some(log)) = logged
+            && log.appended > 0
+        {
+            println!(
+                "  logged   {:>8} leaves; the transparency log now has {}",
+                log.appended, log.size
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

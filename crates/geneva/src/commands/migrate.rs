@@ -30,6 +30,7 @@ async fn open(url: &str, create: bool) -> anyhow::Result<std::sync::Arc<dyn Stor
     let location = StoreLocation {
         data: std::path::PathBuf::from("."),
         database: Some(url.to_owned()),
+        log_key: None,
     };
     open_store(&location, create).await
 }
@@ -43,6 +44,7 @@ type Fingerprint = (
     String,
     String,
     bool,
+    Option<u64>,
 );
 
 fn fingerprint(r: &VersionRecord) -> Fingerprint {
@@ -55,6 +57,7 @@ fn fingerprint(r: &VersionRecord) -> Fingerprint {
         v.submitted_at.clone(),
         v.tlp.as_str().to_owned(),
         v.revoked,
+        v.leaf_index,
     )
 }
 
@@ -120,8 +123,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tokens += 1;
     }
 
-    // Object versions, in storage order, batched by identical provenance.
-    let records = all_records(source.as_ref()).await?;
+    // The transparency log's blinding secret and witnesses: with them, and
+    // versions replayed in leaf order, the target's tree is the source's, leaf
+    // for leaf, and the source's key signs the very same checkpoints there.
+    let secret = source.log_secret([0; 32]).await?;
+    target.log_secret(secret).await?;
+    for witness in source.log_witnesses().await? {
+        target.log_add_witness(&witness).await?;
+    }
+
+    // Object versions, in leaf order, batched by identical provenance and
+    // increasing id (the order an import stores a batch in).
+    let mut records = all_records(source.as_ref()).await?;
+    records.sort_by_key(|r| (r.version.leaf_index.unwrap_or(u64::MAX), r.seq));
     let remap = |r: &Recipients| Recipients {
         organisations: r
             .organisations
@@ -151,7 +165,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         let end = records[start..]
             .iter()
-            .position(|r| !same(r))
+            .enumerate()
+            .position(|(i, r)| {
+                !same(r) || (i > 0 && r.version.id <= records[start + i - 1].version.id)
+            })
             .map_or(records.len(), |n| start + n);
         let batch: Vec<serde_json::Value> = records[start..end]
             .iter()
@@ -211,7 +228,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     } else {
         println!(
-            "copied {} organisations, {} users, {} groups, {tokens} tokens, {} object versions and {audit} audit entries; every version and hash verified",
+            "copied {} organisations, {} users, {} groups, {tokens} tokens, {} object versions and {audit} audit entries; every version, hash and log leaf verified\n\
+             run `geneva log checkpoint` on the target with the source log's key (--log-key): its tree is the source's, leaf for leaf",
             orgs.len(),
             users.len(),
             groups.len(),

@@ -3,12 +3,15 @@
 pub mod evidence;
 pub mod export;
 pub mod import;
+pub mod log;
 pub mod members;
 pub mod migrate;
 pub mod serve;
 pub mod show;
 pub mod stats;
 pub mod validate;
+pub mod verify;
+pub mod witness;
 
 use std::io::Read;
 use std::path::Path;
@@ -24,6 +27,8 @@ pub const DATABASE_FILE: &str = "geneva.db";
 pub struct StoreLocation {
     pub data: std::path::PathBuf,
     pub database: Option<String>,
+    /// The transparency log's signing key file (default: `log.key` in `data`).
+    pub log_key: Option<std::path::PathBuf>,
 }
 
 /// Opens the store, creating the data directory and database if `create`.
@@ -119,5 +124,35 @@ pub fn display_name(path: &Path) -> String {
         "<stdin>".to_string()
     } else {
         path.display().to_string()
+    }
+}
+
+/// Writes `bytes` to `path` atomically (a `.partial` file renamed into place), or to standard output.
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match path {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("output");
+            let tmp = dir.join(format!(".{name}.partial"));
+            let mut file = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot create {}", tmp.display()))?;
+            file.write_all(bytes)?;
+            file.write_all(b"\n")?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+        }
     }
 }

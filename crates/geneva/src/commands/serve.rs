@@ -35,11 +35,24 @@ pub struct Args {
     /// TLP level recorded for submitted objects without a TLP marking.
     #[arg(long, default_value = "amber")]
     tlp: Tlp,
+    /// Witness cosignatures a checkpoint needs before what it covers counts as published.
+    #[arg(long, env = "GENEVA_REQUIRE_WITNESSES", default_value_t = 0)]
+    require_witnesses: usize,
+    /// Milliseconds between looks for log leaves left pending (by a crash or another process).
+    #[arg(long, default_value_t = 2000)]
+    log_interval_ms: u64,
 }
 
 pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
     let store = open_store(data, true).await?;
+    let (log, created) = super::log::open_log_reporting(data, store.clone(), true).await?;
+    if let Some(message) = created {
+        tracing::info!("{message}");
+    }
+    if log.signer().is_none() {
+        tracing::warn!(key = %super::log::key_path(data).display(), "no transparency-log key: new leaves wait for a process that has it");
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -51,6 +64,9 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout),
         default_tlp: args.tlp,
+        log_signer: log.signer().cloned(),
+        require_witnesses: args.require_witnesses,
+        log_interval: Duration::from_millis(args.log_interval_ms.max(10)),
     };
     geneva_server::serve(listener, store, config, geneva_server::shutdown_signal()).await?;
     tracing::info!("stopped");
