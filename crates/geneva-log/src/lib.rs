@@ -45,7 +45,7 @@ pub enum LogError {
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(
-        "no signing key: leaves wait to be added to the log until a process with the log's key runs (`--log-key`)"
+        "no signing key: leaves wait to be added to the log until a process with the log's key runs (`--log-signing-key`)"
     )]
     NoKey,
     #[error(
@@ -622,7 +622,7 @@ impl TransparencyLog {
                 },
                 None => problem(
                     &mut report,
-                    "the log's public key is not recorded; pass --log-key".into(),
+                    "the log's public key is not recorded in the store".into(),
                 ),
             }
         } else if state.size > 0 {

@@ -40,8 +40,8 @@ struct Cli {
     blobs: Option<String>,
 
     /// The transparency log's signing key file (default: log.key in --data; created on first import).
-    #[arg(long, global = true, env = "GENEVA_LOG_KEY")]
-    log_key: Option<PathBuf>,
+    #[arg(long, global = true, env = "GENEVA_LOG_SIGNING_KEY")]
+    log_signing_key: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -104,7 +104,7 @@ fn main() -> ExitCode {
     let location = commands::StoreLocation {
         data: cli.data.clone(),
         database: cli.database.clone(),
-        log_key: cli.log_key.clone(),
+        log_key: cli.log_signing_key.clone(),
     };
     let result = runtime.block_on(async move {
         let data = &location;

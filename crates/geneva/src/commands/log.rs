@@ -76,7 +76,7 @@ pub enum WitnessCommand {
     },
 }
 
-/// The signing key's file: `--log-key`, else `log.key` in the data directory.
+/// The signing key's file: `--log-signing-key`, else `log.key` in the data directory.
 pub fn key_path(location: &StoreLocation) -> PathBuf {
     location
         .log_key
@@ -135,7 +135,7 @@ pub async fn integrate_or_explain(
         let pending = log.store().log_state().await?.pending;
         if pending > 0 && !quiet {
             eprintln!(
-                "note: {pending} leaves wait to join the transparency log: no signing key here (--log-key)"
+                "note: {pending} leaves wait to join the transparency log: no signing key here (--log-signing-key)"
             );
         }
         return Ok(None);
@@ -155,7 +155,9 @@ pub async fn run(location: &StoreLocation, command: LogCommand) -> anyhow::Resul
                 );
             }
             if let Some(existing) = store.log_state().await?.public_key {
-                bail!("this log is already signed by {existing}; use its key file with --log-key");
+                bail!(
+                    "this log is already signed by {existing}; use its key file with --log-signing-key"
+                );
             }
             let origin = match origin {
                 Some(o) => o,
@@ -340,7 +342,7 @@ async fn rotate_key(
     let _ = VerifierKey::parse(&new_text)?;
     println!("{new_text}");
     eprintln!(
-        "checkpoints from now on are signed by the key in {}; give witnesses and verifiers this public key, and use --log-key {} from now on",
+        "checkpoints from now on are signed by the key in {}; give witnesses and verifiers this public key, and use --log-signing-key {} from now on",
         new_path.display(),
         new_path.display()
     );

@@ -229,7 +229,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "copied {} organisations, {} users, {} groups, {tokens} tokens, {} object versions and {audit} audit entries; every version, hash and log leaf verified\n\
-             run `geneva log checkpoint` on the target with the source log's key (--log-key): its tree is the source's, leaf for leaf",
+             run `geneva log checkpoint` on the target with the source log's key (--log-signing-key): its tree is the source's, leaf for leaf",
             orgs.len(),
             users.len(),
             groups.len(),
