@@ -108,6 +108,8 @@ pub struct TransparencyLog {
     secret: OnceCell<[u8; 32]>,
     cache: std::sync::Mutex<HashMap<StripKey, Vec<Hash>>>,
     by_hash: Mutex<LeafHashIndex>,
+    /// The largest tree size seen: a tree never shrinks, so sizes up to it need no query.
+    known_size: std::sync::atomic::AtomicU64,
 }
 
 /// Leaf hash (first 8 bytes) → leaf index, built on first use from the tree
@@ -143,6 +145,7 @@ impl TransparencyLog {
             secret: OnceCell::new(),
             cache: std::sync::Mutex::new(HashMap::new()),
             by_hash: Mutex::new(LeafHashIndex::default()),
+            known_size: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -167,7 +170,9 @@ impl TransparencyLog {
         Ok(*secret)
     }
 
-    /// The strips `keys`, from memory where they are final, else from the store.
+    /// The strips `keys`: those of strata 1 and up from memory when cached
+    /// (entries never change once written, so a cached strip is a valid prefix
+    /// even while the tree grows), the rest from the store.
     async fn strips(&self, keys: Vec<StripKey>) -> Result<StripSet, LogError> {
         let mut set = StripSet::new();
         let mut missing = Vec::new();
@@ -190,7 +195,7 @@ impl TransparencyLog {
                 cache.clear();
             }
             for strip in fetched {
-                if strip.key.stratum >= 1 && strip.hashes.len() as u64 == STRIP_WIDTH {
+                if strip.key.stratum >= 1 {
                     cache.insert(strip.key, strip.hashes.clone());
                 }
                 set.insert(strip);
@@ -199,15 +204,36 @@ impl TransparencyLog {
         Ok(set)
     }
 
-    async fn strips_for_ranges(&self, ranges: &[(u64, u64)]) -> Result<StripSet, LogError> {
-        let keys = strata::strips_for(ranges.iter().flat_map(|&(lo, hi)| tree::nodes_of(lo, hi)));
+    /// The strips `keys`, read from the store (refreshing the cache).
+    async fn strips_fresh(&self, keys: Vec<StripKey>) -> Result<StripSet, LogError> {
+        {
+            let mut cache = self.cache.lock().expect("strip cache lock");
+            for key in &keys {
+                cache.remove(key);
+            }
+        }
         self.strips(keys).await
+    }
+
+    /// The hashes of `ranges`. A cached strip too short for them (the tree
+    /// grew since it was read) is read again, once.
+    async fn hashes_of(&self, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, LogError> {
+        let keys = strata::strips_for(ranges.iter().flat_map(|&(lo, hi)| tree::nodes_of(lo, hi)));
+        let set = self.strips(keys.clone()).await?;
+        match tree::hashes_of(ranges, &set) {
+            Ok(hashes) => Ok(hashes),
+            Err(MissingNode(node)) => {
+                let stale = strata::strip_of(node);
+                self.cache.lock().expect("strip cache lock").remove(&stale);
+                let set = self.strips(keys).await?;
+                Ok(tree::hashes_of(ranges, &set)?)
+            }
+        }
     }
 
     /// The root of the first `size` leaves, from the stored tree.
     pub async fn root(&self, size: u64) -> Result<Hash, LogError> {
-        let set = self.strips_for_ranges(&[(0, size)]).await?;
-        Ok(tree::root(size, &set)?)
+        Ok(self.hashes_of(&[(0, size)]).await?[0])
     }
 
     /// Adds every pending leaf to the tree, a batch at a time, signing a
@@ -241,7 +267,7 @@ impl TransparencyLog {
             // Everything the old root, the append and the new root need, in one read.
             let mut keys = strata::edge_strips(old_size);
             keys.extend(strata::strips_for(tree::nodes_of(0, old_size)));
-            let mut set = self.strips(keys).await?;
+            let mut set = self.strips_fresh(keys).await?;
             if let Some(text) = &state.checkpoint {
                 let previous = Note::parse(text.as_bytes())
                     .ok()
@@ -267,7 +293,7 @@ impl TransparencyLog {
                 .filter(|k| !set.contains(k))
                 .collect();
             if !missing.is_empty() {
-                set.merge(self.strips(missing).await?);
+                set.merge(self.strips_fresh(missing).await?);
             }
             let root = tree::root(new_size, &set)?;
             let checkpoint = Checkpoint {
@@ -332,17 +358,28 @@ impl TransparencyLog {
     }
 
     async fn current_size(&self) -> Result<u64, LogError> {
-        Ok(self.store.log_state().await?.size)
+        let size = self.store.log_state().await?.size;
+        self.known_size
+            .fetch_max(size, std::sync::atomic::Ordering::Relaxed);
+        Ok(size)
     }
 
-    fn check_size(size: u64, tree_size: u64) -> Result<(), LogError> {
+    /// `size`, or the current size; refused beyond the tree.
+    async fn tree_size(&self, size: Option<u64>) -> Result<u64, LogError> {
+        if let Some(size) = size
+            && size <= self.known_size.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(size);
+        }
+        let tree_size = self.current_size().await?;
+        let size = size.unwrap_or(tree_size);
         if size > tree_size {
             return Err(LogError::BeyondTree {
                 asked: size,
                 size: tree_size,
             });
         }
-        Ok(())
+        Ok(size)
     }
 
     /// The inclusion proof of leaf `index` in the tree of `size` leaves (the current size if `None`).
@@ -351,12 +388,9 @@ impl TransparencyLog {
         index: u64,
         size: Option<u64>,
     ) -> Result<(u64, Vec<Hash>), LogError> {
-        let tree_size = self.current_size().await?;
-        let size = size.unwrap_or(tree_size);
-        Self::check_size(size, tree_size)?;
+        let size = self.tree_size(size).await?;
         let ranges = tree::inclusion_ranges(index, size)?;
-        let set = self.strips_for_ranges(&ranges).await?;
-        Ok((size, tree::hashes_of(&ranges, &set)?))
+        Ok((size, self.hashes_of(&ranges).await?))
     }
 
     /// Proof that the tree of `old` leaves is a prefix of the tree of `new` (the current size if `None`).
@@ -365,12 +399,9 @@ impl TransparencyLog {
         old: u64,
         new: Option<u64>,
     ) -> Result<(u64, Vec<Hash>), LogError> {
-        let tree_size = self.current_size().await?;
-        let new = new.unwrap_or(tree_size);
-        Self::check_size(new, tree_size)?;
+        let new = self.tree_size(new).await?;
         let ranges = tree::consistency_ranges(old, new)?;
-        let set = self.strips_for_ranges(&ranges).await?;
-        Ok((new, tree::hashes_of(&ranges, &set)?))
+        Ok((new, self.hashes_of(&ranges).await?))
     }
 
     /// A C2SP tile by its path (`tile/<L>/<N>[.p/<W>]`).
@@ -380,7 +411,13 @@ impl TransparencyLog {
             return Err(LogError::NoSuchTile);
         }
         let set = self.strips(id.strips()).await?;
-        id.bytes(&set).ok_or(LogError::NoSuchTile)
+        match id.bytes(&set) {
+            Some(bytes) => Ok(bytes),
+            // A cached strip from when the tree was smaller.
+            None => id
+                .bytes(&self.strips_fresh(id.strips()).await?)
+                .ok_or(LogError::NoSuchTile),
+        }
     }
 
     /// The leaf whose hash is `hash`, among the first `size` leaves.

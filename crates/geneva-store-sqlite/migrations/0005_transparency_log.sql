@@ -7,9 +7,10 @@ ALTER TABLE object_versions ADD COLUMN leaf_delta INTEGER;
 
 -- Leaves numbered in an import's transaction but not yet in the tree. Rows
 -- live only until the integrator adds them, in a transaction of its own.
+-- kind: 0 = an object version (ref = its seq); small integers cost no payload bytes.
 CREATE TABLE log_pending (
     leaf_index INTEGER PRIMARY KEY,
-    kind       TEXT    NOT NULL,
+    kind       INTEGER NOT NULL,
     ref        INTEGER NOT NULL
 );
 
@@ -64,7 +65,7 @@ UPDATE object_versions SET leaf_delta = n.leaf - (object_versions.seq - 1)
 FROM (SELECT seq, row_number() OVER (ORDER BY seq) - 1 AS leaf FROM object_versions) AS n
 WHERE n.seq = object_versions.seq;
 INSERT INTO log_pending (leaf_index, kind, ref)
-SELECT leaf_delta + seq - 1, 'object-version', seq FROM object_versions;
+SELECT leaf_delta + seq - 1, 0, seq FROM object_versions;
 INSERT INTO sequences (name, value)
 SELECT 'transparency-log', count(*) FROM object_versions WHERE true
 ON CONFLICT (name) DO UPDATE SET value = excluded.value;

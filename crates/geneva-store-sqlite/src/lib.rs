@@ -328,7 +328,7 @@ fn import_batch(
             .map_err(backend)?;
         let mut add_pending = tx
             .prepare_cached(
-                "INSERT INTO log_pending (leaf_index, kind, ref) VALUES (?1, 'object-version', ?2)",
+                "INSERT INTO log_pending (leaf_index, kind, ref) VALUES (?1, 0, ?2)",
             )
             .map_err(backend)?;
         let mut add_recipient = tx
@@ -587,7 +587,7 @@ impl Store for SqliteStore {
                 .query_map(params![from as i64, limit as i64], |r| {
                     Ok((
                         r.get::<_, i64>(0)? as u64,
-                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(1)?,
                         r.get::<_, Option<String>>(2)?,
                         r.get::<_, Option<String>>(3)?,
                         r.get::<_, Option<Vec<u8>>>(4)?,
@@ -607,8 +607,10 @@ impl Store for SqliteStore {
                 else {
                     break;
                 };
-                let kind = LeafKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown leaf kind {kind:?}")))?;
+                let kind = match kind {
+                    0 => LeafKind::ObjectVersion,
+                    other => return Err(StoreError::Corrupt(format!("unknown leaf kind {other}"))),
+                };
                 out.push(LogEntry {
                     leaf_index,
                     kind,
