@@ -35,21 +35,17 @@ pub fn nonce(secret: &[u8; 32], index: u64) -> [u8; 16] {
     out[..16].try_into().expect("16 bytes")
 }
 
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Leaf {
     pub fn of(entry: &LogEntry, secret: &[u8; 32]) -> Leaf {
         Leaf {
             kind: entry.kind.as_str().to_owned(),
             id: entry.id.clone(),
             version: entry.version.clone(),
-            sha256: to_hex(&entry.sha256),
+            sha256: hex::encode(entry.sha256),
             submitter: entry.organisation.clone(),
             submitted: entry.submitted_at.clone(),
             tlp: entry.tlp.as_str().to_owned(),
-            nonce: to_hex(&nonce(secret, entry.leaf_index)),
+            nonce: hex::encode(nonce(secret, entry.leaf_index)),
         }
     }
 

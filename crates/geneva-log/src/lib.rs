@@ -25,6 +25,7 @@ use geneva_tlog::strata::{self, STRIP_WIDTH, StripKey, StripSet};
 use geneva_tlog::tiles::{TileId, TilePathError};
 use geneva_tlog::tree::{self, MissingNode, ProofError};
 use geneva_tlog::{Hash, KeyError, Note, NoteError, SigningKey, VerifierKey};
+use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -33,8 +34,13 @@ use crate::verify::{ProofBundle, VerifyError};
 
 /// Leaves integrated (and checkpoints signed) per batch.
 pub const BATCH_LEAVES: usize = 65_536;
-/// Full strips of the upper strata kept in memory (they never change).
+/// Strips of the upper strata kept in memory.
 const MAX_CACHED_STRIPS: usize = 200_000;
+/// Subtrees this tall and taller have their hashes memoised: a complete
+/// subtree's hash never changes, there are few of them (one per 256 leaves),
+/// and every proof needs a dozen of them.
+const MEMO_MIN_HEIGHT: u8 = 8;
+const MAX_MEMO_NODES: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -82,6 +88,16 @@ impl From<NoteError> for LogError {
     }
 }
 
+/// The few dozen subtree hashes one proof is made of.
+#[derive(Default)]
+struct KnownNodes(FxHashMap<geneva_tlog::Node, Hash>);
+
+impl geneva_tlog::NodeSource for KnownNodes {
+    fn node(&self, node: geneva_tlog::Node) -> Result<Hash, MissingNode> {
+        self.0.get(&node).copied().ok_or(MissingNode(node))
+    }
+}
+
 /// What one call to [`TransparencyLog::integrate`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Integration {
@@ -106,7 +122,8 @@ pub struct TransparencyLog {
     store: Arc<dyn Store>,
     signer: Option<SigningKey>,
     secret: OnceCell<[u8; 32]>,
-    cache: std::sync::Mutex<HashMap<StripKey, Vec<Hash>>>,
+    cache: std::sync::Mutex<FxHashMap<StripKey, Arc<[Hash]>>>,
+    memo: std::sync::Mutex<FxHashMap<geneva_tlog::Node, Hash>>,
     by_hash: Mutex<LeafHashIndex>,
     /// The largest tree size seen: a tree never shrinks, so sizes up to it need no query.
     known_size: std::sync::atomic::AtomicU64,
@@ -143,7 +160,8 @@ impl TransparencyLog {
             store,
             signer,
             secret: OnceCell::new(),
-            cache: std::sync::Mutex::new(HashMap::new()),
+            cache: std::sync::Mutex::new(FxHashMap::default()),
+            memo: std::sync::Mutex::new(FxHashMap::default()),
             by_hash: Mutex::new(LeafHashIndex::default()),
             known_size: std::sync::atomic::AtomicU64::new(0),
         }
@@ -180,10 +198,7 @@ impl TransparencyLog {
             let cache = self.cache.lock().expect("strip cache lock");
             for key in keys {
                 match cache.get(&key) {
-                    Some(hashes) => set.insert(geneva_tlog::Strip {
-                        key,
-                        hashes: hashes.clone(),
-                    }),
+                    Some(hashes) => set.insert_shared(key, hashes.clone()),
                     None => missing.push(key),
                 }
             }
@@ -195,13 +210,53 @@ impl TransparencyLog {
                 cache.clear();
             }
             for strip in fetched {
-                if strip.key.stratum >= 1 {
-                    cache.insert(strip.key, strip.hashes.clone());
+                let key = strip.key;
+                let hashes: Arc<[Hash]> = strip.hashes.into();
+                if key.stratum >= 1 {
+                    cache.insert(key, hashes.clone());
                 }
-                set.insert(strip);
+                set.insert_shared(key, hashes);
             }
         }
         Ok(set)
+    }
+
+    /// Loads every strip of the upper strata into memory (a 16th of the
+    /// tree: 21 MB at 10 million leaves), so that a proof then reads one
+    /// strip from the store, its leaf's. A server does this when it starts.
+    pub async fn warm(&self) -> Result<usize, LogError> {
+        let size = self.current_size().await?;
+        let mut upper = StripSet::new();
+        for stratum in 1u8..16 {
+            let strips = strata::stratum_len(size, stratum).div_ceil(STRIP_WIDTH);
+            if strips == 0 {
+                break;
+            }
+            let mut first = 0;
+            while first < strips {
+                let last = (first + 4096).min(strips);
+                let keys: Vec<StripKey> = (first..last)
+                    .map(|index| StripKey { stratum, index })
+                    .collect();
+                upper.merge(self.strips(keys).await?);
+                first = last;
+            }
+        }
+        // And the memo: every complete subtree of MEMO_MIN_HEIGHT and up.
+        let mut memo = self.memo.lock().expect("node memo lock");
+        for height in MEMO_MIN_HEIGHT..64 {
+            let count = size >> height;
+            if count == 0 || memo.len() + count as usize > MAX_MEMO_NODES {
+                break;
+            }
+            for index in 0..count {
+                let node = geneva_tlog::Node { height, index };
+                if let Ok(hash) = geneva_tlog::NodeSource::node(&upper, node) {
+                    memo.insert(node, hash);
+                }
+            }
+        }
+        Ok(upper.len())
     }
 
     /// The strips `keys`, read from the store (refreshing the cache).
@@ -215,20 +270,52 @@ impl TransparencyLog {
         self.strips(keys).await
     }
 
-    /// The hashes of `ranges`. A cached strip too short for them (the tree
-    /// grew since it was read) is read again, once.
+    /// The hashes of `ranges`: tall subtrees from the memo, the rest
+    /// computed from strips. A cached strip too short for them (the tree grew
+    /// since it was read) is read again, once.
     async fn hashes_of(&self, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, LogError> {
-        let keys = strata::strips_for(ranges.iter().flat_map(|&(lo, hi)| tree::nodes_of(lo, hi)));
-        let set = self.strips(keys.clone()).await?;
-        match tree::hashes_of(ranges, &set) {
-            Ok(hashes) => Ok(hashes),
-            Err(MissingNode(node)) => {
-                let stale = strata::strip_of(node);
-                self.cache.lock().expect("strip cache lock").remove(&stale);
-                let set = self.strips(keys).await?;
-                Ok(tree::hashes_of(ranges, &set)?)
+        let mut known = KnownNodes::default();
+        let mut unknown = Vec::new();
+        {
+            let memo = self.memo.lock().expect("node memo lock");
+            for node in ranges.iter().flat_map(|&(lo, hi)| tree::nodes_of(lo, hi)) {
+                match memo.get(&node) {
+                    Some(hash) => {
+                        known.0.insert(node, *hash);
+                    }
+                    None => unknown.push(node),
+                }
             }
         }
+        if !unknown.is_empty() {
+            let keys = strata::strips_for(unknown.iter().copied());
+            let set = self.strips(keys.clone()).await?;
+            let computed: Result<Vec<Hash>, MissingNode> = unknown
+                .iter()
+                .map(|n| geneva_tlog::NodeSource::node(&set, *n))
+                .collect();
+            let computed = match computed {
+                Ok(hashes) => hashes,
+                Err(_) => {
+                    let set = self.strips_fresh(keys).await?;
+                    unknown
+                        .iter()
+                        .map(|n| geneva_tlog::NodeSource::node(&set, *n))
+                        .collect::<Result<_, _>>()?
+                }
+            };
+            let mut memo = self.memo.lock().expect("node memo lock");
+            if memo.len() > MAX_MEMO_NODES {
+                memo.clear();
+            }
+            for (node, hash) in unknown.into_iter().zip(computed) {
+                if node.height >= MEMO_MIN_HEIGHT {
+                    memo.insert(node, hash);
+                }
+                known.0.insert(node, hash);
+            }
+        }
+        Ok(tree::hashes_of(ranges, &known)?)
     }
 
     /// The root of the first `size` leaves, from the stored tree.
@@ -258,10 +345,19 @@ impl TransparencyLog {
             if run == 0 {
                 return Err(LogError::Gap { leaf: state.size });
             }
-            let leaves: Vec<Hash> = entries[..run]
-                .iter()
-                .map(|e| Leaf::of(e, &secret).hash())
-                .collect();
+            let mut entries = entries;
+            entries.truncate(run);
+            // A microsecond or two a leaf (JSON, HMAC, SHA-256): spread over
+            // the cores, off the async workers.
+            let leaves: Vec<Hash> = tokio::task::spawn_blocking(move || {
+                use rayon::prelude::*;
+                entries
+                    .par_iter()
+                    .map(|e| Leaf::of(e, &secret).hash())
+                    .collect()
+            })
+            .await
+            .map_err(|e| LogError::Inconsistent(format!("leaf hashing failed: {e}")))?;
             let old_size = state.size;
             let new_size = old_size + run as u64;
             // Everything the old root, the append and the new root need, in one read.

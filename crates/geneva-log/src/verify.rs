@@ -182,10 +182,7 @@ pub fn verify_bundle(
     let value = geneva_stix::json::parse_strict(object_bytes)
         .map_err(|e| VerifyError::Malformed(format!("the object is not JSON: {e}")))?;
     let canonical = geneva_stix::canonical::to_canonical_string(&value);
-    let actual: String = geneva_stix::canonical::sha256(&canonical)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let actual = hex::encode(geneva_stix::canonical::sha256(&canonical));
     let id = value
         .get("id")
         .and_then(|v| v.as_str())

@@ -117,6 +117,15 @@ pub async fn serve(
     ));
     // Leaves left pending by a crash, or by another process without the key,
     // are added now and then every `log_interval`.
+    {
+        let log = log.clone();
+        tokio::spawn(async move {
+            match log.warm().await {
+                Ok(strips) => tracing::debug!(strips, "transparency log's upper strata in memory"),
+                Err(e) => tracing::warn!(error = %e, "cannot preload the transparency log"),
+            }
+        });
+    }
     if log.signer().is_some() {
         let log = log.clone();
         let interval = config.log_interval;

@@ -13,7 +13,7 @@
 //! The public tiles of C2SP tlog-tiles (height 8) are strata 0, 2, 4, …
 //! read 16 strips at a time: see [`crate::tiles`].
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::hash::{Hash, perfect_root};
 use crate::tree::{MissingNode, Node, NodeSource};
@@ -100,7 +100,7 @@ pub fn edge_strips(size: u64) -> Vec<StripKey> {
 /// Strips in memory, answering for the complete subtrees they cover.
 #[derive(Debug, Default, Clone)]
 pub struct StripSet {
-    strips: HashMap<StripKey, Vec<Hash>>,
+    strips: FxHashMap<StripKey, std::sync::Arc<[Hash]>>,
 }
 
 impl StripSet {
@@ -109,11 +109,21 @@ impl StripSet {
     }
 
     pub fn insert(&mut self, strip: Strip) {
-        self.strips.insert(strip.key, strip.hashes);
+        self.strips.insert(strip.key, strip.hashes.into());
+    }
+
+    /// Adds a strip shared with a cache, without copying it.
+    pub fn insert_shared(&mut self, key: StripKey, hashes: std::sync::Arc<[Hash]>) {
+        self.strips.insert(key, hashes);
+    }
+
+    /// The strip, shareable (see [`StripSet::insert_shared`]).
+    pub fn get_shared(&self, key: &StripKey) -> Option<&std::sync::Arc<[Hash]>> {
+        self.strips.get(key)
     }
 
     pub fn get(&self, key: &StripKey) -> Option<&[Hash]> {
-        self.strips.get(key).map(Vec::as_slice)
+        self.strips.get(key).map(|h| &h[..])
     }
 
     pub fn len(&self) -> usize {

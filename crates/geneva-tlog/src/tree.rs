@@ -20,6 +20,13 @@ pub trait NodeSource {
     fn node(&self, node: Node) -> Result<Hash, MissingNode>;
 }
 
+/// Hashes already known, by subtree: what a caller resolved from storage or memoised.
+impl NodeSource for std::collections::HashMap<Node, Hash> {
+    fn node(&self, node: Node) -> Result<Hash, MissingNode> {
+        self.get(&node).copied().ok_or(MissingNode(node))
+    }
+}
+
 /// A hash the source does not hold: the tree is smaller than asked, or storage lost it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("no stored hash for the subtree at height {} index {}", .0.height, .0.index)]
@@ -52,12 +59,14 @@ fn split(n: u64) -> u64 {
 /// RFC 9162 splits them. `lo` must be aligned to the smallest power of two ≥ `hi - lo`,
 /// which holds for every range a proof or a tree head uses.
 pub fn nodes_of(lo: u64, hi: u64) -> impl Iterator<Item = Node> {
-    let n = hi - lo;
+    let mut bits = hi - lo;
     let mut position = lo;
-    (0..64u8).rev().filter_map(move |height| {
-        if n & (1u64 << height) == 0 {
+    std::iter::from_fn(move || {
+        if bits == 0 {
             return None;
         }
+        let height = 63 - bits.leading_zeros() as u8;
+        bits &= !(1u64 << height);
         let node = Node {
             height,
             index: position >> height,
@@ -67,15 +76,33 @@ pub fn nodes_of(lo: u64, hi: u64) -> impl Iterator<Item = Node> {
     })
 }
 
+/// [`nodes_of`], right to left: the order a range's hash is folded in.
+fn nodes_of_rev(lo: u64, hi: u64) -> impl Iterator<Item = Node> {
+    let mut bits = hi - lo;
+    let mut end = hi;
+    std::iter::from_fn(move || {
+        if bits == 0 {
+            return None;
+        }
+        let height = bits.trailing_zeros() as u8;
+        bits &= bits - 1;
+        end -= 1u64 << height;
+        Some(Node {
+            height,
+            index: end >> height,
+        })
+    })
+}
+
 /// MTH of leaves `[lo, hi)` (see [`nodes_of`] for the alignment it needs).
 pub fn range_hash(lo: u64, hi: u64, source: &impl NodeSource) -> Result<Hash, MissingNode> {
-    if lo == hi {
+    let mut nodes = nodes_of_rev(lo, hi);
+    let Some(last) = nodes.next() else {
         return Ok(empty_root());
-    }
-    let nodes: Vec<Node> = nodes_of(lo, hi).collect();
-    let mut acc = source.node(*nodes.last().expect("non-empty range"))?;
-    for node in nodes.iter().rev().skip(1) {
-        acc = node_hash(&source.node(*node)?, &acc);
+    };
+    let mut acc = source.node(last)?;
+    for node in nodes {
+        acc = node_hash(&source.node(node)?, &acc);
     }
     Ok(acc)
 }

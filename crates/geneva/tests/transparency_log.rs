@@ -285,7 +285,17 @@ fn geneva_verify_and_the_audit_catch_every_kind_of_tampering() {
     assert!(out.contains("FAILED: object campaign--00000003-0000-4000-8000-000000000000: its canonical SHA-256 is") && out.contains("altered after it was logged"), "{out}");
 }
 
-fn listen(data: &Path, extra: &[&str]) -> (std::process::Child, String) {
+/// A server that is stopped however the test ends, panics included.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn listen(data: &Path, extra: &[&str]) -> (Server, String) {
     use std::io::BufRead;
     let mut server = Command::new(env!("CARGO_BIN_EXE_geneva"))
         .arg("--data")
@@ -311,7 +321,7 @@ fn listen(data: &Path, extra: &[&str]) -> (std::process::Child, String) {
         .strip_prefix("listening on ")
         .expect("serve announces its address")
         .to_owned();
-    (server, base)
+    (Server(server), base)
 }
 
 fn witness(data: &Path, base: &str, key: &Path, log_key: &str) -> Output {
@@ -358,7 +368,7 @@ fn witnesses_cosign_over_http_and_refuse_truncation_forks_and_other_keys() {
     .trim()
     .to_owned();
     ok(&data, &["log", "witness", "add", &w1_public]);
-    let (mut server, base) = listen(&data, &["--require-witnesses", "1"]);
+    let (server, base) = listen(&data, &["--require-witnesses", "1"]);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -577,8 +587,7 @@ fn witnesses_cosign_over_http_and_refuse_truncation_forks_and_other_keys() {
             .unwrap()
     });
     assert_eq!(garbage.status(), 403);
-    server.kill().unwrap();
-    let _ = server.wait();
+    drop(server);
 }
 
 #[test]
