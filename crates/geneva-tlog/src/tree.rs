@@ -254,7 +254,8 @@ fn inclusion_len(index: u64, size: u64) -> usize {
     // Levels below the point where the leaf's path and the right edge meet,
     // plus the levels of the right edge above it that are not skipped.
     let inner = 64 - (index ^ (size - 1)).leading_zeros();
-    let border = (index >> inner).count_ones();
+    // `inner` is 64 when the leaf and the last leaf differ in the top bit.
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     (inner + border) as usize
 }
 
