@@ -146,7 +146,7 @@ fn big_memory() -> &'static (StripSet, Hash) {
 /// so the runtime is entered once per batch, not once per proof.
 const PROOFS_PER_ITERATION: usize = 64;
 
-#[divan::bench(sample_count = 20, sample_size = 20, counters = [divan::counter::ItemsCount::new(PROOFS_PER_ITERATION)])]
+#[divan::bench(sample_count = 50, sample_size = 20, counters = [divan::counter::ItemsCount::new(PROOFS_PER_ITERATION)])]
 fn inclusion_proof_10m(bencher: Bencher) {
     let big = big_log();
     let mut rng = StdRng::seed_from_u64(1);

@@ -274,7 +274,10 @@ impl TransparencyLog {
     /// computed from strips. A cached strip too short for them (the tree grew
     /// since it was read) is read again, once.
     async fn hashes_of(&self, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, LogError> {
-        let mut known = KnownNodes::default();
+        let mut known = KnownNodes(FxHashMap::with_capacity_and_hasher(
+            64,
+            Default::default(),
+        ));
         let mut unknown = Vec::new();
         {
             let memo = self.memo.lock().expect("node memo lock");
