@@ -274,10 +274,7 @@ impl TransparencyLog {
     /// computed from strips. A cached strip too short for them (the tree grew
     /// since it was read) is read again, once.
     async fn hashes_of(&self, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, LogError> {
-        let mut known = KnownNodes(FxHashMap::with_capacity_and_hasher(
-            64,
-            Default::default(),
-        ));
+        let mut known = KnownNodes(FxHashMap::with_capacity_and_hasher(64, Default::default()));
         let mut unknown = Vec::new();
         {
             let memo = self.memo.lock().expect("node memo lock");
@@ -346,6 +343,11 @@ impl TransparencyLog {
                 .take_while(|(i, e)| e.leaf_index == state.size + *i as u64)
                 .count();
             if run == 0 {
+                // Another process may have integrated these leaves since we
+                // read the size; only a size that stands still means a gap.
+                if self.store.log_state().await?.size != state.size {
+                    continue;
+                }
                 return Err(LogError::Gap { leaf: state.size });
             }
             let mut entries = entries;
@@ -727,35 +729,37 @@ impl TransparencyLog {
                     .and_then(|k| VerifierKey::parse(k).ok()),
             };
             match key {
-                Some(key) => match verify::open_checkpoint(text.as_bytes(), &key) {
-                    Ok(signed) => {
-                        if signed.checkpoint.size != state.size {
-                            problem(
-                                &mut report,
-                                format!(
-                                    "the latest checkpoint signs {} leaves but the stored tree has {}",
-                                    signed.checkpoint.size, state.size
-                                ),
-                            );
-                        } else {
-                            match self.root(state.size).await {
-                                Ok(root) if root == signed.checkpoint.root => {}
-                                Ok(_) => problem(
+                Some(key) => {
+                    match verify::open_checkpoint(text.as_bytes(), std::slice::from_ref(&key)) {
+                        Ok(signed) => {
+                            if signed.checkpoint.size != state.size {
+                                problem(
                                     &mut report,
                                     format!(
-                                        "the stored tree of {} leaves does not have the root the checkpoint signs: tree hashes were altered",
-                                        state.size
+                                        "the latest checkpoint signs {} leaves but the stored tree has {}",
+                                        signed.checkpoint.size, state.size
                                     ),
-                                ),
-                                Err(e) => problem(
-                                    &mut report,
-                                    format!("the stored tree is incomplete: {e}"),
-                                ),
+                                );
+                            } else {
+                                match self.root(state.size).await {
+                                    Ok(root) if root == signed.checkpoint.root => {}
+                                    Ok(_) => problem(
+                                        &mut report,
+                                        format!(
+                                            "the stored tree of {} leaves does not have the root the checkpoint signs: tree hashes were altered",
+                                            state.size
+                                        ),
+                                    ),
+                                    Err(e) => problem(
+                                        &mut report,
+                                        format!("the stored tree is incomplete: {e}"),
+                                    ),
+                                }
                             }
                         }
+                        Err(e) => problem(&mut report, e.to_string()),
                     }
-                    Err(e) => problem(&mut report, e.to_string()),
-                },
+                }
                 None => problem(
                     &mut report,
                     "the log's public key is not recorded in the store".into(),

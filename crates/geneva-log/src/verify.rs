@@ -124,27 +124,55 @@ pub fn encode_hashes(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(|h| STANDARD.encode(h.0)).collect()
 }
 
-/// Opens a signed checkpoint with the log's key, explaining failures.
+/// Opens a signed checkpoint with the log's key, explaining failures. Any of
+/// `log_keys` will do: after a key rotation a verifier holds the old and the new.
 pub fn open_checkpoint(
     note: &[u8],
-    log_key: &VerifierKey,
+    log_keys: &[VerifierKey],
 ) -> Result<SignedCheckpoint, VerifyError> {
-    SignedCheckpoint::open(note, log_key).map_err(|e| match e {
-        CheckpointError::Note(
-            reason @ (NoteError::NotSignedBy { .. } | NoteError::BadSignature { .. }),
-        ) => VerifyError::CheckpointSignature {
-            key: log_key.to_text(),
-            reason: reason.to_string(),
-        },
-        other => VerifyError::Checkpoint(other.to_string()),
-    })
+    let mut failure: Option<VerifyError> = None;
+    for key in log_keys {
+        let error = match SignedCheckpoint::open(note, key) {
+            Ok(signed) => return Ok(signed),
+            Err(CheckpointError::Note(reason @ NoteError::BadSignature { .. })) => {
+                // A known key whose signature fails: the strongest evidence, reported first.
+                VerifyError::CheckpointSignature {
+                    key: key.to_text(),
+                    reason: reason.to_string(),
+                }
+            }
+            Err(CheckpointError::Note(NoteError::NotSignedBy { .. })) => {
+                VerifyError::CheckpointSignature {
+                    key: log_keys
+                        .iter()
+                        .map(VerifierKey::to_text)
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    reason: "no signature by it on the checkpoint (signed by another key?)".into(),
+                }
+            }
+            Err(other) => VerifyError::Checkpoint(other.to_string()),
+        };
+        let stronger = matches!(
+            (&failure, &error),
+            (None, _)
+                | (
+                    Some(VerifyError::Checkpoint(_)),
+                    VerifyError::CheckpointSignature { .. }
+                )
+        ) || matches!(&error, VerifyError::CheckpointSignature { reason, .. } if reason.contains("invalid"));
+        if stronger {
+            failure = Some(error);
+        }
+    }
+    Err(failure.unwrap_or_else(|| VerifyError::Checkpoint("no log key to check it with".into())))
 }
 
 /// Checks a proof bundle: the checkpoint's signature, the leaf's inclusion,
 /// and that the object (the bundle's, or `object` if given) is the one logged.
 pub fn verify_bundle(
     bundle: &ProofBundle,
-    log_key: &VerifierKey,
+    log_keys: &[VerifierKey],
     object: Option<&[u8]>,
     witnesses: &[VerifierKey],
 ) -> Result<VerifiedInclusion, VerifyError> {
@@ -154,7 +182,7 @@ pub fn verify_bundle(
             bundle.format
         )));
     }
-    let signed = open_checkpoint(bundle.checkpoint.as_bytes(), log_key)?;
+    let signed = open_checkpoint(bundle.checkpoint.as_bytes(), log_keys)?;
     let checkpoint = &signed.checkpoint;
     if checkpoint.size != bundle.tree_size {
         return Err(VerifyError::SizeMismatch {
@@ -262,7 +290,7 @@ pub fn check_extends(
 /// Checks two signed checkpoints (the first seen earlier) and the consistency proof between them.
 pub fn verify_consistency_bundle(
     bundle: &ConsistencyBundle,
-    log_key: &VerifierKey,
+    log_keys: &[VerifierKey],
 ) -> Result<(Checkpoint, Checkpoint), VerifyError> {
     if bundle.format != CONSISTENCY_FORMAT {
         return Err(VerifyError::Malformed(format!(
@@ -270,8 +298,8 @@ pub fn verify_consistency_bundle(
             bundle.format
         )));
     }
-    let old = open_checkpoint(bundle.old_checkpoint.as_bytes(), log_key)?.checkpoint;
-    let new = open_checkpoint(bundle.new_checkpoint.as_bytes(), log_key)?.checkpoint;
+    let old = open_checkpoint(bundle.old_checkpoint.as_bytes(), log_keys)?.checkpoint;
+    let new = open_checkpoint(bundle.new_checkpoint.as_bytes(), log_keys)?.checkpoint;
     check_extends(&old, &new, &decode_hashes(&bundle.proof)?)?;
     Ok((old, new))
 }
@@ -283,11 +311,11 @@ pub fn witness_checkpoint(
     last: Option<&Checkpoint>,
     note: &[u8],
     proof: &[Hash],
-    log_key: &VerifierKey,
+    log_keys: &[VerifierKey],
     witness_key: &SigningKey,
     now: u64,
 ) -> Result<(Checkpoint, NoteSignature), VerifyError> {
-    let signed = open_checkpoint(note, log_key)?;
+    let signed = open_checkpoint(note, log_keys)?;
     if let Some(last) = last {
         if last.origin != signed.checkpoint.origin {
             return Err(VerifyError::Checkpoint(format!(

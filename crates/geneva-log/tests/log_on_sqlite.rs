@@ -102,10 +102,10 @@ async fn integration_signs_checkpoints_that_extend_each_other() {
     let cp383 = f.log.checkpoint().await.unwrap().unwrap();
 
     let vkey = f.key.verifier();
-    let old = verify::open_checkpoint(cp300.as_bytes(), &vkey)
+    let old = verify::open_checkpoint(cp300.as_bytes(), std::slice::from_ref(&vkey))
         .unwrap()
         .checkpoint;
-    let new = verify::open_checkpoint(cp383.as_bytes(), &vkey)
+    let new = verify::open_checkpoint(cp383.as_bytes(), std::slice::from_ref(&vkey))
         .unwrap()
         .checkpoint;
     assert_eq!((old.size, new.size), (300, 383));
@@ -120,7 +120,7 @@ async fn integration_signs_checkpoints_that_extend_each_other() {
         let bundle = f.log.prove(&version).await.unwrap();
         let text = serde_json::to_string(&bundle).unwrap();
         let bundle: ProofBundle = serde_json::from_str(&text).unwrap();
-        let ok = verify::verify_bundle(&bundle, &vkey, None, &[]).unwrap();
+        let ok = verify::verify_bundle(&bundle, std::slice::from_ref(&vkey), None, &[]).unwrap();
         assert_eq!(ok.id, id);
         let leaf = geneva_tlog::leaf_hash(bundle.leaf.as_bytes());
         assert_eq!(
@@ -197,7 +197,7 @@ async fn cosignatures_from_registered_witnesses_only() {
         None,
         checkpoint.as_bytes(),
         &[],
-        &f.key.verifier(),
+        &[f.key.verifier()],
         &w1,
         1_700_000_000,
     )
@@ -207,7 +207,7 @@ async fn cosignatures_from_registered_witnesses_only() {
         None,
         checkpoint.as_bytes(),
         &[],
-        &f.key.verifier(),
+        &[f.key.verifier()],
         &stranger,
         1_700_000_000,
     )

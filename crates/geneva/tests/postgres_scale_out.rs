@@ -321,6 +321,21 @@ fn migrate_sqlite_to_postgres_keeps_every_version_and_hash() {
     assert_eq!(shown["versions"].as_array().unwrap().len(), 2);
     assert_eq!(shown["versions"][1]["submitted_by"], "CERT-A");
     assert_eq!(shown["versions"][1]["tlp"], "TLP:RED");
+    // The log arrived leaf for leaf: signed with the source's key, the target's
+    // checkpoint is the source's, byte for byte, and its audit is clean.
+    let key = dir.path().join("log.key");
+    let key = key.to_str().unwrap();
+    let source_checkpoint = geneva(&sqlite, &["log", "checkpoint"]).stdout;
+    let target_checkpoint =
+        geneva(&database, &["--log-signing-key", key, "log", "checkpoint"]).stdout;
+    assert_eq!(
+        String::from_utf8_lossy(&target_checkpoint),
+        String::from_utf8_lossy(&source_checkpoint)
+    );
+    let audit: Value =
+        serde_json::from_slice(&geneva(&database, &["log", "audit", "--json"]).stdout).unwrap();
+    assert_eq!(audit["problems"], json!([]), "{audit}");
+    assert_eq!(audit["size"], 19_981 + 3);
     // A second migration into the now full target is refused.
     let again = Command::new(env!("CARGO_BIN_EXE_geneva"))
         .args(["migrate", "--from", &sqlite, "--to", &database])

@@ -661,3 +661,100 @@ fn sigkill_in_the_middle_of_large_imports_leaves_store_and_log_in_step() {
         (versions - 1000) / 30_000
     );
 }
+
+#[test]
+fn a_rotated_key_signs_on_and_verifiers_holding_both_keys_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&data, &["log", "init", "--origin", "geneva.test/rotating"]);
+    // A log keeps its key: a second init is refused.
+    assert!(refused(&data, &["log", "init"]).contains("already exists"));
+    ok(
+        &data,
+        &[
+            "import",
+            s(&write_json(dir.path(), "a.json", &campaigns(0, 40, "a"))),
+        ],
+    );
+    let old_key = ok(&data, &["log", "key"]).trim().to_owned();
+    assert!(old_key.starts_with("geneva.test/rotating+"));
+    let before = dir.path().join("before.note");
+    std::fs::write(&before, ok(&data, &["log", "checkpoint"])).unwrap();
+
+    let new_file = dir.path().join("new.key");
+    let new_key = ok(&data, &["log", "rotate-key", s(&new_file), "--create"])
+        .trim()
+        .to_owned();
+    assert_ne!(new_key, old_key);
+    assert!(new_key.starts_with("geneva.test/rotating+"));
+    // The old key file no longer signs this log: the import stands, its leaves wait.
+    let out = geneva(
+        &data,
+        &[
+            "import",
+            s(&write_json(dir.path(), "b.json", &campaigns(40, 60, "b"))),
+        ],
+    );
+    assert!(out.status.success());
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warning.contains(
+            "imported, but the transparency log was not extended: the log is signed with key"
+        ),
+        "{warning}"
+    );
+    assert_eq!(ok(&data, &["log", "key"]).trim(), new_key);
+    let note = ok(
+        &data,
+        &["--log-signing-key", s(&new_file), "log", "checkpoint"],
+    );
+    assert!(note.starts_with("geneva.test/rotating\n60\n"), "{note}");
+    let after = dir.path().join("after.note");
+    std::fs::write(&after, &note).unwrap();
+    let consistency = dir.path().join("c.json");
+    ok(
+        &data,
+        &[
+            "--log-signing-key",
+            s(&new_file),
+            "log",
+            "consistency",
+            "40",
+            "-o",
+            s(&consistency),
+        ],
+    );
+
+    // Holding only the old key, the new checkpoint is refused; with both, accepted.
+    let out = refused(&data, &["verify", "--log-key", &old_key, s(&consistency)]);
+    assert!(out.contains("not signed by the log's key"), "{out}");
+    let out = ok(
+        &data,
+        &[
+            "verify",
+            "--log-key",
+            &old_key,
+            "--log-key",
+            &new_key,
+            s(&consistency),
+        ],
+    );
+    assert!(
+        out.contains("the checkpoint of 60 leaves extends the one of 40 leaves"),
+        "{out}"
+    );
+    // A key file readable by others is refused, with the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&new_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = refused(
+            &data,
+            &["--log-signing-key", s(&new_file), "log", "checkpoint"],
+        );
+        assert!(
+            out.contains("is readable by other users") && out.contains("chmod 600"),
+            "{out}"
+        );
+    }
+}

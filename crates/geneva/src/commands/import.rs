@@ -113,8 +113,17 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
     // The committed versions join the log: a tree update and one signed
     // checkpoint per batch. If this is interrupted they stay pending, and the
     // next `geneva log checkpoint`, import or server adds them.
+    // The import is committed whatever happens here: a log failure is told,
+    // not turned into a failed import, and the leaves wait for the next try.
+    let mut log_error = None;
     let logged = if stored.is_ok() {
-        Some(super::log::integrate_or_explain(&log, args.json).await?)
+        match super::log::integrate_or_explain(&log, args.json).await {
+            Ok(done) => Some(done),
+            Err(e) => {
+                log_error = Some(format!("{e:#}"));
+                None
+            }
+        }
     } else {
         None
     };
@@ -154,6 +163,7 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
                 "ok": true, "files": files, "new": summary.new, "updated": summary.updated,
                 "unchanged": summary.unchanged, "rejected": 0, "seconds": elapsed.as_secs_f64(),
                 "log_size": logged.flatten().map(|l| l.size),
+                "log_error": log_error,
             })
         );
     } else {
@@ -175,6 +185,12 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
         }
         if warnings > 0 {
             println!("  ({warnings} warnings; `geneva validate` lists them)");
+        }
+        if let Some(error) = &log_error {
+            eprintln!("warning: imported, but the transparency log was not extended: {error}");
+            eprintln!(
+                "         the new versions' leaves wait; `geneva log checkpoint` with the log's key adds them"
+            );
         }
         if let Some(Some(log)) = logged
             && log.appended > 0

@@ -76,17 +76,39 @@ pub enum WitnessCommand {
     },
 }
 
-/// The signing key's file: `--log-signing-key`, else `log.key` in the data directory.
+/// The signing key's file: `--log-signing-key`, else `log.key` beside the
+/// embedded database (in the data directory, or beside a `sqlite:PATH`).
 pub fn key_path(location: &StoreLocation) -> PathBuf {
-    location
-        .log_key
-        .clone()
-        .unwrap_or_else(|| location.data.join("log.key"))
+    if let Some(path) = &location.log_key {
+        return path.clone();
+    }
+    match location
+        .database
+        .as_deref()
+        .and_then(|url| url.strip_prefix("sqlite:"))
+    {
+        Some(db) => Path::new(db)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("log.key"),
+        None => location.data.join("log.key"),
+    }
 }
 
-/// The log over `store`, with its signing key if this process has it. On a
-/// log with no key yet, and `create`, a key is made in the data directory,
-/// and a sentence saying so is returned for the caller to show.
+/// Whether the store is the embedded SQLite one, which is this machine's alone.
+fn embedded(location: &StoreLocation) -> bool {
+    location
+        .database
+        .as_deref()
+        .is_none_or(|url| url.starts_with("sqlite:"))
+}
+
+/// The log over `store`, with its signing key if this process has it. On an
+/// embedded log with no key yet, and `create`, a key is made in the data
+/// directory, and a sentence saying so is returned for the caller to show. A
+/// shared database gets its key only from `geneva log init`: several servers
+/// starting at once must not each invent one.
 pub async fn open_log_reporting(
     location: &StoreLocation,
     store: Arc<dyn Store>,
@@ -96,7 +118,7 @@ pub async fn open_log_reporting(
     let mut created = None;
     let signer = if path.exists() {
         Some(key::load(&path)?)
-    } else if create && store.log_state().await?.public_key.is_none() {
+    } else if create && embedded(location) && store.log_state().await?.public_key.is_none() {
         let origin = match std::env::var("GENEVA_LOG_ORIGIN") {
             Ok(origin) if !origin.is_empty() => origin,
             _ => key::default_origin()?,

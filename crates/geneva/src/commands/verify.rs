@@ -19,9 +19,11 @@ pub struct Args {
     /// consistency file (`geneva log consistency`), or two signed checkpoints, older first.
     #[arg(required = true, num_args = 1..=2)]
     files: Vec<PathBuf>,
-    /// The log's public key (name+id+base64), or a file holding it.
-    #[arg(long, env = "GENEVA_LOG_PUBLIC_KEY")]
-    log_key: String,
+    /// The log's public key (name+id+base64), or a file holding it; repeat it
+    /// to accept a checkpoint signed by any of them (the old and the new key
+    /// after a rotation).
+    #[arg(long, env = "GENEVA_LOG_PUBLIC_KEY", required = true)]
+    log_key: Vec<String>,
     /// Check this copy of the object instead of the one in the proof file.
     #[arg(long)]
     object: Option<PathBuf>,
@@ -50,7 +52,11 @@ fn key_arg(text: &str) -> anyhow::Result<VerifierKey> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let log_key = key_arg(&args.log_key)?;
+    let log_key = args
+        .log_key
+        .iter()
+        .map(|k| key_arg(k))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let witnesses = args
         .witnesses
         .iter()
@@ -80,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `Err` for files that cannot be read at all; `Ok(Err)` for a verdict of "not verified".
 fn check(
     args: &Args,
-    log_key: &VerifierKey,
+    log_key: &[VerifierKey],
     witnesses: &[VerifierKey],
 ) -> anyhow::Result<Result<String, VerifyError>> {
     let first = read(&args.files[0])?;
@@ -131,7 +137,7 @@ fn check(
                         ok.leaf_index,
                         bundle.log,
                         ok.tree_size,
-                        log_key.to_text()
+                        signer_of(&bundle.checkpoint, log_key)
                     );
                     if !witnesses.is_empty() {
                         message.push_str(&format!(
@@ -168,7 +174,16 @@ fn check(
     }
 }
 
-fn consistency(bundle: &ConsistencyBundle, log_key: &VerifierKey) -> Result<String, VerifyError> {
+/// Which of the given log keys signed a checkpoint (for the report).
+fn signer_of(note: &str, keys: &[VerifierKey]) -> String {
+    let note = geneva_tlog::Note::parse(note.as_bytes()).ok();
+    keys.iter()
+        .find(|k| note.as_ref().is_some_and(|n| n.verify(k).is_ok()))
+        .map(VerifierKey::to_text)
+        .unwrap_or_default()
+}
+
+fn consistency(bundle: &ConsistencyBundle, log_key: &[VerifierKey]) -> Result<String, VerifyError> {
     verify::verify_consistency_bundle(bundle, log_key).map(|(old, new)| {
         format!(
             "the checkpoint of {} leaves extends the one of {} leaves: log {} is append-only between them",

@@ -24,9 +24,10 @@ pub struct Args {
     /// The log's URL prefix, e.g. http://geneva.example:8080/log.
     #[arg(long, required_unless_present = "init")]
     log: Option<String>,
-    /// The log's public key (name+id+base64), or a file holding it.
+    /// The log's public key (name+id+base64), or a file holding it; repeat it
+    /// while the log rotates keys.
     #[arg(long, required_unless_present = "init")]
-    log_key: Option<String>,
+    log_key: Vec<String>,
     /// Where the last cosigned checkpoint is kept (default: KEY.state).
     #[arg(long)]
     state: Option<PathBuf>,
@@ -55,14 +56,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.key.display()
         );
     }
-    let log_key_text = args.log_key.as_deref().unwrap_or_default();
-    let log_key_text = if Path::new(log_key_text).is_file() {
-        std::fs::read_to_string(log_key_text)?
-    } else {
-        log_key_text.to_owned()
-    };
-    let log_key =
-        VerifierKey::parse(log_key_text.trim()).context("--log-key is not a public key")?;
+    let mut log_key = Vec::new();
+    for text in &args.log_key {
+        let text = if Path::new(text).is_file() {
+            std::fs::read_to_string(text)?
+        } else {
+            text.clone()
+        };
+        log_key.push(VerifierKey::parse(text.trim()).context("--log-key is not a public key")?);
+    }
     let prefix = args
         .log
         .as_deref()
@@ -143,7 +145,7 @@ async fn get_text(client: &reqwest::Client, url: &str) -> anyhow::Result<String>
 async fn round(
     client: &reqwest::Client,
     prefix: &str,
-    log_key: &VerifierKey,
+    log_key: &[VerifierKey],
     key: &SigningKey,
     state_path: &Path,
 ) -> Result<Option<String>, Refusal> {
