@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv with the independent Python judges the tests and benchmarks use:
+# ppdeep (ssdeep) and py-tlsh (TLSH) for fuzzy-hash scores, and
 # stix2-validator (the OASIS reference validator), stix2 (the reference library)
 # and taxii2-client. Versions are pinned so that CI and developers agree.
 set -euo pipefail

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod extract;
+pub mod fuzzy;
 pub mod normalize;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
