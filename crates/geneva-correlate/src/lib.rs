@@ -131,6 +131,8 @@ pub struct Index {
     ids: FxHashMap<String, ItemId>,
     /// Each item's observables, as added.
     observables: Vec<Vec<Observable>>,
+    /// Each item's values left out because a warning list covers them.
+    listed: Vec<Vec<Noise>>,
     /// value key → items, in the order they were added.
     postings: FxHashMap<String, Vec<ItemId>>,
     /// IPv4 addresses → items (for "which reported addresses lie in this range").
@@ -209,16 +211,21 @@ impl Index {
                 self.names.push(item.to_owned());
                 self.ids.insert(item.to_owned(), id);
                 self.observables.push(Vec::new());
+                self.listed.push(Vec::new());
                 id
             }
         };
         let mut noise = Vec::new();
         for o in observables {
             if let Some(list) = self.warnings.list_of(o) {
-                noise.push(Noise::Listed {
+                let n = Noise::Listed {
                     key: o.key(),
                     list: list.to_owned(),
-                });
+                };
+                if !self.listed[id as usize].contains(&n) {
+                    self.listed[id as usize].push(n.clone());
+                }
+                noise.push(n);
                 continue;
             }
             if self.observables[id as usize].contains(o) {
@@ -263,7 +270,7 @@ impl Index {
             return (Vec::new(), Vec::new());
         };
         let mut found: FxHashMap<ItemId, Vec<Reason>> = FxHashMap::default();
-        let mut noise = Vec::new();
+        let mut noise = self.listed[id as usize].clone();
         let note = |key: &str, count: usize, noise: &mut Vec<Noise>| {
             let n = Noise::OverCorrelating {
                 key: key.to_owned(),

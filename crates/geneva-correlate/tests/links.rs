@@ -216,13 +216,19 @@ fn warning_lists_and_over_correlation_keep_noise_out() {
     }
     let (links, noise) = ix.correlate("a");
     assert!(links.is_empty());
+    // The listed values are reported too, as they were when added.
+    assert_eq!(noise.len(), 6, "{noise:?}");
     assert_eq!(
-        noise,
-        vec![Noise::OverCorrelating {
+        noise.last(),
+        Some(&Noise::OverCorrelating {
             key: "domain:shared.bad.example".into(),
             items: 12
-        }]
+        })
     );
+    assert!(noise.contains(&Noise::Listed {
+        key: "ipv4:13.33.1.1".into(),
+        list: "cdn".into()
+    }));
 }
 
 #[test]

@@ -312,3 +312,85 @@ pub fn from_pattern(pattern: &str) -> Result<Extraction, geneva_stix::pattern::P
     }
     Ok(out)
 }
+
+/// Something correlation links: a report, grouping, incident or observed-data
+/// (with the observables of everything it refers to), or an indicator (with
+/// its pattern's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub id: String,
+    pub kind: String,
+    pub observables: Vec<Observable>,
+}
+
+const CONTAINERS: &[&str] = &[
+    "report",
+    "grouping",
+    "incident",
+    "observed-data",
+    "note",
+    "opinion",
+];
+
+/// The items of a set of objects (typically everything a viewer may see).
+/// A container's observables are those of the cyber-observables and
+/// indicators it refers to (`object_refs`), references inside them resolved;
+/// an indicator's are its pattern's.
+pub fn items(objects: &[Value]) -> Vec<Item> {
+    let by_id: HashMap<&str, &Value> = objects
+        .iter()
+        .filter_map(|o| Some((o.get("id")?.as_str()?, o)))
+        .collect();
+    let own = |o: &Value| -> Vec<Observable> {
+        match o.get("type").and_then(Value::as_str) {
+            Some("indicator") => o
+                .get("pattern")
+                .and_then(Value::as_str)
+                .filter(|_| {
+                    o.get("pattern_type")
+                        .and_then(Value::as_str)
+                        .is_none_or(|t| t == "stix")
+                })
+                .and_then(|p| from_pattern(p).ok())
+                .map(|e| e.observables.into_iter().map(|x| x.observable).collect())
+                .unwrap_or_default(),
+            _ => from_object(o, &by_id)
+                .observables
+                .into_iter()
+                .map(|x| x.observable)
+                .collect(),
+        }
+    };
+    let mut out = Vec::new();
+    for o in objects {
+        let (Some(id), Some(kind)) = (
+            o.get("id").and_then(Value::as_str),
+            o.get("type").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let mut observables: Vec<Observable> = if CONTAINERS.contains(&kind) {
+            o.get("object_refs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| by_id.get(r.as_str()?))
+                .flat_map(|target| own(target))
+                .collect()
+        } else if kind == "indicator" {
+            own(o)
+        } else {
+            continue;
+        };
+        observables.sort();
+        observables.dedup();
+        if !observables.is_empty() {
+            out.push(Item {
+                id: id.to_owned(),
+                kind: kind.to_owned(),
+                observables,
+            });
+        }
+    }
+    out
+}

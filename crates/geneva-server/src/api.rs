@@ -89,6 +89,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/objects/{id}/versions"),
     ("post", "/api/v1/bundles"),
     ("get", "/api/v1/objects/{id}/proof"),
+    ("get", "/api/v1/correlations/{id}"),
     ("get", "/log/checkpoint"),
     ("get", "/log/key"),
     ("get", "/log/tile/{path}"),
@@ -106,6 +107,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/objects/{id}/versions", get(object_versions))
         .route("/api/v1/bundles", post(post_bundle))
         .route("/api/v1/objects/{id}/proof", get(crate::log::object_proof))
+        .route("/api/v1/correlations/{id}", get(correlations))
         .route("/log/checkpoint", get(crate::log::checkpoint))
         .route("/log/key", get(crate::log::key))
         .route("/log/tile/{*path}", get(crate::log::tile))
@@ -268,6 +270,50 @@ async fn object_versions(
         .map(version_json)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(json!({"id": id, "versions": versions})))
+}
+
+/// What an object shares with everything else the caller may see.
+async fn correlations(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_read(&principal)?;
+    let viewer = viewer_of(&principal);
+    let found = geneva_analysis::correlate(
+        state.store.as_ref(),
+        &viewer,
+        &id,
+        state.config.correlation.clone(),
+        state.config.warning_lists.clone(),
+    )
+    .await
+    .map_err(|e| match e {
+        geneva_analysis::AnalysisError::Store(s) => ApiError::from(s),
+        other => {
+            tracing::error!(error = %other, "correlation failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "correlation failed; the server log has details",
+            )
+        }
+    })?;
+    let Some(found) = found else {
+        return Err(ApiError::not_found(&id));
+    };
+    state
+        .store
+        .audit(vec![NewAuditEntry {
+            at: geneva_stix::timestamp::now_rfc3339(),
+            actor: actor_of(&principal),
+            action: "correlate".into(),
+            channel: "api".into(),
+            target: Some(id),
+            detail: format!("{} links", found.links.len()),
+        }])
+        .await?;
+    Ok(Json(found.to_json()))
 }
 
 async fn post_bundle(

@@ -44,6 +44,9 @@ pub struct ServerConfig {
     pub require_witnesses: usize,
     /// How often pending leaves are looked for (other processes may leave some).
     pub log_interval: Duration,
+    /// Correlation thresholds and the warning lists that keep noise out.
+    pub correlation: geneva_correlate::Config,
+    pub warning_lists: geneva_correlate::WarningLists,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +58,8 @@ impl Default for ServerConfig {
             log_signer: None,
             require_witnesses: 0,
             log_interval: Duration::from_secs(2),
+            correlation: geneva_correlate::Config::default(),
+            warning_lists: geneva_correlate::WarningLists::builtin(),
         }
     }
 }

@@ -87,6 +87,10 @@ enum Command {
     Verify(commands::verify::Args),
     /// Run a witness: cosign each new checkpoint of a log that extends the last one seen.
     Witness(commands::witness::Args),
+    /// What an object or report shares with the rest of the store, and why.
+    Correlate(commands::correlate::CorrelateArgs),
+    /// Clusters of items joined by strong shared evidence.
+    Campaigns(commands::correlate::Options),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +130,8 @@ fn main() -> ExitCode {
             Command::Log(c) => commands::log::run(data, c).await,
             Command::Verify(args) => commands::verify::run(args),
             Command::Witness(args) => commands::witness::run(args).await,
+            Command::Correlate(args) => commands::correlate::correlate(data, args).await,
+            Command::Campaigns(options) => commands::correlate::campaigns(data, options).await,
         }
     });
     match result {

@@ -41,6 +41,9 @@ pub struct Args {
     /// Milliseconds between looks for log leaves left pending (by a crash or another process).
     #[arg(long, default_value_t = 2000)]
     log_interval_ms: u64,
+    /// More correlation warning lists: files of IP addresses, ranges, domains or hashes, one a line.
+    #[arg(long = "warning-list", value_name = "FILE")]
+    warning_lists: Vec<std::path::PathBuf>,
 }
 
 pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<ExitCode> {
@@ -67,6 +70,9 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
         log_signer: log.signer().cloned(),
         require_witnesses: args.require_witnesses,
         log_interval: Duration::from_millis(args.log_interval_ms.max(10)),
+        correlation: geneva_correlate::Config::default(),
+        warning_lists: geneva_analysis::warning_lists(&args.warning_lists)
+            .map_err(anyhow::Error::msg)?,
     };
     geneva_server::serve(listener, store, config, geneva_server::shutdown_signal()).await?;
     tracing::info!("stopped");
