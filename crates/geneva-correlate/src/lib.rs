@@ -135,12 +135,12 @@ pub struct Index {
     listed: Vec<Vec<Noise>>,
     /// value key → items, in the order they were added.
     postings: FxHashMap<String, Vec<ItemId>>,
-    /// IPv4 addresses → items (for "which reported addresses lie in this range").
-    v4: BTreeMap<u32, Vec<ItemId>>,
-    v6: BTreeMap<u128, Vec<ItemId>>,
-    /// Prefix lengths of reported ranges (for "which ranges contain this address").
-    v4_prefixes: FxHashSet<u8>,
-    v6_prefixes: FxHashSet<u8>,
+    /// Addresses → items, IPv4 as IPv4-mapped IPv6 so that one ordered map
+    /// answers "which reported addresses lie in this range" for both families.
+    addresses: BTreeMap<u128, Vec<ItemId>>,
+    /// Prefix lengths of reported ranges in that space (IPv4's plus 96), for
+    /// "which ranges contain this address": one lookup per length in use.
+    range_prefixes: FxHashSet<u8>,
 }
 
 impl std::fmt::Debug for Index {
@@ -238,16 +238,12 @@ impl Index {
                     items.push(id);
                 }
             }
-            match o {
-                Observable::Ipv4(a) => self.v4.entry(u32::from(*a)).or_default().push(id),
-                Observable::Ipv6(a) => self.v6.entry(u128::from(*a)).or_default().push(id),
-                Observable::Ipv4Net(_, p) => {
-                    self.v4_prefixes.insert(*p);
+            match ip_space(o) {
+                Some((address, 128)) => self.addresses.entry(address).or_default().push(id),
+                Some((_, prefix)) => {
+                    self.range_prefixes.insert(prefix);
                 }
-                Observable::Ipv6Net(_, p) => {
-                    self.v6_prefixes.insert(*p);
-                }
-                _ => {}
+                None => {}
             }
         }
         noise
@@ -302,92 +298,50 @@ impl Index {
                 }
             }
             match o {
-                Observable::Ipv4(a) => {
-                    for &p in &self.v4_prefixes {
-                        if let Ok(net) = normalize::cidr(&format!("{a}/{p}"))
-                            && let Ok(items) = self.posting(&net.key())
-                        {
+                Observable::Ipv4(_) | Observable::Ipv6(_) => {
+                    let (address, _) = ip_space(o).expect("an address");
+                    let mapped = is_mapped(address);
+                    for &p in &self.range_prefixes {
+                        // An IPv4 address is only in IPv4 ranges (IPv6 ranges shorter
+                        // than /96 "contain" the whole mapped space).
+                        if mapped && p < 96 {
+                            continue;
+                        }
+                        let range = observable_in_space(address & prefix_mask(p), p).key();
+                        if let Ok(items) = self.posting(&range) {
                             for &other in items {
                                 link(
                                     &mut found,
                                     other,
                                     Reason::InRange {
                                         address: key.clone(),
-                                        range: net.key(),
+                                        range: range.clone(),
                                     },
                                 );
                             }
                         }
                     }
                 }
-                Observable::Ipv6(a) => {
-                    for &p in &self.v6_prefixes {
-                        if let Ok(net) = normalize::cidr(&format!("{a}/{p}"))
-                            && let Ok(items) = self.posting(&net.key())
-                        {
-                            for &other in items {
-                                link(
-                                    &mut found,
-                                    other,
-                                    Reason::InRange {
-                                        address: key.clone(),
-                                        range: net.key(),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
-                Observable::Ipv4Net(n, p) => {
-                    let start = u32::from(*n);
-                    let end = start
-                        | if *p == 0 {
-                            u32::MAX
-                        } else {
-                            (1u32 << (32 - p)).wrapping_sub(1)
-                        };
+                Observable::Ipv4Net(..) | Observable::Ipv6Net(..) => {
+                    let (start, p) = ip_space(o).expect("a range");
+                    let end = start | !prefix_mask(p);
                     let mut inside = 0;
-                    for (addr, items) in self.v4.range(start..=end) {
+                    for (address, items) in self.addresses.range(start..=end) {
+                        if p < 96 && is_mapped(*address) {
+                            continue;
+                        }
                         inside += items.len();
                         if inside > self.config.max_items_per_value {
                             note(&key, inside, &mut noise);
                             break;
                         }
+                        let address = observable_in_space(*address, 128).key();
                         for &other in items {
-                            let address = Observable::Ipv4((*addr).into()).key();
                             link(
                                 &mut found,
                                 other,
                                 Reason::InRange {
-                                    address,
-                                    range: key.clone(),
-                                },
-                            );
-                        }
-                    }
-                }
-                Observable::Ipv6Net(n, p) => {
-                    let start = u128::from(*n);
-                    let end = start
-                        | if *p == 0 {
-                            u128::MAX
-                        } else {
-                            (1u128 << (128 - p)).wrapping_sub(1)
-                        };
-                    let mut inside = 0;
-                    for (addr, items) in self.v6.range(start..=end) {
-                        inside += items.len();
-                        if inside > self.config.max_items_per_value {
-                            note(&key, inside, &mut noise);
-                            break;
-                        }
-                        for &other in items {
-                            let address = Observable::Ipv6((*addr).into()).key();
-                            link(
-                                &mut found,
-                                other,
-                                Reason::InRange {
-                                    address,
+                                    address: address.clone(),
                                     range: key.clone(),
                                 },
                             );
@@ -610,6 +564,41 @@ impl Index {
                 members,
             })
             .collect()
+    }
+}
+
+/// An address or range as (network, prefix) in the IPv6 space, IPv4 mapped
+/// into `::ffff:0:0/96`.
+fn ip_space(o: &Observable) -> Option<(u128, u8)> {
+    match o {
+        Observable::Ipv4(a) => Some((u128::from(a.to_ipv6_mapped()), 128)),
+        Observable::Ipv6(a) => Some((u128::from(*a), 128)),
+        Observable::Ipv4Net(a, p) => Some((u128::from(a.to_ipv6_mapped()), p + 96)),
+        Observable::Ipv6Net(a, p) => Some((u128::from(*a), *p)),
+        _ => None,
+    }
+}
+
+fn is_mapped(address: u128) -> bool {
+    address >> 32 == 0xffff
+}
+
+fn prefix_mask(prefix: u8) -> u128 {
+    if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix))
+    }
+}
+
+/// The observable a (network, prefix) of [`ip_space`] stands for.
+fn observable_in_space(network: u128, prefix: u8) -> Observable {
+    let v6 = std::net::Ipv6Addr::from(network);
+    match (v6.to_ipv4_mapped(), prefix) {
+        (Some(v4), 128) => Observable::Ipv4(v4),
+        (Some(v4), p) if p >= 96 => Observable::Ipv4Net(v4, p - 96),
+        (_, 128) => Observable::Ipv6(v6),
+        (_, p) => Observable::Ipv6Net(v6, p),
     }
 }
 

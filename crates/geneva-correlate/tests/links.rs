@@ -281,3 +281,43 @@ fn postings_grow_with_items_not_with_pairs() {
     // Keys: the shared value, its registrable domain, and each item's own domain and registrable domain.
     assert!(ix.keys() <= 2 + 2 * 2_000, "{}", ix.keys());
 }
+
+#[test]
+fn ranges_and_addresses_of_both_families() {
+    let mut ix = Index::new(Config::default(), WarningLists::default());
+    ix.add("v4-range", &[ip("45.77.0.0/16")]);
+    ix.add("v4-addr", &[ip("45.77.3.4")]);
+    ix.add("v4-other", &[ip("45.78.3.4")]);
+    ix.add("v6-range", &[ip("2a01:4f8::/32")]);
+    ix.add("v6-addr", &[ip("2a01:4f8:c0c:1234::1")]);
+    ix.add("v6-narrow", &[ip("2a01:4f8:c0c:1234::/120")]);
+    ix.add("v6-everything", &[ip("::/0")]);
+    let linked = |item: &str| -> Vec<String> {
+        let mut v: Vec<String> = ix.correlate(item).0.into_iter().map(|l| l.item).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(linked("v4-range"), vec!["v4-addr"]);
+    assert_eq!(
+        linked("v4-addr"),
+        vec!["v4-range"],
+        "::/0 does not claim IPv4 addresses"
+    );
+    assert!(linked("v4-other").is_empty());
+    assert_eq!(
+        linked("v6-addr"),
+        vec!["v6-everything", "v6-narrow", "v6-range"]
+    );
+    assert_eq!(linked("v6-narrow"), vec!["v6-addr"]);
+    assert_eq!(linked("v6-everything"), vec!["v6-addr"]);
+    // An IPv4-mapped IPv6 address is the IPv4 address.
+    ix.add("mapped", &[ip("::ffff:45.77.9.9")]);
+    assert_eq!(
+        ix.correlate("mapped")
+            .0
+            .iter()
+            .map(|l| l.item.as_str())
+            .collect::<Vec<_>>(),
+        vec!["v4-range"]
+    );
+}
