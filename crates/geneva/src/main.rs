@@ -91,6 +91,9 @@ enum Command {
     Correlate(commands::correlate::CorrelateArgs),
     /// Clusters of items joined by strong shared evidence.
     Campaigns(commands::correlate::Options),
+    /// Benchmarks that generate their own load.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
             Command::Witness(args) => commands::witness::run(args).await,
             Command::Correlate(args) => commands::correlate::correlate(data, args).await,
             Command::Campaigns(options) => commands::correlate::campaigns(data, options).await,
+            Command::Bench(c) => commands::bench::run(c),
         }
     });
     match result {

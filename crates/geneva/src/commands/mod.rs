@@ -1,5 +1,6 @@
 //! One module per subcommand, plus what they share: opening the store and reading input.
 
+pub mod bench;
 pub mod correlate;
 pub mod evidence;
 pub mod export;
