@@ -234,8 +234,16 @@ impl Index {
             self.observables[id as usize].push(o.clone());
             for key in derived_keys(o) {
                 let items = self.postings.entry(key).or_default();
-                if items.last() != Some(&id) && !items.contains(&id) {
-                    items.push(id);
+                // Items are numbered as they arrive, so a posting is sorted and
+                // a new item goes at the end; only an old item adding more
+                // values needs a search (a common value has thousands of items).
+                match items.last() {
+                    Some(&last) if last >= id => {
+                        if let Err(at) = items.binary_search(&id) {
+                            items.insert(at, id);
+                        }
+                    }
+                    _ => items.push(id),
                 }
             }
             match ip_space(o) {

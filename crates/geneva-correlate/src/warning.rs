@@ -16,6 +16,11 @@ pub struct WarningError {
 #[derive(Debug, Clone, Default)]
 pub struct WarningLists {
     lists: Vec<(String, Vec<Observable>)>,
+    /// Lookups built from `lists`: values by key, domains (which cover their
+    /// subdomains) by name, and the ranges, each with its list's position.
+    exact: rustc_hash::FxHashMap<Observable, usize>,
+    domains: rustc_hash::FxHashMap<String, usize>,
+    ranges: Vec<(Observable, usize)>,
 }
 
 const BUILTIN: &[(&str, &[&str])] = &[
@@ -90,6 +95,7 @@ impl WarningLists {
         {
             list.1 = empty;
         }
+        lists.reindex();
         lists
     }
 
@@ -114,17 +120,73 @@ impl WarningLists {
             Some(list) => list.1 = values,
             None => self.lists.push((name.to_owned(), values)),
         }
+        self.reindex();
         Ok(count)
     }
 
-    /// The list that covers `o`, if any.
-    pub fn list_of(&self, o: &Observable) -> Option<&str> {
-        for (name, values) in &self.lists {
-            if values.iter().any(|v| covers(v, o)) {
-                return Some(name);
+    fn reindex(&mut self) {
+        self.exact.clear();
+        self.domains.clear();
+        self.ranges.clear();
+        for (position, (_, values)) in self.lists.iter().enumerate() {
+            for v in values {
+                match v {
+                    Observable::Domain(d) => {
+                        self.domains.entry(d.clone()).or_insert(position);
+                    }
+                    Observable::Ipv4Net(..) | Observable::Ipv6Net(..) => {
+                        self.ranges.push((v.clone(), position))
+                    }
+                    other => {
+                        self.exact.entry(other.clone()).or_insert(position);
+                    }
+                }
             }
         }
-        None
+    }
+
+    /// The list that covers `o`, if any (the first added, when several do).
+    pub fn list_of(&self, o: &Observable) -> Option<&str> {
+        self.position_of(o).map(|p| self.lists[p].0.as_str())
+    }
+
+    fn position_of(&self, o: &Observable) -> Option<usize> {
+        let mut best: Option<usize> = self.exact.get(o).copied();
+        let mut consider = |p: usize| best = Some(best.map_or(p, |b| b.min(p)));
+        match o {
+            Observable::Domain(d) => {
+                // The domain and each parent: a listed domain covers its subdomains.
+                let mut rest = d.as_str();
+                loop {
+                    if let Some(&p) = self.domains.get(rest) {
+                        consider(p);
+                    }
+                    match rest.split_once('.') {
+                        Some((_, parent)) => rest = parent,
+                        None => break,
+                    }
+                }
+            }
+            Observable::Url(u) => {
+                if let Some(host) = normalize::url_host(u)
+                    && let Some(p) = self.position_of(&host)
+                {
+                    consider(p);
+                }
+            }
+            Observable::Ipv4(_)
+            | Observable::Ipv6(_)
+            | Observable::Ipv4Net(..)
+            | Observable::Ipv6Net(..) => {
+                for (range, p) in &self.ranges {
+                    if covers(range, o) {
+                        consider(*p);
+                    }
+                }
+            }
+            _ => {}
+        }
+        best
     }
 }
 
@@ -145,6 +207,7 @@ fn parse_value(line: &str) -> Option<Observable> {
     normalize::domain(line).ok().map(Observable::Domain)
 }
 
+/// Whether a listed range covers an address or a narrower range of its family.
 fn covers(listed: &Observable, o: &Observable) -> bool {
     match (listed, o) {
         (
@@ -157,17 +220,6 @@ fn covers(listed: &Observable, o: &Observable) -> bool {
         (Observable::Ipv6Net(_, p), Observable::Ipv6Net(m, q)) => {
             q >= p && normalize::contains(listed, &Observable::Ipv6(*m))
         }
-        (Observable::Domain(d), Observable::Domain(x)) => x == d || x.ends_with(&format!(".{d}")),
-        (Observable::Domain(_), Observable::Url(u)) => {
-            normalize::url_host(u).is_some_and(|h| covers(listed, &h))
-        }
-        (
-            Observable::Ipv4Net(..)
-            | Observable::Ipv6Net(..)
-            | Observable::Ipv4(_)
-            | Observable::Ipv6(_),
-            Observable::Url(u),
-        ) => normalize::url_host(u).is_some_and(|h| covers(listed, &h)),
-        _ => listed == o,
+        _ => false,
     }
 }
