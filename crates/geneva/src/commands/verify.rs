@@ -165,9 +165,9 @@ fn check(
             Ok(consistency(&bundle, log_key))
         }
         other => bail!(
-            "{}: format {:?} is not one geneva verify reads ({} or {})",
+            "{}: format {} is not one geneva verify reads ({} or {})",
             args.files[0].display(),
-            other,
+            other.map_or("(none)".to_owned(), |f| format!("{f:?}")),
             verify::PROOF_FORMAT,
             verify::CONSISTENCY_FORMAT
         ),
