@@ -3,19 +3,13 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-fn geneva(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geneva"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run geneva")
-}
+mod common;
+use common::geneva;
 
 fn geneva_json(data: &Path, args: &[&str]) -> Value {
     let out = geneva(data, args);

@@ -2,28 +2,16 @@
 //! end to end: real files, a real database, a real server.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-fn geneva(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geneva"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run geneva")
-}
+mod common;
+use common::{geneva, ok};
 
 fn ok_json(data: &Path, args: &[&str]) -> Value {
-    let out = geneva(data, args);
-    assert!(
-        out.status.success(),
-        "geneva {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    let out = ok(data, args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
 }
 
 fn report(n: u32, refs: &[String]) -> Value {

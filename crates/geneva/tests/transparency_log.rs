@@ -11,25 +11,8 @@ use std::time::Duration;
 use geneva_tlog::{Checkpoint, KeyKind, SigningKey};
 use serde_json::{Value, json};
 
-fn geneva(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geneva"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run geneva")
-}
-
-fn ok(data: &Path, args: &[&str]) -> String {
-    let out = geneva(data, args);
-    assert!(
-        out.status.success(),
-        "geneva {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{geneva, ok};
 
 /// Runs a command expected to fail, returning what it printed.
 fn refused(data: &Path, args: &[&str]) -> String {
