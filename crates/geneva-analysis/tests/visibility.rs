@@ -6,19 +6,13 @@ use std::sync::Arc;
 
 use geneva_access::OrgKind;
 use geneva_correlate::{Config, Reason, WarningLists};
-use geneva_stix::{PrepareOptions, Tlp, prepare};
+use geneva_stix::Tlp;
 use geneva_store::{Provenance, Recipients, Store, Viewer};
 use geneva_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
 fn prepared(objects: Vec<Value>) -> Vec<geneva_stix::PreparedObject> {
-    let bundle = json!({"type": "bundle", "id": "bundle--44af6c39-c09b-49c5-9de2-394224b04982", "objects": objects});
-    prepare(
-        &serde_json::to_vec(&bundle).unwrap(),
-        &PrepareOptions::default(),
-    )
-    .unwrap()
-    .objects
+    geneva_store::conformance::prepared(&objects)
 }
 
 fn report(n: u32, refs: &[&str]) -> Value {

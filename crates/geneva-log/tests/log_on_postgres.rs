@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use geneva_log::TransparencyLog;
 use geneva_log::verify;
-use geneva_stix::{PrepareOptions, Tlp, prepare};
+use geneva_stix::Tlp;
+use geneva_store::conformance::{campaign, prepared};
 use geneva_store::{Provenance, Recipients, Store};
 use geneva_store_postgres::PostgresStore;
 use geneva_tlog::{KeyKind, SigningKey};
-use serde_json::json;
 
 fn url() -> String {
     std::env::var("GENEVA_TEST_POSTGRES")
@@ -21,20 +21,9 @@ fn url() -> String {
 
 fn batch(from: u32, to: u32) -> Vec<geneva_stix::PreparedObject> {
     let objects: Vec<_> = (from..to)
-        .map(|n| {
-            json!({"type": "campaign", "spec_version": "2.1",
-                   "id": format!("campaign--{n:08x}-0000-4000-8000-000000000000"),
-                   "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z",
-                   "name": format!("Campaign {n}")})
-        })
+        .map(|n| campaign(n, "2020-01-01T00:00:00.000Z"))
         .collect();
-    let bundle = json!({"type": "bundle", "id": "bundle--44af6c39-c09b-49c5-9de2-394224b04982", "objects": objects});
-    prepare(
-        &serde_json::to_vec(&bundle).unwrap(),
-        &PrepareOptions::default(),
-    )
-    .unwrap()
-    .objects
+    prepared(&objects)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

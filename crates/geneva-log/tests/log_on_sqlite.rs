@@ -5,30 +5,15 @@ use std::sync::Arc;
 
 use geneva_log::verify::{self, ProofBundle};
 use geneva_log::{LogError, TransparencyLog};
-use geneva_stix::{PrepareOptions, Tlp, prepare};
+use geneva_stix::Tlp;
+use geneva_store::conformance::{campaign, prepared};
 use geneva_store::{Provenance, Recipients, Store, Viewer};
 use geneva_store_sqlite::SqliteStore;
 use geneva_tlog::{KeyKind, SigningKey, tree};
-use serde_json::json;
 
 fn campaigns(from: u32, to: u32, modified: &str) -> Vec<geneva_stix::PreparedObject> {
-    let objects: Vec<_> = (from..to)
-        .map(|n| {
-            json!({
-                "type": "campaign", "spec_version": "2.1",
-                "id": format!("campaign--{n:08x}-0000-4000-8000-000000000000"),
-                "created": "2020-01-01T00:00:00.000Z", "modified": modified,
-                "name": format!("Campaign {n}"),
-            })
-        })
-        .collect();
-    let bundle = json!({"type": "bundle", "id": "bundle--44af6c39-c09b-49c5-9de2-394224b04982", "objects": objects});
-    prepare(
-        &serde_json::to_vec(&bundle).unwrap(),
-        &PrepareOptions::default(),
-    )
-    .unwrap()
-    .objects
+    let objects: Vec<_> = (from..to).map(|n| campaign(n, modified)).collect();
+    prepared(&objects)
 }
 
 fn provenance() -> Provenance {
