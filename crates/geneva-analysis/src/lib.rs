@@ -1,19 +1,26 @@
-//! The analyses, over what one viewer may see: this crate reads the store
-//! through a `Viewer` and hands the analysis crates only visible objects, so a
-//! correlation can never reveal an object its caller may not read.
+//! The analyses, over what one viewer may see, and the correlation indexer.
 //!
-//! It owns that boundary and nothing else: the link rules live in
-//! `geneva-correlate`, normalisation and extraction in `geneva-observables`.
-//! It must never bypass the viewer, speak HTTP, or hold state between calls.
+//! The indexer follows the store's feed of new versions and files each
+//! item's values (an incident's, a report's, an indicator's: see
+//! `geneva_observables::extract`) in the store's persistent posting index,
+//! with the version that carried each value. Queries read that index
+//! through the store, which applies the viewer's rules to every posting, so
+//! a correlation never reveals an object (or a value from an object) its
+//! caller may not read.
 //!
-//! For now the index is built per call from the viewer's current objects (a
-//! full read of the store); the persistent posting index that scales this to
-//! millions of observables is the next step of issue 6.
+//! This crate owns that boundary and the indexing policy; the link rules
+//! live in `geneva-correlate`, normalisation and extraction in
+//! `geneva-observables`. It must never bypass the viewer, speak HTTP or SQL,
+//! or hold state between calls.
 #![forbid(unsafe_code)]
 
-use geneva_correlate::{Campaign, Config, Index, Link, Noise, WarningLists};
-use geneva_observables::extract::{Item, items};
-use geneva_store::{ListQuery, Store, StoreError, Viewer};
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use geneva_correlate::{Capped, Clusters, Config, Hit, Link, Noise, Postings, WarningLists};
+use geneva_observables::Observable;
+use geneva_observables::extract::{CONTAINERS, observables_of};
+use geneva_store::{IndexBatch, IndexedValue, ItemPostings, Store, StoreError, Viewer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -33,51 +40,188 @@ pub struct Correlation {
     pub noise: Vec<Noise>,
 }
 
-/// Every current object the viewer may see, parsed.
-async fn visible_objects(
-    store: &dyn Store,
-    viewer: &Viewer,
-) -> Result<Vec<serde_json::Value>, AnalysisError> {
-    let mut query = ListQuery {
-        limit: 5_000,
-        ..ListQuery::default()
-    };
-    let mut out = Vec::new();
+/// Versions read from the feed per indexing transaction.
+const FEED_BATCH: usize = 2_000;
+
+fn parse(id: &str, canonical: &str) -> Result<serde_json::Value, AnalysisError> {
+    serde_json::from_str(canonical).map_err(|e| AnalysisError::Corrupt {
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// How one observable is filed, in the store's terms.
+pub fn indexed_value(o: &Observable) -> IndexedValue {
+    let e = geneva_correlate::index_entry(o);
+    IndexedValue {
+        key: e.key,
+        derived: e.derived,
+        address: e.address,
+        range_prefix: e.range_prefix,
+    }
+}
+
+fn own_values(object: &serde_json::Value) -> Vec<IndexedValue> {
+    let mut found = observables_of(object, &HashMap::new());
+    found.sort();
+    found.dedup();
+    found.iter().map(indexed_value).collect()
+}
+
+/// Brings the posting index up to date with the store: every version stored
+/// since the last run is read once. Returns how many versions were read.
+/// Safe to run from several processes at once: each batch is written only if
+/// no one else wrote it first.
+pub async fn index_pending(store: &dyn Store) -> Result<u64, AnalysisError> {
+    let mut read = 0;
     loop {
-        let page = store.list(&query, viewer).await?;
-        for v in &page.items {
-            out.push(
-                serde_json::from_str(&v.canonical).map_err(|e| AnalysisError::Corrupt {
-                    id: v.id.clone(),
-                    reason: e.to_string(),
-                })?,
-            );
+        let from = store.corr_cursor().await?;
+        let feed = store.corr_feed(from, FEED_BATCH).await?;
+        let Some(last) = feed.last() else {
+            return Ok(read);
+        };
+        let mut batch = IndexBatch {
+            to: last.position,
+            ..IndexBatch::default()
+        };
+        let mut leaves: Vec<(String, u64, Vec<IndexedValue>)> = Vec::new();
+        for fv in &feed {
+            let v = &fv.version;
+            let object = parse(&v.id, &v.canonical)?;
+            if CONTAINERS.contains(&v.object_type.as_str()) {
+                let refs: Vec<String> = object
+                    .get("object_refs")
+                    .and_then(|r| r.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect();
+                batch
+                    .references
+                    .extend(refs.iter().map(|r| (r.clone(), fv.seq)));
+                for (seq, target) in store.current_versions(&refs).await? {
+                    let values = own_values(&parse(&target.id, &target.canonical)?);
+                    if !values.is_empty() {
+                        batch.postings.push(ItemPostings {
+                            item: fv.seq,
+                            source: seq,
+                            values,
+                        });
+                    }
+                }
+            } else {
+                let values = own_values(&object);
+                if values.is_empty() {
+                    continue;
+                }
+                if v.object_type == "indicator" {
+                    batch.postings.push(ItemPostings {
+                        item: fv.seq,
+                        source: fv.seq,
+                        values: values.clone(),
+                    });
+                }
+                leaves.push((v.id.clone(), fv.seq, values));
+            }
         }
-        match page.next {
-            Some(next) => query.after = Some(next),
-            None => return Ok(out),
+        // A new version of something containers refer to reaches them too.
+        if !leaves.is_empty() {
+            let ids: Vec<String> = leaves.iter().map(|(id, ..)| id.clone()).collect();
+            let mut referrers: HashMap<String, Vec<u64>> = HashMap::new();
+            for (id, item) in store.corr_referrers(&ids).await? {
+                referrers.entry(id).or_default().push(item);
+            }
+            for (id, seq, values) in leaves {
+                for &item in referrers.get(&id).into_iter().flatten() {
+                    batch.postings.push(ItemPostings {
+                        item,
+                        source: seq,
+                        values: values.clone(),
+                    });
+                }
+            }
+        }
+        if store.corr_apply(batch, from).await? {
+            read += feed.len() as u64;
         }
     }
 }
 
-/// The index of everything the viewer may see, and its items.
-pub async fn index(
+/// Postings as the store holds them, seen by one viewer.
+pub struct StorePostings<'a> {
+    pub store: &'a dyn Store,
+    pub viewer: &'a Viewer,
+}
+
+fn capped<T, U>(c: geneva_store::Capped<T>, f: impl Fn(T) -> U) -> Capped<U> {
+    match c {
+        geneva_store::Capped::Within(v) => Capped::Within(v.into_iter().map(f).collect()),
+        geneva_store::Capped::Over(n) => Capped::Over(n),
+    }
+}
+
+#[async_trait]
+impl Postings for StorePostings<'_> {
+    type Error = StoreError;
+
+    async fn range_prefixes(&self) -> Result<Vec<u8>, StoreError> {
+        self.store.corr_range_prefixes().await
+    }
+
+    async fn postings(&self, keys: &[String], cap: usize) -> Result<Vec<Capped<Hit>>, StoreError> {
+        let found = self.store.corr_postings(keys, cap, self.viewer).await?;
+        Ok(found
+            .into_iter()
+            .map(|c| {
+                capped(c, |h| Hit {
+                    item: h.item,
+                    source: h.source,
+                })
+            })
+            .collect())
+    }
+
+    async fn derived(&self, hashes: &[u64], cap: usize) -> Result<Vec<Capped<String>>, StoreError> {
+        let found = self.store.corr_derived(hashes, cap).await?;
+        Ok(found.into_iter().map(|c| capped(c, |k| k)).collect())
+    }
+
+    async fn addresses(
+        &self,
+        ranges: &[(u128, u128)],
+        cap: usize,
+    ) -> Result<Vec<Capped<String>>, StoreError> {
+        let found = self.store.corr_addresses(ranges, cap).await?;
+        Ok(found.into_iter().map(|c| capped(c, |k| k)).collect())
+    }
+}
+
+/// The values `id` is correlated on, as the viewer sees it: an item's
+/// indexed values, or an object's own (a single address, a file).
+async fn own_observables(
     store: &dyn Store,
     viewer: &Viewer,
-    config: Config,
-    warnings: WarningLists,
-) -> Result<(Index, Vec<Item>, Vec<serde_json::Value>), AnalysisError> {
-    let objects = visible_objects(store, viewer).await?;
-    let found = items(&objects);
-    let mut index = Index::new(config, warnings);
-    for item in &found {
-        index.add(&item.id, &item.observables);
+    id: &str,
+    canonical: &str,
+) -> Result<Vec<Observable>, AnalysisError> {
+    let keys = store.corr_item_values(id, viewer).await?;
+    if !keys.is_empty() {
+        let mut own: Vec<Observable> = keys
+            .iter()
+            .filter_map(|k| Observable::from_key(k))
+            .collect();
+        own.sort();
+        return Ok(own);
     }
-    Ok((index, found, objects))
+    let mut own = observables_of(&parse(id, canonical)?, &HashMap::new());
+    own.sort();
+    own.dedup();
+    Ok(own)
 }
 
 /// What `id` shares with other items the viewer may see. `None` when the
-/// viewer may not see `id` (exactly as when it does not exist).
+/// viewer may not see `id` (exactly as when it does not exist). Brings the
+/// index up to date first.
 pub async fn correlate(
     store: &dyn Store,
     viewer: &Viewer,
@@ -85,51 +229,59 @@ pub async fn correlate(
     config: Config,
     warnings: WarningLists,
 ) -> Result<Option<Correlation>, AnalysisError> {
-    if store.get(id, viewer).await?.is_none() {
+    index_pending(store).await?;
+    let Some(object) = store.get(id, viewer).await? else {
         return Ok(None);
-    }
-    let (mut index, found, objects) = index(store, viewer, config, warnings).await?;
-    // An object that is not an item itself (a single domain, a file) is
-    // correlated as an item of its own observables.
-    let observables = match found.iter().find(|i| i.id == id) {
-        Some(item) => item.observables.clone(),
-        None => {
-            let single: Vec<serde_json::Value> = objects
-                .iter()
-                .filter(|o| o.get("id").and_then(|v| v.as_str()) == Some(id))
-                .cloned()
-                .collect();
-            let by_id = objects
-                .iter()
-                .filter_map(|o| Some((o.get("id")?.as_str()?, o)))
-                .collect();
-            let own: Vec<_> = single
-                .iter()
-                .flat_map(|o| geneva_observables::extract::from_object(o, &by_id).observables)
-                .map(|e| e.observable)
-                .collect();
-            index.add(id, &own);
-            own
-        }
     };
-    let (links, noise) = index.correlate(id);
+    let own = own_observables(store, viewer, id, &object.canonical).await?;
+    let source = StorePostings { store, viewer };
+    let (links, noise) = geneva_correlate::correlate(&source, id, &own, &config, &warnings).await?;
     Ok(Some(Correlation {
         id: id.to_owned(),
-        observables: observables.iter().map(|o| o.key()).collect(),
+        observables: own.iter().map(|o| o.key()).collect(),
         links,
         noise,
     }))
 }
 
-/// Campaigns among what the viewer may see.
+/// Campaigns and communities among the items the viewer may see.
 pub async fn campaigns(
     store: &dyn Store,
     viewer: &Viewer,
     config: Config,
     warnings: WarningLists,
-) -> Result<Vec<Campaign>, AnalysisError> {
-    let (index, _, _) = index(store, viewer, config, warnings).await?;
-    Ok(index.campaigns())
+) -> Result<Clusters, AnalysisError> {
+    index_pending(store).await?;
+    let items = store.corr_items(viewer).await?;
+    let position: HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let source = StorePostings { store, viewer };
+    let mut edges = Vec::new();
+    for (i, id) in items.iter().enumerate() {
+        let keys = store.corr_item_values(id, viewer).await?;
+        let own: Vec<Observable> = keys
+            .iter()
+            .filter_map(|k| Observable::from_key(k))
+            .collect();
+        let (links, _) = geneva_correlate::correlate(&source, id, &own, &config, &warnings).await?;
+        for link in links {
+            // Each pair is seen from both ends: keep it once.
+            if let Some(&j) = position.get(link.item.as_str())
+                && j > i
+            {
+                edges.push((i, j, link.weight));
+            }
+        }
+    }
+    Ok(geneva_correlate::cluster(
+        &items,
+        &edges,
+        config.strong_link,
+        config.weak_link,
+    ))
 }
 
 fn reason_json(r: &geneva_correlate::Reason) -> serde_json::Value {
@@ -187,6 +339,7 @@ impl Correlation {
             "observables": self.observables,
             "links": self.links.iter().map(|l| serde_json::json!({
                 "id": l.item,
+                "via": l.via,
                 "weight": (l.weight * 1000.0).round() / 1000.0,
                 "reasons": l.reasons.iter().map(reason_json).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
@@ -195,13 +348,16 @@ impl Correlation {
     }
 }
 
-pub fn campaigns_json(campaigns: &[Campaign]) -> serde_json::Value {
-    serde_json::Value::Array(
-        campaigns
-            .iter()
-            .map(|c| serde_json::json!({"id": c.id, "members": c.members}))
-            .collect(),
-    )
+pub fn campaigns_json(clusters: &Clusters) -> serde_json::Value {
+    serde_json::json!({
+        "campaigns": clusters.campaigns.iter().map(|c| serde_json::json!({
+            "id": c.id, "members": c.members,
+        })).collect::<Vec<_>>(),
+        "communities": clusters.communities.iter().map(|c| serde_json::json!({
+            "id": c.id, "members": c.members, "campaigns": c.campaigns,
+            "weight": (c.weight * 1000.0).round() / 1000.0,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The built-in warning lists plus those in `files` (named after each file).

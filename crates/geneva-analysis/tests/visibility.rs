@@ -177,6 +177,7 @@ async fn correlations_follow_what_the_viewer_may_see() {
     .unwrap();
     assert!(
         campaigns
+            .campaigns
             .iter()
             .any(|c| c.members.contains(&r1.to_string()) && c.members.contains(&r3.to_string())),
         "{campaigns:?}"
@@ -192,8 +193,11 @@ async fn correlations_follow_what_the_viewer_may_see() {
     .unwrap();
     assert!(
         !campaigns
+            .campaigns
             .iter()
-            .any(|c| c.members.iter().any(|m| m.contains("00000003"))),
+            .map(|c| &c.members)
+            .chain(campaigns.communities.iter().map(|c| &c.members))
+            .any(|members| members.iter().any(|m| m.contains("00000003"))),
         "{campaigns:?}"
     );
 }

@@ -1,25 +1,32 @@
 //! Correlation by postings, not pairs: each normalised value points at the
-//! items (reports, incidents) it occurs in, so a value shared by n items costs
-//! n entries, where MISP's pair tables cost n². Links are found at query time:
-//! exact values, an address inside a reported range, the same registrable
-//! domain, a URL's host, and fuzzy file hashes (ssdeep through an index of
-//! 7-character grams, TLSH through bands of its buckets), each with a weight
-//! and the reason it was made. Values on warning lists (public resolvers,
-//! cloud ranges, empty-file hashes…) are never linked, and a value shared by
-//! more than a set number of items is flagged as over-correlating instead.
+//! items (reports, incidents, indicators) it occurs in, so a value shared by n
+//! items costs n entries, where MISP's pair tables cost n². Links are found at
+//! query time: exact values, an address inside a reported range, the same
+//! registrable domain, a URL's host, and fuzzy file hashes (ssdeep through
+//! winnowed 7-character grams, TLSH through bands of its buckets), each with a
+//! weight and the reason it was made. Values on warning lists (public
+//! resolvers, cloud ranges, empty-file hashes…) are never linked, and a value
+//! shared by more than a set number of items is flagged as over-correlating
+//! instead. Campaigns are connected components over strong links, grouped
+//! into communities over weak ones.
 //!
-//! This crate owns the index and the link rules. It must never do I/O, know
-//! about STIX documents, storage or TLP: callers feed it observables of the
-//! items a viewer may see and get links between those items back.
+//! This crate owns the link rules: which keys a value is filed under
+//! ([`index_entry`]), how a query walks them ([`correlate`]) and how links
+//! become clusters ([`cluster`]). It must never do I/O, know about STIX
+//! documents, storage or TLP: postings come through the [`Postings`] trait,
+//! already restricted to what the caller may see.
 #![forbid(unsafe_code)]
 
 mod warning;
 
-use std::collections::BTreeMap;
+mod cluster;
+mod query;
 
 use geneva_observables::fuzzy::{self, Tlsh};
 use geneva_observables::{HashAlgo, Observable, normalize};
-use rustc_hash::{FxHashMap, FxHashSet};
+
+pub use cluster::{Campaign, Clusters, Community, cluster};
+pub use query::{Capped, Hit, Postings, correlate};
 
 pub use warning::{WarningError, WarningLists};
 
@@ -34,6 +41,8 @@ pub struct Config {
     pub tlsh_max_distance: u32,
     /// Links at least this heavy join items into one campaign.
     pub strong_link: f64,
+    /// Lighter links at least this heavy join campaigns into a community.
+    pub weak_link: f64,
 }
 
 impl Default for Config {
@@ -43,6 +52,7 @@ impl Default for Config {
             ssdeep_min_score: 60,
             tlsh_max_distance: 60,
             strong_link: 0.6,
+            weak_link: 0.3,
         }
     }
 }
@@ -103,6 +113,9 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Link {
     pub item: String,
+    /// The objects its side of the evidence came from (itself, or the
+    /// observables and indicators it refers to).
+    pub via: Vec<String>,
     /// 1 − Π(1 − wᵢ) over the reasons: more independent evidence, closer to 1.
     pub weight: f64,
     pub reasons: Vec<Reason>,
@@ -117,461 +130,86 @@ pub enum Noise {
     OverCorrelating { key: String, items: usize },
 }
 
-type ItemId = u32;
-
 /// TLSH buckets are cut into this many bands; two digests sharing a band
-/// exactly become candidates (locality-sensitive hashing).
+/// exactly become candidates (locality-sensitive hashing). Sixteen bands of
+/// eight buckets find pairs differing in 15 of 128 buckets 99.9% of the time.
 const TLSH_BANDS: usize = 16;
 
-#[derive(Default)]
-pub struct Index {
-    config: Config,
-    warnings: WarningLists,
-    names: Vec<String>,
-    ids: FxHashMap<String, ItemId>,
-    /// Each item's observables, as added.
-    observables: Vec<Vec<Observable>>,
-    /// Each item's values left out because a warning list covers them.
-    listed: Vec<Vec<Noise>>,
-    /// value key → items, in the order they were added.
-    postings: FxHashMap<String, Vec<ItemId>>,
-    /// Addresses → items, IPv4 as IPv4-mapped IPv6 so that one ordered map
-    /// answers "which reported addresses lie in this range" for both families.
-    addresses: BTreeMap<u128, Vec<ItemId>>,
-    /// Prefix lengths of reported ranges in that space (IPv4's plus 96), for
-    /// "which ranges contain this address": one lookup per length in use.
-    range_prefixes: FxHashSet<u8>,
+/// Winnowing window for ssdeep grams: about a fifth of the grams are kept,
+/// and digests sharing 14 characters in a part still meet.
+const SSDEEP_WINNOW: usize = 8;
+
+/// A value as the index files it: its key, the derived keys that find it
+/// (as stable hashes), and its place in the address space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub key: String,
+    pub derived: Vec<u64>,
+    pub address: Option<u128>,
+    pub range_prefix: Option<u8>,
 }
 
-impl std::fmt::Debug for Index {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Index")
-            .field("items", &self.names.len())
-            .field("values", &self.postings.len())
-            .finish()
-    }
+/// A stable 64-bit hash of a derived key: stored on disk, so it must never change.
+pub fn derived_hash(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
-fn derived_keys(o: &Observable) -> Vec<String> {
-    let mut keys = vec![o.key()];
-    match o {
-        Observable::Domain(d) => {
-            if let Some(r) = normalize::registrable_domain(d) {
-                keys.push(format!("registrable:{r}"));
-            }
-        }
-        Observable::Url(u) => {
-            if let Some(host) = normalize::url_host(u) {
-                keys.push(format!("url-host:{}", host.key()));
-            }
-        }
-        Observable::Ssdeep(s) => {
-            if let Ok((_, grams)) = fuzzy::ssdeep_grams(s) {
-                keys.extend(grams.into_iter().map(|g| format!("ssdeep-gram:{g}")));
-            }
-        }
-        Observable::Tlsh(t) => {
-            if let Ok(parsed) = Tlsh::parse(t) {
-                let buckets = parsed.buckets();
-                for (band, chunk) in buckets.chunks(128 / TLSH_BANDS).enumerate() {
-                    let code: String = chunk.iter().map(|b| char::from(b'0' + b)).collect();
-                    keys.push(format!("tlsh-band:{band}:{code}"));
-                }
-            }
-        }
-        _ => {}
-    }
-    keys
+fn registrable_key(registrable: &str) -> String {
+    format!("registrable:{registrable}")
 }
 
-impl Index {
-    pub fn new(config: Config, warnings: WarningLists) -> Index {
-        Index {
-            config,
-            warnings,
-            ..Index::default()
-        }
-    }
+fn url_host_key(host: &Observable) -> String {
+    format!("url-host:{}", host.key())
+}
 
-    pub fn items(&self) -> usize {
-        self.names.len()
-    }
+fn ssdeep_gram_keys(digest: &str) -> Vec<String> {
+    fuzzy::ssdeep_winnowed_grams(digest, SSDEEP_WINNOW)
+        .map(|grams| {
+            grams
+                .into_iter()
+                .map(|g| format!("ssdeep-gram:{g}"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
-    /// Distinct keys held (values and the grams and bands that find fuzzy matches).
-    pub fn keys(&self) -> usize {
-        self.postings.len()
-    }
-
-    /// Adds an item's observables (again: they are added to what it had).
-    pub fn add(&mut self, item: &str, observables: &[Observable]) -> Vec<Noise> {
-        let id = match self.ids.get(item) {
-            Some(&id) => id,
-            None => {
-                let id = self.names.len() as ItemId;
-                self.names.push(item.to_owned());
-                self.ids.insert(item.to_owned(), id);
-                self.observables.push(Vec::new());
-                self.listed.push(Vec::new());
-                id
-            }
-        };
-        let mut noise = Vec::new();
-        for o in observables {
-            if let Some(list) = self.warnings.list_of(o) {
-                let n = Noise::Listed {
-                    key: o.key(),
-                    list: list.to_owned(),
-                };
-                if !self.listed[id as usize].contains(&n) {
-                    self.listed[id as usize].push(n.clone());
-                }
-                noise.push(n);
-                continue;
-            }
-            if self.observables[id as usize].contains(o) {
-                continue;
-            }
-            self.observables[id as usize].push(o.clone());
-            for key in derived_keys(o) {
-                let items = self.postings.entry(key).or_default();
-                // Items are numbered as they arrive, so a posting is sorted and
-                // a new item goes at the end; only an old item adding more
-                // values needs a search (a common value has thousands of items).
-                match items.last() {
-                    Some(&last) if last >= id => {
-                        if let Err(at) = items.binary_search(&id) {
-                            items.insert(at, id);
-                        }
-                    }
-                    _ => items.push(id),
-                }
-            }
-            match ip_space(o) {
-                Some((address, 128)) => self.addresses.entry(address).or_default().push(id),
-                Some((_, prefix)) => {
-                    self.range_prefixes.insert(prefix);
-                }
-                None => {}
-            }
-        }
-        noise
-    }
-
-    /// Items sharing `key`, unless it is over-correlating (then `Err(count)`).
-    fn posting(&self, key: &str) -> Result<&[ItemId], usize> {
-        let items = self.postings.get(key).map(Vec::as_slice).unwrap_or(&[]);
-        if items.len() > self.config.max_items_per_value {
-            Err(items.len())
-        } else {
-            Ok(items)
-        }
-    }
-
-    /// Everything `item` shares with other items, strongest first, and the
-    /// values that were too common to count.
-    pub fn correlate(&self, item: &str) -> (Vec<Link>, Vec<Noise>) {
-        let Some(&id) = self.ids.get(item) else {
-            return (Vec::new(), Vec::new());
-        };
-        let mut found: FxHashMap<ItemId, Vec<Reason>> = FxHashMap::default();
-        let mut noise = self.listed[id as usize].clone();
-        let note = |key: &str, count: usize, noise: &mut Vec<Noise>| {
-            let n = Noise::OverCorrelating {
-                key: key.to_owned(),
-                items: count,
-            };
-            if !noise.contains(&n) {
-                noise.push(n);
-            }
-        };
-        let link = |found: &mut FxHashMap<ItemId, Vec<Reason>>, other: ItemId, reason: Reason| {
-            if other != id {
-                let reasons = found.entry(other).or_default();
-                if !reasons.contains(&reason) {
-                    reasons.push(reason);
-                }
-            }
-        };
-        for o in &self.observables[id as usize] {
-            let key = o.key();
-            match self.posting(&key) {
-                Ok(items) => {
-                    for &other in items {
-                        link(&mut found, other, Reason::Same { key: key.clone() });
-                    }
-                }
-                Err(count) => {
-                    note(&key, count, &mut noise);
-                    continue;
-                }
-            }
-            match o {
-                Observable::Ipv4(_) | Observable::Ipv6(_) => {
-                    let (address, _) = ip_space(o).expect("an address");
-                    let mapped = is_mapped(address);
-                    for &p in &self.range_prefixes {
-                        // An IPv4 address is only in IPv4 ranges (IPv6 ranges shorter
-                        // than /96 "contain" the whole mapped space).
-                        if mapped && p < 96 {
-                            continue;
-                        }
-                        let range = observable_in_space(address & prefix_mask(p), p).key();
-                        if let Ok(items) = self.posting(&range) {
-                            for &other in items {
-                                link(
-                                    &mut found,
-                                    other,
-                                    Reason::InRange {
-                                        address: key.clone(),
-                                        range: range.clone(),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
-                Observable::Ipv4Net(..) | Observable::Ipv6Net(..) => {
-                    let (start, p) = ip_space(o).expect("a range");
-                    let end = start | !prefix_mask(p);
-                    let mut inside = 0;
-                    for (address, items) in self.addresses.range(start..=end) {
-                        if p < 96 && is_mapped(*address) {
-                            continue;
-                        }
-                        inside += items.len();
-                        if inside > self.config.max_items_per_value {
-                            note(&key, inside, &mut noise);
-                            break;
-                        }
-                        let address = observable_in_space(*address, 128).key();
-                        for &other in items {
-                            link(
-                                &mut found,
-                                other,
-                                Reason::InRange {
-                                    address: address.clone(),
-                                    range: key.clone(),
-                                },
-                            );
-                        }
-                    }
-                }
-                Observable::Domain(d) => {
-                    if let Some(r) = normalize::registrable_domain(d) {
-                        match self.posting(&format!("registrable:{r}")) {
-                            Ok(items) => {
-                                for &other in items {
-                                    for theirs in self.domains_under(other, &r) {
-                                        if theirs != *d {
-                                            link(
-                                                &mut found,
-                                                other,
-                                                Reason::SameRegistrableDomain {
-                                                    registrable: r.clone(),
-                                                    ours: d.clone(),
-                                                    theirs,
-                                                },
-                                            );
-                                        }
-                                    }
-                                }
-                            }
-                            Err(count) => note(&format!("registrable:{r}"), count, &mut noise),
-                        }
-                    }
-                    if let Ok(items) = self.posting(&format!("url-host:{key}")) {
-                        for &other in items {
-                            for url in self.urls_on(other, o) {
-                                link(
-                                    &mut found,
-                                    other,
-                                    Reason::UrlHost {
-                                        url,
-                                        host: key.clone(),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
-                Observable::Url(u) => {
-                    if let Some(host) = normalize::url_host(u)
-                        && let Ok(items) = self.posting(&host.key())
-                    {
-                        for &other in items {
-                            link(
-                                &mut found,
-                                other,
-                                Reason::UrlHost {
-                                    url: u.clone(),
-                                    host: host.key(),
-                                },
-                            );
-                        }
-                    }
-                }
-                Observable::Ssdeep(s) => {
-                    self.fuzzy_ssdeep(s, &mut |other, reason| link(&mut found, other, reason))
-                }
-                Observable::Tlsh(t) => {
-                    self.fuzzy_tlsh(t, &mut |other, reason| link(&mut found, other, reason))
-                }
-                _ => {}
-            }
-        }
-        let mut links: Vec<Link> = found
-            .into_iter()
-            .map(|(other, reasons)| Link {
-                item: self.names[other as usize].clone(),
-                weight: 1.0 - reasons.iter().map(|r| 1.0 - r.weight()).product::<f64>(),
-                reasons,
-            })
-            .collect();
-        links.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then_with(|| a.item.cmp(&b.item))
-        });
-        (links, noise)
-    }
-
-    fn domains_under(&self, item: ItemId, registrable: &str) -> Vec<String> {
-        self.observables[item as usize]
-            .iter()
-            .filter_map(|o| match o {
-                Observable::Domain(d)
-                    if normalize::registrable_domain(d).as_deref() == Some(registrable) =>
-                {
-                    Some(d.clone())
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn urls_on(&self, item: ItemId, host: &Observable) -> Vec<String> {
-        self.observables[item as usize]
-            .iter()
-            .filter_map(|o| match o {
-                Observable::Url(u) if normalize::url_host(u).as_ref() == Some(host) => {
-                    Some(u.clone())
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn fuzzy_ssdeep(&self, ours: &str, link: &mut dyn FnMut(ItemId, Reason)) {
-        let Ok((_, grams)) = fuzzy::ssdeep_grams(ours) else {
-            return;
-        };
-        let mut seen = FxHashSet::default();
-        for gram in grams {
-            let Ok(items) = self.posting(&format!("ssdeep-gram:{gram}")) else {
-                continue;
-            };
-            for &other in items {
-                if !seen.insert(other) {
-                    continue;
-                }
-                for o in &self.observables[other as usize] {
-                    if let Observable::Ssdeep(theirs) = o
-                        && theirs != ours
-                        && let Ok(score) = fuzzy::ssdeep_score(ours, theirs)
-                        && score >= self.config.ssdeep_min_score
-                    {
-                        link(
-                            other,
-                            Reason::Ssdeep {
-                                ours: ours.to_owned(),
-                                theirs: theirs.clone(),
-                                score,
-                            },
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    fn fuzzy_tlsh(&self, ours: &str, link: &mut dyn FnMut(ItemId, Reason)) {
-        let Ok(parsed) = Tlsh::parse(ours) else {
-            return;
-        };
-        let mut seen = FxHashSet::default();
-        let buckets = parsed.buckets();
-        for (band, chunk) in buckets.chunks(128 / TLSH_BANDS).enumerate() {
+fn tlsh_band_keys(digest: &Tlsh) -> Vec<String> {
+    let buckets = digest.buckets();
+    buckets
+        .chunks(128 / TLSH_BANDS)
+        .enumerate()
+        .map(|(band, chunk)| {
             let code: String = chunk.iter().map(|b| char::from(b'0' + b)).collect();
-            let Ok(items) = self.posting(&format!("tlsh-band:{band}:{code}")) else {
-                continue;
-            };
-            for &other in items {
-                if !seen.insert(other) {
-                    continue;
-                }
-                for o in &self.observables[other as usize] {
-                    if let Observable::Tlsh(theirs) = o
-                        && theirs != ours
-                        && let Ok(t) = Tlsh::parse(theirs)
-                    {
-                        let distance = parsed.distance(&t);
-                        if distance <= self.config.tlsh_max_distance {
-                            link(
-                                other,
-                                Reason::Tlsh {
-                                    ours: ours.to_owned(),
-                                    theirs: theirs.clone(),
-                                    distance,
-                                },
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
+            format!("tlsh-band:{band}:{code}")
+        })
+        .collect()
+}
 
-    /// Campaigns: items joined by links of at least `strong_link`, as
-    /// connected components. A campaign is named after its earliest-added
-    /// member, so its name stays when later items join it; when two merge,
-    /// the older name wins.
-    pub fn campaigns(&self) -> Vec<Campaign> {
-        let n = self.names.len();
-        let mut parent: Vec<usize> = (0..n).collect();
-        fn find(parent: &mut [usize], mut x: usize) -> usize {
-            while parent[x] != x {
-                parent[x] = parent[parent[x]];
-                x = parent[x];
-            }
-            x
-        }
-        for id in 0..n {
-            let (links, _) = self.correlate(&self.names[id]);
-            for l in links {
-                if l.weight >= self.config.strong_link {
-                    let other = self.ids[&l.item] as usize;
-                    let (a, b) = (find(&mut parent, id), find(&mut parent, other));
-                    // The smaller id (the older item) is the root, and so the name.
-                    if a != b {
-                        let (keep, merge) = if a < b { (a, b) } else { (b, a) };
-                        parent[merge] = keep;
-                    }
-                }
-            }
-        }
-        let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        for id in 0..n {
-            let root = find(&mut parent, id);
-            groups.entry(root).or_default().push(self.names[id].clone());
-        }
-        groups
-            .into_iter()
-            .filter(|(_, members)| members.len() > 1)
-            .map(|(root, members)| Campaign {
-                id: format!("cluster:{}", self.names[root]),
-                members,
-            })
-            .collect()
+/// How the index files `o`.
+pub fn index_entry(o: &Observable) -> IndexEntry {
+    let derived: Vec<String> = match o {
+        Observable::Domain(d) => normalize::registrable_domain(d)
+            .map(|r| vec![registrable_key(&r)])
+            .unwrap_or_default(),
+        Observable::Url(u) => normalize::url_host(u)
+            .map(|h| vec![url_host_key(&h)])
+            .unwrap_or_default(),
+        Observable::Ssdeep(s) => ssdeep_gram_keys(s),
+        Observable::Tlsh(t) => Tlsh::parse(t)
+            .map(|t| tlsh_band_keys(&t))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let (address, range_prefix) = match ip_space(o) {
+        Some((a, 128)) => (Some(a), None),
+        Some((_, p)) => (None, Some(p)),
+        None => (None, None),
+    };
+    IndexEntry {
+        key: o.key(),
+        derived: derived.iter().map(|k| derived_hash(k)).collect(),
+        address,
+        range_prefix,
     }
 }
 
@@ -608,15 +246,6 @@ fn observable_in_space(network: u128, prefix: u8) -> Observable {
         (_, 128) => Observable::Ipv6(v6),
         (_, p) => Observable::Ipv6Net(v6, p),
     }
-}
-
-/// Items joined by strong links.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Campaign {
-    /// `cluster:` and the earliest member's name: stable as the data grows.
-    pub id: String,
-    /// In the order they were added.
-    pub members: Vec<String>,
 }
 
 /// File hash of the empty file, by algorithm: on every default warning list.

@@ -323,7 +323,8 @@ pub struct Item {
     pub observables: Vec<Observable>,
 }
 
-const CONTAINERS: &[&str] = &[
+/// Object types whose observables are those of the objects they refer to.
+pub const CONTAINERS: &[&str] = &[
     "report",
     "grouping",
     "incident",
@@ -331,6 +332,30 @@ const CONTAINERS: &[&str] = &[
     "note",
     "opinion",
 ];
+
+/// An object's own observables: a cyber-observable's values (its `*_ref`s
+/// resolved through `objects`), an indicator's STIX pattern's; none for
+/// anything else.
+pub fn observables_of(o: &Value, objects: &HashMap<&str, &Value>) -> Vec<Observable> {
+    match o.get("type").and_then(Value::as_str) {
+        Some("indicator") => o
+            .get("pattern")
+            .and_then(Value::as_str)
+            .filter(|_| {
+                o.get("pattern_type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "stix")
+            })
+            .and_then(|p| from_pattern(p).ok())
+            .map(|e| e.observables.into_iter().map(|x| x.observable).collect())
+            .unwrap_or_default(),
+        _ => from_object(o, objects)
+            .observables
+            .into_iter()
+            .map(|x| x.observable)
+            .collect(),
+    }
+}
 
 /// The items of a set of objects (typically everything a viewer may see).
 /// A container's observables are those of the cyber-observables and
@@ -341,26 +366,7 @@ pub fn items(objects: &[Value]) -> Vec<Item> {
         .iter()
         .filter_map(|o| Some((o.get("id")?.as_str()?, o)))
         .collect();
-    let own = |o: &Value| -> Vec<Observable> {
-        match o.get("type").and_then(Value::as_str) {
-            Some("indicator") => o
-                .get("pattern")
-                .and_then(Value::as_str)
-                .filter(|_| {
-                    o.get("pattern_type")
-                        .and_then(Value::as_str)
-                        .is_none_or(|t| t == "stix")
-                })
-                .and_then(|p| from_pattern(p).ok())
-                .map(|e| e.observables.into_iter().map(|x| x.observable).collect())
-                .unwrap_or_default(),
-            _ => from_object(o, &by_id)
-                .observables
-                .into_iter()
-                .map(|x| x.observable)
-                .collect(),
-        }
-    };
+    let own = |o: &Value| observables_of(o, &by_id);
     let mut out = Vec::new();
     for o in objects {
         let (Some(id), Some(kind)) = (

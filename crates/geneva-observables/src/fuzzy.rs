@@ -121,6 +121,50 @@ pub fn ssdeep_grams(digest: &str) -> Result<(u64, Vec<String>), NormalizeError> 
     Ok((d.block_size, grams))
 }
 
+/// A winnowed subset of [`ssdeep_grams`] (Schleimer et al., 2003): in every
+/// run of `window` consecutive grams of a part, the one with the least hash
+/// is kept. Two digests sharing a substring of at least `window + 6`
+/// characters in a part share a kept gram, so an index over these finds
+/// every pair that shares such a run for about `2 / (window + 1)` of the
+/// space. Digests similar enough to score well share far longer runs.
+pub fn ssdeep_winnowed_grams(digest: &str, window: usize) -> Result<Vec<String>, NormalizeError> {
+    let d = parse_ssdeep(digest)?;
+    let window = window.max(1);
+    let mut grams = vec![format!(
+        "{}:={}",
+        d.block_size,
+        String::from_utf8_lossy(&d.first)
+    )];
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+    for (part, size) in [(&d.first, d.block_size), (&d.second, d.block_size * 2)] {
+        let all: Vec<&[u8]> = part.windows(ROLLING_WINDOW).collect();
+        if all.is_empty() {
+            continue;
+        }
+        let hashes: Vec<u64> = all.iter().map(|g| fnv(g)).collect();
+        let mut last = usize::MAX;
+        for start in 0..=all.len().saturating_sub(window) {
+            let end = (start + window).min(all.len());
+            // The rightmost least hash, as the algorithm prescribes.
+            let pick = (start..end)
+                .rev()
+                .min_by_key(|&i| hashes[i])
+                .expect("a non-empty window");
+            if pick != last {
+                grams.push(format!("{size}:{}", String::from_utf8_lossy(all[pick])));
+                last = pick;
+            }
+        }
+    }
+    grams.sort();
+    grams.dedup();
+    Ok(grams)
+}
+
 /// A TLSH digest, decoded (TLSH 4.x, 128 buckets, 1-byte checksum).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tlsh {

@@ -110,6 +110,31 @@ impl Observable {
         }
     }
 
+    /// The observable a [`key`](Observable::key) names, normalised again:
+    /// `None` for text that is not a key of a valid value.
+    pub fn from_key(key: &str) -> Option<Observable> {
+        let (kind, value) = key.split_once(':')?;
+        let o = match kind {
+            "ipv4" | "ipv6" => normalize::ip(value).ok()?,
+            "ipv4-net" | "ipv6-net" => normalize::cidr(value).ok()?,
+            "domain" => Observable::Domain(normalize::domain(value).ok()?),
+            "url" => Observable::Url(normalize::url(value).ok()?),
+            "email" => Observable::Email(normalize::email(value).ok()?),
+            "ssdeep" => Observable::Ssdeep(normalize::ssdeep(value).ok()?),
+            "tlsh" => Observable::Tlsh(normalize::tlsh(value).ok()?),
+            "x509-serial" => Observable::X509Serial(normalize::x509_serial(value).ok()?),
+            "asn" => Observable::Asn(value.parse().ok()?),
+            "mac" => Observable::Mac(normalize::mac(value).ok()?),
+            "regkey" => Observable::RegistryKey(normalize::registry_key(value).ok()?),
+            "mutex" => Observable::Mutex(value.to_owned()),
+            other => {
+                let algo = HashAlgo::from_stix(other)?;
+                Observable::FileHash(algo, normalize::file_hash(algo, value).ok()?)
+            }
+        };
+        (o.key() == key).then_some(o)
+    }
+
     /// `kind:value`: equal keys mean the same thing.
     pub fn key(&self) -> String {
         let value = match self {

@@ -6,6 +6,7 @@
 //! runs on blocking threads, one writer connection and a small pool of readers.
 #![forbid(unsafe_code)]
 
+mod correlation;
 mod visibility;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_visibility.sql"),
     include_str!("../migrations/0004_sequences.sql"),
     include_str!("../migrations/0005_transparency_log.sql"),
+    include_str!("../migrations/0006_correlation.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -538,6 +540,102 @@ impl Store for SqliteStore {
             Ok(records)
         })
         .await
+    }
+
+    async fn corr_feed(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<geneva_store::FeedVersion>, StoreError> {
+        self.read(move |conn| correlation::feed(conn, after, limit))
+            .await
+    }
+
+    async fn corr_cursor(&self) -> Result<Option<u64>, StoreError> {
+        self.read(correlation::cursor).await
+    }
+
+    async fn corr_apply(
+        &self,
+        batch: geneva_store::IndexBatch,
+        from: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| correlation::apply(conn, batch, from))
+            .await
+    }
+
+    async fn corr_reset(&self) -> Result<(), StoreError> {
+        self.write(correlation::reset).await
+    }
+
+    async fn current_versions(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(u64, StoredVersion)>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |conn| correlation::current_versions(conn, &ids))
+            .await
+    }
+
+    async fn corr_referrers(&self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |conn| correlation::referrers(conn, &ids))
+            .await
+    }
+
+    async fn corr_postings(
+        &self,
+        keys: &[String],
+        cap: usize,
+        viewer: &Viewer,
+    ) -> Result<Vec<geneva_store::Capped<geneva_store::PostingHit>>, StoreError> {
+        let (keys, viewer) = (keys.to_vec(), viewer.clone());
+        self.read(move |conn| correlation::postings(conn, &keys, cap, &viewer))
+            .await
+    }
+
+    async fn corr_derived(
+        &self,
+        hashes: &[u64],
+        cap: usize,
+    ) -> Result<Vec<geneva_store::Capped<String>>, StoreError> {
+        let hashes = hashes.to_vec();
+        self.read(move |conn| correlation::derived(conn, &hashes, cap))
+            .await
+    }
+
+    async fn corr_addresses(
+        &self,
+        ranges: &[(u128, u128)],
+        cap: usize,
+    ) -> Result<Vec<geneva_store::Capped<String>>, StoreError> {
+        let ranges = ranges.to_vec();
+        self.read(move |conn| correlation::addresses(conn, &ranges, cap))
+            .await
+    }
+
+    async fn corr_range_prefixes(&self) -> Result<Vec<u8>, StoreError> {
+        self.read(correlation::range_prefixes).await
+    }
+
+    async fn corr_item_values(
+        &self,
+        item: &str,
+        viewer: &Viewer,
+    ) -> Result<Vec<String>, StoreError> {
+        let (item, viewer) = (item.to_owned(), viewer.clone());
+        self.read(move |conn| correlation::item_values(conn, &item, &viewer))
+            .await
+    }
+
+    async fn corr_items(&self, viewer: &Viewer) -> Result<Vec<String>, StoreError> {
+        let viewer = viewer.clone();
+        self.read(move |conn| correlation::items(conn, &viewer))
+            .await
+    }
+
+    async fn corr_stats(&self) -> Result<geneva_store::IndexStats, StoreError> {
+        self.read(correlation::stats).await
     }
 
     async fn take_sequence(

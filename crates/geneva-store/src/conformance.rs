@@ -41,6 +41,8 @@ macro_rules! conformance_tests {
             log_numbers_every_new_version_once,
             log_append_is_compare_and_swap,
             log_witnesses_and_cosignatures,
+            corr_feed_and_compare_and_swap,
+            corr_reads_obey_visibility_and_caps,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1386,4 +1388,198 @@ pub async fn log_witnesses_and_cosignatures(store: &dyn Store) {
     assert_eq!(store.log_witnessed_size(1).await.unwrap(), Some(20));
     assert_eq!(store.log_witnessed_size(2).await.unwrap(), Some(10));
     assert_eq!(store.log_witnessed_size(3).await.unwrap(), None);
+}
+
+pub async fn corr_feed_and_compare_and_swap(store: &dyn Store) {
+    let objects: Vec<Value> = (1..=5)
+        .map(|n| campaign(n, "2020-01-01T00:00:00.000Z"))
+        .collect();
+    store
+        .import(prepared(&objects), provenance())
+        .await
+        .unwrap();
+    let feed = store.corr_feed(None, 3).await.unwrap();
+    assert_eq!(feed.len(), 3);
+    assert!(feed.windows(2).all(|w| w[0].position < w[1].position));
+    let rest = store.corr_feed(Some(feed[2].position), 10).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(store.corr_cursor().await.unwrap(), None);
+    let batch = crate::IndexBatch {
+        to: feed[2].position,
+        ..Default::default()
+    };
+    assert!(store.corr_apply(batch.clone(), None).await.unwrap());
+    // Someone else already moved the cursor: the second writer stands down.
+    assert!(!store.corr_apply(batch, None).await.unwrap());
+    assert_eq!(store.corr_cursor().await.unwrap(), Some(feed[2].position));
+    store.corr_reset().await.unwrap();
+    assert_eq!(store.corr_cursor().await.unwrap(), None);
+}
+
+fn incident(n: u32) -> Value {
+    json!({"type": "incident", "spec_version": "2.1", "id": format!("incident--{n:08x}-0000-4000-8000-000000000000"),
+           "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": format!("Incident {n}")})
+}
+
+pub async fn corr_reads_obey_visibility_and_caps(store: &dyn Store) {
+    use crate::{Capped, IndexBatch, IndexedValue, ItemPostings};
+    let a = store
+        .add_organisation("corr-a", geneva_access::OrgKind::State, None)
+        .await
+        .unwrap();
+    let b = store
+        .add_organisation("corr-b", geneva_access::OrgKind::State, None)
+        .await
+        .unwrap();
+    let c = store
+        .add_organisation("corr-c", geneva_access::OrgKind::State, None)
+        .await
+        .unwrap();
+    let as_org = |org: &crate::Organisation, tlp: Tlp| Provenance {
+        organisation: org.name.clone(),
+        organisation_id: Some(org.id),
+        submitted_at: "2026-01-01T00:00:00Z".into(),
+        default_tlp: tlp,
+        recipients: Recipients::default(),
+    };
+    let domain = "domain-name--00000001-0000-4000-8000-000000000000";
+    let sco =
+        json!({"type": "domain-name", "spec_version": "2.1", "id": domain, "value": "x.example"});
+    store
+        .import(prepared(&[incident(1), sco]), as_org(&a, Tlp::Green))
+        .await
+        .unwrap();
+    store
+        .import(prepared(&[incident(2)]), as_org(&b, Tlp::Amber))
+        .await
+        .unwrap();
+    let ids: Vec<String> = vec![
+        incident(1)["id"].as_str().unwrap().into(),
+        incident(2)["id"].as_str().unwrap().into(),
+        domain.into(),
+    ];
+    let seqs = store.current_versions(&ids).await.unwrap();
+    let seq_of = |id: &str| seqs.iter().find(|(_, v)| v.id == id).unwrap().0;
+    let (i1, i2, d) = (seq_of(&ids[0]), seq_of(&ids[1]), seq_of(&ids[2]));
+    let value = |key: &str, derived: Vec<u64>, address: Option<u128>| IndexedValue {
+        key: key.into(),
+        derived,
+        address,
+        range_prefix: None,
+    };
+    let last = store
+        .corr_feed(None, 100)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .position;
+    let batch = IndexBatch {
+        to: last,
+        postings: vec![
+            ItemPostings {
+                item: i1,
+                source: d,
+                values: vec![value("domain:x.example", vec![42], None)],
+            },
+            ItemPostings {
+                item: i2,
+                source: i2,
+                values: vec![
+                    value("domain:x.example", vec![42], None),
+                    value("ipv4:10.0.0.1", vec![], Some(0xffff_0a00_0001)),
+                ],
+            },
+        ],
+        references: vec![(domain.to_owned(), i1)],
+    };
+    assert!(store.corr_apply(batch, None).await.unwrap());
+
+    let items = |found: &Capped<crate::PostingHit>| -> Vec<String> {
+        match found {
+            Capped::Within(hits) => hits.iter().map(|h| h.item.clone()).collect(),
+            Capped::Over(n) => panic!("over: {n}"),
+        }
+    };
+    let key = vec!["domain:x.example".to_owned()];
+    let everyone = store
+        .corr_postings(&key, 10, &Viewer::Operator)
+        .await
+        .unwrap();
+    assert_eq!(items(&everyone[0]).len(), 2);
+    let member = |org: &crate::Organisation| Viewer::Member {
+        organisation: org.id,
+        user: None,
+    };
+    // C sees A's GREEN incident, through A's GREEN domain, and not B's AMBER one.
+    let seen_by_c = store.corr_postings(&key, 10, &member(&c)).await.unwrap();
+    assert_eq!(items(&seen_by_c[0]), vec![ids[0].clone()]);
+    if let Capped::Within(hits) = &seen_by_c[0] {
+        assert_eq!(hits[0].source, domain);
+    }
+    let seen_by_b = store.corr_postings(&key, 10, &member(&b)).await.unwrap();
+    assert_eq!(items(&seen_by_b[0]).len(), 2);
+    let anonymous = store
+        .corr_postings(&key, 10, &Viewer::Anonymous)
+        .await
+        .unwrap();
+    assert!(items(&anonymous[0]).is_empty());
+    // Over the cap: counted, not listed.
+    assert_eq!(
+        store
+            .corr_postings(&key, 1, &Viewer::Operator)
+            .await
+            .unwrap()[0],
+        Capped::Over(2)
+    );
+    let unknown = store
+        .corr_postings(&["domain:nowhere.example".into()], 10, &Viewer::Operator)
+        .await
+        .unwrap();
+    assert_eq!(unknown[0], Capped::Within(Vec::new()));
+
+    assert_eq!(
+        store.corr_derived(&[42, 43], 10).await.unwrap(),
+        vec![
+            Capped::Within(vec!["domain:x.example".into()]),
+            Capped::Within(Vec::new())
+        ]
+    );
+    assert_eq!(
+        store
+            .corr_addresses(&[(0xffff_0a00_0000, 0xffff_0aff_ffff), (0, 1)], 10)
+            .await
+            .unwrap(),
+        vec![
+            Capped::Within(vec!["ipv4:10.0.0.1".into()]),
+            Capped::Within(Vec::new())
+        ]
+    );
+    assert_eq!(
+        store.corr_item_values(&ids[1], &member(&c)).await.unwrap(),
+        Vec::<String>::new(),
+        "C may not see incident 2's values"
+    );
+    assert_eq!(
+        store.corr_item_values(&ids[1], &member(&b)).await.unwrap(),
+        vec!["domain:x.example".to_owned(), "ipv4:10.0.0.1".to_owned()]
+    );
+    assert_eq!(
+        store.corr_items(&member(&c)).await.unwrap(),
+        vec![ids[0].clone()]
+    );
+    assert_eq!(
+        store.corr_items(&Viewer::Operator).await.unwrap(),
+        ids[..2].to_vec()
+    );
+    assert_eq!(
+        store.corr_referrers(&[domain.to_owned()]).await.unwrap(),
+        vec![(domain.to_owned(), i1)]
+    );
+    let stats = store.corr_stats().await.unwrap();
+    assert_eq!(
+        (stats.values, stats.postings, stats.derived, stats.addresses),
+        (2, 3, 1, 1)
+    );
+    assert!(stats.bytes.unwrap_or(1) > 0);
 }

@@ -10,8 +10,14 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod correlation;
 mod directory;
 mod log;
+
+pub use correlation::{
+    Capped, FeedVersion, IndexBatch, IndexStats, IndexedValue, ItemPostings, PostingHit,
+    VALUE_PROBES, address_bytes, value_hash,
+};
 
 pub use directory::{AuditEntry, NewAuditEntry, Organisation, SharingGroup, TokenRecord, User};
 pub use log::{
@@ -244,6 +250,79 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> Result<Vec<VersionRecord>, StoreError>;
+
+    // The correlation index (see `geneva_store::correlation`; `geneva-analysis`
+    // writes it and reads it).
+
+    /// Versions stored after feed position `after` (exclusive; `None` from the
+    /// start), in the order they became visible, so that a reader following
+    /// the feed never skips a version committed late.
+    async fn corr_feed(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<FeedVersion>, StoreError>;
+
+    /// The feed position the index has read up to (`None`: nothing yet).
+    async fn corr_cursor(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Writes a batch if the cursor is still `batch.from`; `false` (and
+    /// nothing written) when another indexer moved it first.
+    async fn corr_apply(&self, batch: IndexBatch, from: Option<u64>) -> Result<bool, StoreError>;
+
+    /// Empties the index, to be rebuilt from the start of the feed.
+    async fn corr_reset(&self) -> Result<(), StoreError>;
+
+    /// The current versions of `ids` with their storage numbers, whoever may see them:
+    /// what the indexer resolves a container's references with. Operators only.
+    async fn current_versions(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(u64, StoredVersion)>, StoreError>;
+
+    /// Container versions that refer to each of `ids`, as indexed.
+    async fn corr_referrers(&self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// For each key, the item versions carrying it that the viewer may see,
+    /// through sources the viewer may see; or, when more than `cap` versions
+    /// carry it (whoever may see them), their number.
+    async fn corr_postings(
+        &self,
+        keys: &[String],
+        cap: usize,
+        viewer: &Viewer,
+    ) -> Result<Vec<Capped<PostingHit>>, StoreError>;
+
+    /// For each derived-key hash, the value keys filed under it (at most `cap`).
+    async fn corr_derived(
+        &self,
+        hashes: &[u64],
+        cap: usize,
+    ) -> Result<Vec<Capped<String>>, StoreError>;
+
+    /// For each inclusive range of the 128-bit address space, the address
+    /// values inside it (at most `cap`).
+    async fn corr_addresses(
+        &self,
+        ranges: &[(u128, u128)],
+        cap: usize,
+    ) -> Result<Vec<Capped<String>>, StoreError>;
+
+    /// Prefix lengths of the ranges indexed, in the 128-bit space.
+    async fn corr_range_prefixes(&self) -> Result<Vec<u8>, StoreError>;
+
+    /// The value keys indexed for `item` (a STIX id), from the item versions
+    /// and sources the viewer may see.
+    async fn corr_item_values(
+        &self,
+        item: &str,
+        viewer: &Viewer,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Every item id with indexed values the viewer may see (campaigns walk these).
+    async fn corr_items(&self, viewer: &Viewer) -> Result<Vec<String>, StoreError>;
+
+    async fn corr_stats(&self) -> Result<IndexStats, StoreError>;
 
     // The transparency log (see `geneva-log`, which drives these).
 

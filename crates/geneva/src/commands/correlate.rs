@@ -134,9 +134,9 @@ pub async fn correlate(
                 n["list"].as_str().unwrap_or("")
             ),
             _ => println!(
-                "  (not linked: {} is in {} items: over-correlating)",
+                "  (not linked: {} is shared by more than {} items: over-correlating)",
                 n["value"].as_str().unwrap_or(""),
-                n["items"]
+                args.options.max_items
             ),
         }
     }
@@ -155,11 +155,22 @@ pub async fn campaigns(data: &super::StoreLocation, options: Options) -> anyhow:
             "{}",
             serde_json::to_string_pretty(&geneva_analysis::campaigns_json(&found))?
         );
-    } else if found.is_empty() {
-        println!("no clusters: no two items share strong evidence");
+    } else if found.campaigns.is_empty() && found.communities.is_empty() {
+        println!("no clusters: no two items share evidence");
     } else {
-        for c in &found {
-            println!("{} ({} members)", c.id, c.members.len());
+        for c in &found.campaigns {
+            println!("{} ({} members, strong links)", c.id, c.members.len());
+            for m in &c.members {
+                println!("  {m}");
+            }
+        }
+        for c in &found.communities {
+            println!(
+                "{} ({} members, weak links weighing {:.2})",
+                c.id,
+                c.members.len(),
+                c.weight
+            );
             for m in &c.members {
                 println!("  {m}");
             }

@@ -1,0 +1,478 @@
+//! The correlation index's tables (migration 0006): writes in one
+//! transaction per batch, reads with the viewer's rules applied to both the
+//! item version and the source version of every posting.
+
+use geneva_store::{
+    Capped, FeedVersion, IndexBatch, IndexStats, PostingHit, StoreError, VALUE_PROBES, Viewer,
+    address_bytes, value_hash,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::{VERSION_COLUMNS, backend, row_to_version, visibility};
+
+/// Matches are counted this far past the cap, so an over-correlating value
+/// reports roughly how common it is without scanning all of a hot posting.
+const OVER_COUNT_FACTOR: usize = 10;
+
+pub(crate) fn feed(
+    conn: &Connection,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Vec<FeedVersion>, StoreError> {
+    // One writer commits in seq order: the seq is the feed position.
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS}, v.seq = (SELECT c.seq FROM current_objects c WHERE c.id = v.id), v.seq \
+         FROM object_versions v WHERE v.seq > ?1 ORDER BY v.seq LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let after = after.map_or(-1, |a| a as i64);
+    let rows = stmt
+        .query_map(params![after, limit.min(100_000) as i64], |r| {
+            let seq: i64 = r.get(12)?;
+            Ok(FeedVersion {
+                position: seq as u64,
+                seq: seq as u64,
+                version: row_to_version(r)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub(crate) fn cursor(conn: &Connection) -> Result<Option<u64>, StoreError> {
+    conn.query_row("SELECT cursor FROM corr_state WHERE id = 1", [], |r| {
+        r.get::<_, Option<i64>>(0)
+    })
+    .map(|c| c.map(|c| c as u64))
+    .map_err(backend)
+}
+
+pub(crate) fn current_versions(
+    conn: &Connection,
+    ids: &[String],
+) -> Result<Vec<(u64, geneva_store::StoredVersion)>, StoreError> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS}, 1, v.seq FROM current_objects c JOIN object_versions v ON v.seq = c.seq WHERE c.id = ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(found) = stmt
+            .query_row([id], |r| {
+                Ok((r.get::<_, i64>(12)? as u64, row_to_version(r)?))
+            })
+            .optional()
+            .map_err(backend)?
+        {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn referrers(
+    conn: &Connection,
+    ids: &[String],
+) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT item FROM corr_references WHERE target = ?1")
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let rows = stmt
+            .query_map([id], |r| r.get::<_, i64>(0))
+            .map_err(backend)?;
+        for item in rows {
+            out.push((id.clone(), item.map_err(backend)? as u64));
+        }
+    }
+    Ok(out)
+}
+
+/// The id a value key is stored under, placing it when `create` and absent.
+/// Returns the id and whether the value is new.
+fn intern(conn: &Connection, key: &str, create: bool) -> Result<Option<(i64, bool)>, StoreError> {
+    let base = value_hash(key);
+    let mut read = conn
+        .prepare_cached("SELECT key FROM corr_values WHERE id = ?1")
+        .map_err(backend)?;
+    for probe in 0..VALUE_PROBES {
+        let id = base + probe;
+        match read
+            .query_row([id], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(backend)?
+        {
+            Some(existing) if existing == key => return Ok(Some((id, false))),
+            Some(_) => continue,
+            None if create => {
+                conn.prepare_cached("INSERT INTO corr_values (id, key) VALUES (?1, ?2)")
+                    .and_then(|mut s| s.execute(params![id, key]))
+                    .map_err(backend)?;
+                return Ok(Some((id, true)));
+            }
+            None => return Ok(None),
+        }
+    }
+    Err(StoreError::Corrupt(format!(
+        "{VALUE_PROBES} values collide with the hash of {key}"
+    )))
+}
+
+fn pack(ids: &[i64]) -> Vec<u8> {
+    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
+}
+
+fn unpack(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    bytes
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+}
+
+pub(crate) fn apply(
+    conn: &mut Connection,
+    batch: IndexBatch,
+    from: Option<u64>,
+) -> Result<bool, StoreError> {
+    let tx = conn.transaction().map_err(backend)?;
+    if cursor(&tx)? != from {
+        return Ok(false);
+    }
+    let mut interned: FxHashMap<&str, i64> = FxHashMap::default();
+    let mut postings: Vec<(i64, i64, i64)> = Vec::new();
+    {
+        let mut derived = tx
+            .prepare_cached("INSERT OR IGNORE INTO corr_derived (key, value) VALUES (?1, ?2)")
+            .map_err(backend)?;
+        let mut address = tx
+            .prepare_cached("INSERT OR IGNORE INTO corr_addresses (address, value) VALUES (?1, ?2)")
+            .map_err(backend)?;
+        let mut prefix = tx
+            .prepare_cached("INSERT OR IGNORE INTO corr_prefixes (prefix) VALUES (?1)")
+            .map_err(backend)?;
+        let mut old_items = tx
+            .prepare_cached("SELECT vals FROM corr_items WHERE item = ?1 AND source = ?2")
+            .map_err(backend)?;
+        let mut put_items = tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO corr_items (item, source, vals) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(backend)?;
+        for group in &batch.postings {
+            let (item, source) = (group.item as i64, group.source as i64);
+            let mut ids = Vec::with_capacity(group.values.len());
+            for value in &group.values {
+                let id = match interned.get(value.key.as_str()) {
+                    Some(&id) => id,
+                    None => {
+                        let (id, new) = intern(&tx, &value.key, true)?.expect("created");
+                        if new {
+                            for h in &value.derived {
+                                derived.execute(params![*h as i64, id]).map_err(backend)?;
+                            }
+                            if let Some(a) = value.address {
+                                address
+                                    .execute(params![address_bytes(a).as_slice(), id])
+                                    .map_err(backend)?;
+                            }
+                            if let Some(p) = value.range_prefix {
+                                prefix.execute([i64::from(p)]).map_err(backend)?;
+                            }
+                        }
+                        interned.insert(&value.key, id);
+                        id
+                    }
+                };
+                ids.push(id);
+                postings.push((id, item, source));
+            }
+            let old: Option<Vec<u8>> = old_items
+                .query_row([item, source], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            if let Some(old) = old {
+                let mut all: Vec<i64> = unpack(&old).collect();
+                all.extend(ids);
+                ids = all;
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            put_items
+                .execute(params![item, source, pack(&ids)])
+                .map_err(backend)?;
+        }
+        // In key order the B-tree is written page by page, not at random.
+        postings.sort_unstable();
+        postings.dedup();
+        let mut put = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO corr_postings (value, item, source) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(backend)?;
+        for (value, item, source) in postings {
+            put.execute(params![value, item, source]).map_err(backend)?;
+        }
+        let mut reference = tx
+            .prepare_cached("INSERT OR IGNORE INTO corr_references (target, item) VALUES (?1, ?2)")
+            .map_err(backend)?;
+        for (target, item) in &batch.references {
+            reference
+                .execute(params![target, *item as i64])
+                .map_err(backend)?;
+        }
+    }
+    tx.execute(
+        "UPDATE corr_state SET cursor = ?1 WHERE id = 1",
+        [batch.to as i64],
+    )
+    .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(true)
+}
+
+pub(crate) fn reset(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         DELETE FROM corr_values; DELETE FROM corr_postings; DELETE FROM corr_items;
+         DELETE FROM corr_derived; DELETE FROM corr_addresses; DELETE FROM corr_prefixes;
+         DELETE FROM corr_references; UPDATE corr_state SET cursor = NULL WHERE id = 1;
+         COMMIT;",
+    )
+    .map_err(backend)
+}
+
+/// `WHERE` fragments deciding whether the viewer may see the item version
+/// aliased `iv` and the source version aliased `sv`, with their arguments.
+fn both_visible(
+    conn: &Connection,
+    viewer: &Viewer,
+) -> Result<(String, Vec<rusqlite::types::Value>), StoreError> {
+    let groups = visibility::groups_of(conn, viewer).map_err(backend)?;
+    let mut args = Vec::new();
+    let item = visibility::version_visible("iv", viewer, &groups, &mut args);
+    let source = visibility::version_visible("sv", viewer, &groups, &mut args);
+    Ok((format!("{item} AND {source}"), args))
+}
+
+fn value_id(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
+    Ok(intern(conn, key, false)?.map(|(id, _)| id))
+}
+
+pub(crate) fn postings(
+    conn: &Connection,
+    keys: &[String],
+    cap: usize,
+    viewer: &Viewer,
+) -> Result<Vec<Capped<PostingHit>>, StoreError> {
+    let (visible, mut args) = both_visible(conn, viewer)?;
+    let value_arg = visibility::bind(&mut args, 0i64);
+    let value_at = args.len() - 1;
+    let sql = format!(
+        "SELECT iv.id, sv.id FROM corr_postings p \
+         JOIN object_versions iv ON iv.seq = p.item JOIN object_versions sv ON sv.seq = p.source \
+         WHERE p.value = {value_arg} AND {visible}"
+    );
+    let mut hits = conn.prepare_cached(&sql).map_err(backend)?;
+    let mut count = conn
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM corr_postings WHERE value = ?1 LIMIT ?2)",
+        )
+        .map_err(backend)?;
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let Some(id) = value_id(conn, key)? else {
+            out.push(Capped::Within(Vec::new()));
+            continue;
+        };
+        let n: i64 = count
+            .query_row(params![id, (cap * OVER_COUNT_FACTOR + 1) as i64], |r| {
+                r.get(0)
+            })
+            .map_err(backend)?;
+        if n as usize > cap {
+            out.push(Capped::Over(n as usize));
+            continue;
+        }
+        args[value_at] = rusqlite::types::Value::Integer(id);
+        let rows = hits
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok(PostingHit {
+                    item: r.get(0)?,
+                    source: r.get(1)?,
+                })
+            })
+            .map_err(backend)?;
+        let mut seen = FxHashSet::default();
+        let mut found = Vec::new();
+        for hit in rows {
+            let hit = hit.map_err(backend)?;
+            if seen.insert((hit.item.clone(), hit.source.clone())) {
+                found.push(hit);
+            }
+        }
+        out.push(Capped::Within(found));
+    }
+    Ok(out)
+}
+
+fn capped_keys(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+    cap: usize,
+) -> Result<Capped<String>, StoreError> {
+    let keys: Vec<String> = stmt
+        .query_map(params, |r| r.get(0))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    Ok(if keys.len() > cap {
+        Capped::Over(keys.len())
+    } else {
+        Capped::Within(keys)
+    })
+}
+
+pub(crate) fn derived(
+    conn: &Connection,
+    hashes: &[u64],
+    cap: usize,
+) -> Result<Vec<Capped<String>>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT v.key FROM corr_derived d JOIN corr_values v ON v.id = d.value WHERE d.key = ?1 LIMIT ?2",
+        )
+        .map_err(backend)?;
+    hashes
+        .iter()
+        .map(|h| capped_keys(&mut stmt, params![*h as i64, (cap + 1) as i64], cap))
+        .collect()
+}
+
+pub(crate) fn addresses(
+    conn: &Connection,
+    ranges: &[(u128, u128)],
+    cap: usize,
+) -> Result<Vec<Capped<String>>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT v.key FROM corr_addresses a JOIN corr_values v ON v.id = a.value \
+             WHERE a.address BETWEEN ?1 AND ?2 LIMIT ?3",
+        )
+        .map_err(backend)?;
+    ranges
+        .iter()
+        .map(|(start, end)| {
+            capped_keys(
+                &mut stmt,
+                params![
+                    address_bytes(*start).as_slice(),
+                    address_bytes(*end).as_slice(),
+                    (cap + 1) as i64
+                ],
+                cap,
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn range_prefixes(conn: &Connection) -> Result<Vec<u8>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT prefix FROM corr_prefixes ORDER BY prefix")
+        .map_err(backend)?;
+    let rows = stmt.query_map([], |r| r.get::<_, u8>(0)).map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+pub(crate) fn item_values(
+    conn: &Connection,
+    item: &str,
+    viewer: &Viewer,
+) -> Result<Vec<String>, StoreError> {
+    let (visible, mut args) = both_visible(conn, viewer)?;
+    let item_arg = visibility::bind(&mut args, item.to_owned());
+    let sql = format!(
+        "SELECT ci.vals FROM object_versions iv JOIN corr_items ci ON ci.item = iv.seq \
+         JOIN object_versions sv ON sv.seq = ci.source WHERE iv.id = {item_arg} AND {visible}"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let blobs: Vec<Vec<u8>> = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| r.get(0))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    let mut ids: Vec<i64> = blobs.iter().flat_map(|b| unpack(b)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut key_of = conn
+        .prepare_cached("SELECT key FROM corr_values WHERE id = ?1")
+        .map_err(backend)?;
+    let mut keys = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(key) = key_of
+            .query_row([id], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(backend)?
+        {
+            keys.push(key);
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+pub(crate) fn items(conn: &Connection, viewer: &Viewer) -> Result<Vec<String>, StoreError> {
+    let (visible, args) = both_visible(conn, viewer)?;
+    let sql = format!(
+        "SELECT iv.id FROM corr_items ci JOIN object_versions iv ON iv.seq = ci.item \
+         JOIN object_versions sv ON sv.seq = ci.source WHERE {visible} \
+         GROUP BY iv.id ORDER BY min(iv.seq)"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| r.get(0))
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+const TABLES: &[&str] = &[
+    "corr_values",
+    "corr_postings",
+    "corr_items",
+    "corr_derived",
+    "corr_addresses",
+    "corr_prefixes",
+    "corr_references",
+];
+
+pub(crate) fn stats(conn: &Connection) -> Result<IndexStats, StoreError> {
+    let count = |table: &str| -> Result<u64, StoreError> {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n as u64)
+        .map_err(backend)
+    };
+    let names = TABLES
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let bytes: Option<i64> = conn
+        .query_row(
+            &format!("SELECT sum(pgsize) FROM dbstat WHERE name IN ({names})"),
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?
+        .flatten();
+    Ok(IndexStats {
+        cursor: cursor(conn)?.unwrap_or(0),
+        values: count("corr_values")?,
+        postings: count("corr_postings")?,
+        derived: count("corr_derived")?,
+        addresses: count("corr_addresses")?,
+        bytes: bytes.map(|b| b as u64),
+    })
+}

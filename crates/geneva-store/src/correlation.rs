@@ -1,0 +1,106 @@
+//! The persistent correlation index, as the store keeps it.
+//!
+//! The index is a projection of the stored versions, written by the indexer
+//! in `geneva-analysis` as it follows the feed of new versions. Its rows say
+//! *value → (item version, source version)*: the item is what correlation
+//! links (an incident, report, indicator…), the source is the version that
+//! carried the value (the item itself, or a cyber-observable or indicator it
+//! refers to). Every read applies the viewer's rules to both versions, so a
+//! value only links what the viewer may see, and only through evidence the
+//! viewer may see.
+//!
+//! Values are kept once each, as their normalised key (`ipv4:1.2.3.4`),
+//! under a stable 63-bit hash; other keys that find values (a registrable
+//! domain, a URL host, an ssdeep gram, a TLSH band) are opaque 64-bit
+//! hashes chosen by the caller, pointing at values.
+
+use crate::StoredVersion;
+
+/// One version the indexer has still to read: its place in the feed (the
+/// cursor moves past it), its storage number (what postings refer to) and
+/// the version itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedVersion {
+    pub position: u64,
+    pub seq: u64,
+    pub version: StoredVersion,
+}
+
+/// A value as indexed: its key, the other keys that should find it, and its
+/// place in the address space when it is an address or a range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedValue {
+    pub key: String,
+    /// Hashes of derived keys (registrable domain, URL host, ssdeep grams,
+    /// TLSH bands) under which the value can be found.
+    pub derived: Vec<u64>,
+    /// An address, as a 128-bit number (IPv4 mapped into `::ffff:0:0/96`).
+    pub address: Option<u128>,
+    /// A range's prefix length in that same space.
+    pub range_prefix: Option<u8>,
+}
+
+/// The values one source version contributes to one item version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPostings {
+    pub item: u64,
+    pub source: u64,
+    pub values: Vec<IndexedValue>,
+}
+
+/// What the indexer writes for a run of the feed, atomically: everything or
+/// nothing, and only if the cursor is still where the indexer read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexBatch {
+    /// The feed position read up to: the cursor after this batch.
+    pub to: u64,
+    pub postings: Vec<ItemPostings>,
+    /// A container version's references: (referenced object id, container seq),
+    /// so a later version of the referenced object reaches the container.
+    pub references: Vec<(String, u64)>,
+}
+
+/// The answer for one key: the matches, or how many there are when they are
+/// more than the caller's cap (an over-correlating value, never listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capped<T> {
+    Within(Vec<T>),
+    Over(usize),
+}
+
+/// An item version that carries a value, as the viewer may see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostingHit {
+    /// The item's STIX id.
+    pub item: String,
+    /// The source version's STIX id (the item's own, or what it refers to).
+    pub source: String,
+}
+
+/// Size of the index, for `geneva correlate --stats` and the benchmark.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexStats {
+    pub cursor: u64,
+    pub values: u64,
+    pub postings: u64,
+    pub derived: u64,
+    pub addresses: u64,
+    /// Bytes the index's tables and indexes take on disk, where the backend can tell.
+    pub bytes: Option<u64>,
+}
+
+/// The stable id of a value key: xxh3 folded to 63 bits and kept below the
+/// top so that probing past a collision never wraps.
+pub fn value_hash(key: &str) -> i64 {
+    let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes()) >> 1;
+    (h.min((i64::MAX - VALUE_PROBES) as u64)) as i64
+}
+
+/// How far past its hash a value may be placed when others hold the slots:
+/// with 63-bit hashes, eight values colliding on one slot does not happen.
+pub const VALUE_PROBES: i64 = 8;
+
+/// An address as 16 big-endian bytes, the order both backends compare in.
+pub fn address_bytes(address: u128) -> [u8; 16] {
+    address.to_be_bytes()
+}
