@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use crate::visibility::{self, Params};
 use crate::{VERSION_COLUMNS, backend, row_to_version};
 
-const OVER_COUNT_FACTOR: usize = 10;
+const OVER_COUNT_FACTOR: usize = 1;
 
 pub(crate) async fn feed(
     client: &impl GenericClient,

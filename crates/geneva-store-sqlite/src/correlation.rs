@@ -11,9 +11,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{VERSION_COLUMNS, backend, row_to_version, visibility};
 
-/// Matches are counted this far past the cap, so an over-correlating value
-/// reports roughly how common it is without scanning all of a hot posting.
-const OVER_COUNT_FACTOR: usize = 10;
+/// Postings are counted only to one past the cap: a hot value's thousands of
+/// entries are never scanned, and its count reads "more than the cap".
+const OVER_COUNT_FACTOR: usize = 1;
 
 pub(crate) fn feed(
     conn: &Connection,
@@ -141,10 +141,8 @@ pub(crate) fn apply(
     }
     let mut interned: FxHashMap<&str, i64> = FxHashMap::default();
     let mut postings: Vec<(i64, i64, i64)> = Vec::new();
+    let mut derived_rows: Vec<(i64, i64)> = Vec::new();
     {
-        let mut derived = tx
-            .prepare_cached("INSERT OR IGNORE INTO corr_derived (key, value) VALUES (?1, ?2)")
-            .map_err(backend)?;
         let mut address = tx
             .prepare_cached("INSERT OR IGNORE INTO corr_addresses (address, value) VALUES (?1, ?2)")
             .map_err(backend)?;
@@ -168,9 +166,7 @@ pub(crate) fn apply(
                     None => {
                         let (id, new) = intern(&tx, &value.key, true)?.expect("created");
                         if new {
-                            for h in &value.derived {
-                                derived.execute(params![*h as i64, id]).map_err(backend)?;
-                            }
+                            derived_rows.extend(value.derived.iter().map(|h| (*h as i64, id)));
                             if let Some(a) = value.address {
                                 address
                                     .execute(params![address_bytes(a).as_slice(), id])
@@ -202,7 +198,15 @@ pub(crate) fn apply(
                 .execute(params![item, source, pack(&ids)])
                 .map_err(backend)?;
         }
-        // In key order the B-tree is written page by page, not at random.
+        // In key order the B-trees are written page by page, not at random.
+        derived_rows.sort_unstable();
+        derived_rows.dedup();
+        let mut derived = tx
+            .prepare_cached("INSERT OR IGNORE INTO corr_derived (key, value) VALUES (?1, ?2)")
+            .map_err(backend)?;
+        for (key, value) in derived_rows {
+            derived.execute(params![key, value]).map_err(backend)?;
+        }
         postings.sort_unstable();
         postings.dedup();
         let mut put = tx

@@ -215,7 +215,11 @@ fn open_connection(path: &Path, write: bool) -> Result<Connection, StoreError> {
         // across process crashes and loses at most the last transaction on power loss.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
-        conn.pragma_update(None, "cache_size", -8192)
+        // The correlation index is written at random keys: a writer cache that
+        // holds its hot pages saves a read per row. It grows only as used.
+        conn.pragma_update(None, "cache_size", -1_048_576)
+            .map_err(backend)?;
+        conn.pragma_update(None, "mmap_size", READER_MMAP_BYTES)
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(backend)?;

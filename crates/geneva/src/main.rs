@@ -135,7 +135,7 @@ fn main() -> ExitCode {
             Command::Witness(args) => commands::witness::run(args).await,
             Command::Correlate(args) => commands::correlate::correlate(data, args).await,
             Command::Campaigns(options) => commands::correlate::campaigns(data, options).await,
-            Command::Bench(c) => commands::bench::run(c),
+            Command::Bench(c) => commands::bench::run(c).await,
         }
     });
     match result {

@@ -15,6 +15,7 @@ use geneva_observables::{HashAlgo, Observable};
 use geneva_store::{IndexBatch, ItemPostings, Provenance, Store, Viewer};
 use geneva_store_sqlite::SqliteStore;
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use rayon::prelude::*;
 use serde_json::json;
 
 #[derive(Debug, clap::Subcommand)]
@@ -187,16 +188,13 @@ fn incidents_bundle(n: usize) -> Vec<u8> {
         .expect("JSON")
 }
 
-pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     let BenchCommand::Correlate(args) = command;
     anyhow::ensure!(
         args.incidents > 0 && args.observables >= args.incidents,
         "need at least one observable per incident"
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(correlate(args))
+    correlate(args).await
 }
 
 async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
@@ -255,14 +253,14 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
     let generation = generated_at.elapsed();
 
     // Ingest: filing keys (hashes, grams, bands) and writing them, in
-    // transactions of about 100,000 observables, as the indexer writes.
-    let per_batch = (100_000 / per_incident).max(1);
+    // transactions of about 500,000 observables.
+    let per_batch = (500_000 / per_incident).max(1);
     let started = Instant::now();
     let mut batch_ms = Vec::new();
     for (chunk_no, chunk) in incidents.chunks(per_batch).enumerate() {
         let t = Instant::now();
         let postings: Vec<ItemPostings> = chunk
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(k, observables)| {
                 let seq = seqs[chunk_no * per_batch + k].1;
