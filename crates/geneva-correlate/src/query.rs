@@ -74,6 +74,10 @@ enum Lead {
     AddressesIn { range: String },
 }
 
+fn url_host_key_of(host_key: &str) -> String {
+    format!("url-host:{host_key}")
+}
+
 struct Links {
     item: String,
     found: FxHashMap<String, (Vec<Reason>, BTreeSet<String>)>,
@@ -255,8 +259,12 @@ pub async fn correlate<P: Postings>(
         }
     }
 
-    // Round two: the other values the leads found, each judged once.
-    let mut second: Vec<(String, Reason)> = Vec::new();
+    // Round two: the other values the leads found, each judged once. Each
+    // of our values is a group: when the other values it leads to are in
+    // more items together than the cap (a registrable domain with hosts
+    // everywhere, a file family spread over many incidents), the group is
+    // noise, as one over-correlating value would be.
+    let mut second: Vec<(String, Reason, String)> = Vec::new();
     let mut judged: FxHashSet<(String, String)> = FxHashSet::default();
     let candidates = leads
         .iter()
@@ -337,15 +345,47 @@ pub async fn correlate<P: Postings>(
                 }
                 _ => continue,
             };
-            second.push((theirs, reason));
+            let group = match lead {
+                Lead::Registrable { registrable, .. } => registrable_key(registrable),
+                Lead::UrlsOnHost { host } => url_host_key_of(host),
+                Lead::Ssdeep { ours } => format!("ssdeep:{ours}"),
+                Lead::Tlsh { ours, .. } => format!("tlsh:{ours}"),
+                Lead::AddressesIn { range } => range.clone(),
+            };
+            second.push((theirs, reason, group));
         }
     }
     if !second.is_empty() {
-        let keys: Vec<String> = second.iter().map(|(k, _)| k.clone()).collect();
+        let keys: Vec<String> = second.iter().map(|(k, ..)| k.clone()).collect();
         let hits = source.postings(&keys, cap).await?;
-        for ((_, reason), hits) in second.iter().zip(hits) {
+        let mut reached: FxHashMap<&str, FxHashSet<&str>> = FxHashMap::default();
+        let mut over: FxHashSet<&str> = FxHashSet::default();
+        for ((_, _, group), hits) in second.iter().zip(&hits) {
+            match hits {
+                Capped::Within(hits) => reached
+                    .entry(group)
+                    .or_default()
+                    .extend(hits.iter().map(|h| h.item.as_str())),
+                Capped::Over(_) => {
+                    over.insert(group);
+                }
+            }
+        }
+        for (group, items) in &reached {
+            if items.len() > cap {
+                over.insert(group);
+            }
+        }
+        for group in &over {
+            let n = reached.get(group).map_or(cap + 1, |i| i.len().max(cap + 1));
+            note(&mut noise, (*group).to_owned(), n);
+        }
+        for ((_, reason, group), hits) in second.iter().zip(&hits) {
+            if over.contains(group.as_str()) {
+                continue;
+            }
             if let Capped::Within(hits) = hits {
-                for hit in &hits {
+                for hit in hits {
                     links.add(hit, reason);
                 }
             }

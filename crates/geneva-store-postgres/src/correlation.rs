@@ -293,7 +293,7 @@ pub(crate) async fn postings(
             .map_err(backend)?
             .get(0);
         if n as usize > cap {
-            out.push(Capped::Over(n as usize));
+            out.push(Capped::Over(cap + 1));
             continue;
         }
         let mut params = Params::default();

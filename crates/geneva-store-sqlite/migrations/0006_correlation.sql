@@ -2,10 +2,12 @@
 -- stored versions that the indexer rebuilds at will, so nothing here is
 -- evidence. Rows are small and keyed by integers: postings, not pairs.
 
--- Each distinct value once, under its stable hash (probed on collision).
+-- Each distinct value once, under its stable hash (probed on collision), with
+-- its number of postings, so a query tells hot values without scanning them.
 CREATE TABLE corr_values (
     id  INTEGER PRIMARY KEY,
-    key TEXT NOT NULL
+    key TEXT NOT NULL,
+    n   INTEGER NOT NULL DEFAULT 0
 );
 
 -- value → item version, through the source version that carried it.

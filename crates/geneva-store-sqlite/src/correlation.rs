@@ -11,9 +11,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{VERSION_COLUMNS, backend, row_to_version, visibility};
 
-/// Postings are counted only to one past the cap: a hot value's thousands of
-/// entries are never scanned, and its count reads "more than the cap".
-const OVER_COUNT_FACTOR: usize = 1;
 
 pub(crate) fn feed(
     conn: &Connection,
@@ -214,8 +211,20 @@ pub(crate) fn apply(
                 "INSERT OR IGNORE INTO corr_postings (value, item, source) VALUES (?1, ?2, ?3)",
             )
             .map_err(backend)?;
+        let mut added: Vec<(i64, i64)> = Vec::new();
         for (value, item, source) in postings {
-            put.execute(params![value, item, source]).map_err(backend)?;
+            if put.execute(params![value, item, source]).map_err(backend)? == 1 {
+                match added.last_mut() {
+                    Some((v, n)) if *v == value => *n += 1,
+                    _ => added.push((value, 1)),
+                }
+            }
+        }
+        let mut count = tx
+            .prepare_cached("UPDATE corr_values SET n = n + ?2 WHERE id = ?1")
+            .map_err(backend)?;
+        for (value, n) in added {
+            count.execute(params![value, n]).map_err(backend)?;
         }
         let mut reference = tx
             .prepare_cached("INSERT OR IGNORE INTO corr_references (target, item) VALUES (?1, ?2)")
@@ -259,63 +268,143 @@ fn both_visible(
     Ok((format!("{item} AND {source}"), args))
 }
 
-fn value_id(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
-    Ok(intern(conn, key, false)?.map(|(id, _)| id))
-}
-
 pub(crate) fn postings(
     conn: &Connection,
     keys: &[String],
     cap: usize,
     viewer: &Viewer,
 ) -> Result<Vec<Capped<PostingHit>>, StoreError> {
-    let (visible, mut args) = both_visible(conn, viewer)?;
-    let value_arg = visibility::bind(&mut args, 0i64);
-    let value_at = args.len() - 1;
-    let sql = format!(
-        "SELECT iv.id, sv.id FROM corr_postings p \
-         JOIN object_versions iv ON iv.seq = p.item JOIN object_versions sv ON sv.seq = p.source \
-         WHERE p.value = {value_arg} AND {visible}"
-    );
-    let mut hits = conn.prepare_cached(&sql).map_err(backend)?;
-    let mut count = conn
+    // Three statements whatever the number of keys: the values with their
+    // posting counts (hot ones are answered by their count alone), the
+    // postings of the rest, and every version they name checked for the viewer.
+    let ids = value_ids(conn, keys)?;
+    let mut wanted: Vec<i64> = Vec::new();
+    for (id, n) in ids.iter().flatten() {
+        if *n as usize <= cap {
+            wanted.push(*id);
+        }
+    }
+    let mut by_value: FxHashMap<i64, Vec<(i64, i64)>> = FxHashMap::default();
+    let mut seqs: FxHashSet<i64> = FxHashSet::default();
+    let mut stmt = conn
         .prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM corr_postings WHERE value = ?1 LIMIT ?2)",
+            "SELECT value, item, source FROM corr_postings WHERE value IN (SELECT value FROM json_each(?1))",
         )
         .map_err(backend)?;
-    let mut out = Vec::with_capacity(keys.len());
-    for key in keys {
-        let Some(id) = value_id(conn, key)? else {
-            out.push(Capped::Within(Vec::new()));
-            continue;
-        };
-        let n: i64 = count
-            .query_row(params![id, (cap * OVER_COUNT_FACTOR + 1) as i64], |r| {
-                r.get(0)
+    for chunk in wanted.chunks(5_000) {
+        let rows = stmt
+            .query_map([json_list(chunk)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
             })
             .map_err(backend)?;
-        if n as usize > cap {
-            out.push(Capped::Over(n as usize));
-            continue;
+        for row in rows {
+            let (value, item, source) = row.map_err(backend)?;
+            seqs.insert(item);
+            seqs.insert(source);
+            by_value.entry(value).or_default().push((item, source));
         }
-        args[value_at] = rusqlite::types::Value::Integer(id);
-        let rows = hits
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok(PostingHit {
-                    item: r.get(0)?,
-                    source: r.get(1)?,
-                })
-            })
-            .map_err(backend)?;
-        let mut seen = FxHashSet::default();
-        let mut found = Vec::new();
-        for hit in rows {
-            let hit = hit.map_err(backend)?;
-            if seen.insert((hit.item.clone(), hit.source.clone())) {
-                found.push(hit);
+    }
+    let visible = visible_ids(conn, viewer, seqs.into_iter().collect())?;
+    Ok(ids
+        .into_iter()
+        .map(|found| match found {
+            None => Capped::Within(Vec::new()),
+            // Reported as "more than the cap": how many hidden items
+            // carry a value is not the viewer's to know.
+            Some((_, n)) if n as usize > cap => Capped::Over(cap + 1),
+            Some((id, _)) => {
+                let mut seen = FxHashSet::default();
+                let mut hits = Vec::new();
+                for (item, source) in by_value.get(&id).into_iter().flatten() {
+                    if let (Some(item), Some(source)) = (visible.get(item), visible.get(source))
+                        && seen.insert((item.as_str(), source.as_str()))
+                    {
+                        hits.push(PostingHit {
+                            item: item.clone(),
+                            source: source.clone(),
+                        });
+                    }
+                }
+                Capped::Within(hits)
             }
+        })
+        .collect())
+}
+
+fn json_list(ids: &[i64]) -> String {
+    format!(
+        "[{}]",
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    )
+}
+
+/// Each key's value id and posting count, `None` for keys never indexed:
+/// one statement for the keys at their hash, a probe for the rare one that
+/// was placed past a collision.
+fn value_ids(conn: &Connection, keys: &[String]) -> Result<Vec<Option<(i64, i64)>>, StoreError> {
+    let bases: Vec<i64> = keys.iter().map(|k| value_hash(k)).collect();
+    let mut at_base: FxHashMap<i64, (String, i64)> = FxHashMap::default();
+    let mut stmt = conn
+        .prepare_cached("SELECT id, key, n FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))")
+        .map_err(backend)?;
+    for chunk in bases.chunks(5_000) {
+        let rows = stmt
+            .query_map([json_list(chunk)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            let (id, key, n) = row.map_err(backend)?;
+            at_base.insert(id, (key, n));
         }
-        out.push(Capped::Within(found));
+    }
+    let mut count = conn
+        .prepare_cached("SELECT n FROM corr_values WHERE id = ?1")
+        .map_err(backend)?;
+    keys.iter()
+        .zip(bases)
+        .map(|(key, base)| match at_base.get(&base) {
+            Some((k, n)) if k == key => Ok(Some((base, *n))),
+            // Empty at its hash: never placed (values are placed at the first free slot).
+            None => Ok(None),
+            Some(_) => match intern(conn, key, false)? {
+                Some((id, _)) => {
+                    let n: i64 = count.query_row([id], |r| r.get(0)).map_err(backend)?;
+                    Ok(Some((id, n)))
+                }
+                None => Ok(None),
+            },
+        })
+        .collect()
+}
+
+/// The STIX ids of those of `seqs` the viewer may see.
+fn visible_ids(
+    conn: &Connection,
+    viewer: &Viewer,
+    seqs: Vec<i64>,
+) -> Result<FxHashMap<i64, String>, StoreError> {
+    let groups = visibility::groups_of(conn, viewer).map_err(backend)?;
+    let mut args = Vec::new();
+    let visible = visibility::version_visible("v", viewer, &groups, &mut args);
+    let list = visibility::bind(&mut args, String::new());
+    let at = args.len() - 1;
+    let sql = format!(
+        "SELECT v.seq, v.id FROM object_versions v WHERE v.seq IN (SELECT value FROM json_each({list})) AND {visible}"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let mut out = FxHashMap::default();
+    for chunk in seqs.chunks(10_000) {
+        args[at] = rusqlite::types::Value::Text(json_list(chunk));
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            let (seq, id) = row.map_err(backend)?;
+            out.insert(seq, id);
+        }
     }
     Ok(out)
 }

@@ -60,8 +60,10 @@ pub struct IndexBatch {
     pub references: Vec<(String, u64)>,
 }
 
-/// The answer for one key: the matches, or how many there are when they are
-/// more than the caller's cap (an over-correlating value, never listed).
+/// The answer for one key: the matches, or, when they are more than the
+/// caller's cap, a count (an over-correlating value, never listed). Posting
+/// counts are given as cap + 1, "more than the cap", whoever asks: how many
+/// hidden items carry a value is not the viewer's to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Capped<T> {
     Within(Vec<T>),
