@@ -431,15 +431,53 @@ pub(crate) fn derived(
     hashes: &[u64],
     cap: usize,
 ) -> Result<Vec<Capped<String>>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT v.key FROM corr_derived d JOIN corr_values v ON v.id = d.value WHERE d.key = ?1 LIMIT ?2",
-        )
+    // Value ids from the index alone (one past the cap tells a hot key),
+    // then each distinct value's key read once: the grams of one ssdeep
+    // digest mostly lead to the same few similar files.
+    let mut scan = conn
+        .prepare_cached("SELECT value FROM corr_derived WHERE key = ?1 LIMIT ?2")
         .map_err(backend)?;
-    hashes
-        .iter()
-        .map(|h| capped_keys(&mut stmt, params![*h as i64, (cap + 1) as i64], cap))
-        .collect()
+    let mut found: Vec<Option<Vec<i64>>> = Vec::with_capacity(hashes.len());
+    let mut ids: FxHashSet<i64> = FxHashSet::default();
+    for h in hashes {
+        let values: Vec<i64> = scan
+            .query_map(params![*h as i64, (cap + 1) as i64], |r| r.get(0))
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        if values.len() > cap {
+            found.push(None);
+        } else {
+            ids.extend(&values);
+            found.push(Some(values));
+        }
+    }
+    let ids: Vec<i64> = ids.into_iter().collect();
+    let mut keys: FxHashMap<i64, String> = FxHashMap::default();
+    let mut read = conn
+        .prepare_cached("SELECT id, key FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))")
+        .map_err(backend)?;
+    for chunk in ids.chunks(5_000) {
+        let rows = read
+            .query_map([json_list(chunk)], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(backend)?;
+        for row in rows {
+            let (id, key) = row.map_err(backend)?;
+            keys.insert(id, key);
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|values| match values {
+            None => Capped::Over(cap + 1),
+            Some(values) => Capped::Within(
+                values
+                    .iter()
+                    .filter_map(|id| keys.get(id).cloned())
+                    .collect(),
+            ),
+        })
+        .collect())
 }
 
 pub(crate) fn addresses(
