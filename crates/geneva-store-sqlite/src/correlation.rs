@@ -11,7 +11,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{VERSION_COLUMNS, backend, row_to_version, visibility};
 
-
 pub(crate) fn feed(
     conn: &Connection,
     after: Option<u64>,
@@ -294,7 +293,11 @@ pub(crate) fn postings(
     for chunk in wanted.chunks(5_000) {
         let rows = stmt
             .query_map([json_list(chunk)], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })
             .map_err(backend)?;
         for row in rows {
@@ -345,12 +348,18 @@ fn value_ids(conn: &Connection, keys: &[String]) -> Result<Vec<Option<(i64, i64)
     let bases: Vec<i64> = keys.iter().map(|k| value_hash(k)).collect();
     let mut at_base: FxHashMap<i64, (String, i64)> = FxHashMap::default();
     let mut stmt = conn
-        .prepare_cached("SELECT id, key, n FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))")
+        .prepare_cached(
+            "SELECT id, key, n FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))",
+        )
         .map_err(backend)?;
     for chunk in bases.chunks(5_000) {
         let rows = stmt
             .query_map([json_list(chunk)], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })
             .map_err(backend)?;
         for row in rows {
@@ -455,11 +464,15 @@ pub(crate) fn derived(
     let ids: Vec<i64> = ids.into_iter().collect();
     let mut keys: FxHashMap<i64, String> = FxHashMap::default();
     let mut read = conn
-        .prepare_cached("SELECT id, key FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))")
+        .prepare_cached(
+            "SELECT id, key FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))",
+        )
         .map_err(backend)?;
     for chunk in ids.chunks(5_000) {
         let rows = read
-            .query_map([json_list(chunk)], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .query_map([json_list(chunk)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(backend)?;
         for row in rows {
             let (id, key) = row.map_err(backend)?;
