@@ -170,7 +170,7 @@ fn correlate_and_campaigns_from_the_command_line_and_over_http() {
     assert!(!out.status.success());
     // Campaigns: reports 1, 2 and 3 form one, named after the oldest.
     let campaigns = ok_json(&data, &["campaigns", "--json"]);
-    let first = &campaigns[0];
+    let first = &campaigns["campaigns"][0];
     assert_eq!(first["id"], format!("cluster:{i1}"), "{campaigns}");
     let members: Vec<&str> = first["members"]
         .as_array()
