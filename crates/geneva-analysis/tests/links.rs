@@ -502,3 +502,96 @@ async fn ranges_and_addresses_of_both_families() {
     ix.add("mapped", &[ip("::ffff:45.77.9.9")]).await;
     assert_eq!(ix.linked("mapped").await, vec!["v4-range"]);
 }
+
+/// Recall of the fuzzy index against comparing every pair: families of
+/// near-identical files (as `geneva bench correlate` makes them, with both
+/// ssdeep parts changed) and unrelated files, each in an item of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzy_index_finds_what_comparing_every_pair_finds() {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const HEX: &[u8] = b"0123456789ABCDEF";
+    let mut rng = StdRng::seed_from_u64(11);
+    let random = |rng: &mut StdRng, alphabet: &[u8], len: usize| -> String {
+        (0..len)
+            .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+            .collect()
+    };
+    let mutate = |rng: &mut StdRng, text: &str, alphabet: &[u8], changes: usize| -> String {
+        let mut bytes = text.as_bytes().to_vec();
+        for _ in 0..changes {
+            let at = rng.random_range(0..bytes.len());
+            bytes[at] = alphabet[rng.random_range(0..alphabet.len())];
+        }
+        String::from_utf8(bytes).unwrap()
+    };
+    let mut ix = Fixture::new(
+        Config {
+            max_items_per_value: 1_000,
+            ..Config::default()
+        },
+        WarningLists::default(),
+    );
+    let mut files: Vec<(Observable, Observable)> = Vec::new();
+    for family in 0..12 {
+        let (a, b) = (random(&mut rng, B64, 64), random(&mut rng, B64, 32));
+        let t = random(&mut rng, HEX, 70);
+        let members = if family < 8 { 6 } else { 1 };
+        for _ in 0..members {
+            let changes = [
+                rng.random_range(0..6),
+                rng.random_range(0..3),
+                rng.random_range(0..8),
+            ];
+            let first = mutate(&mut rng, &a, B64, changes[0]);
+            let second = mutate(&mut rng, &b, B64, changes[1]);
+            let body = mutate(&mut rng, &t, HEX, changes[2]);
+            files.push((
+                Observable::Ssdeep(normalize::ssdeep(&format!("192:{first}:{second}")).unwrap()),
+                Observable::Tlsh(normalize::tlsh(&format!("T1{body}")).unwrap()),
+            ));
+        }
+    }
+    for (n, (s, t)) in files.iter().enumerate() {
+        ix.add(&format!("f{n}"), &[s.clone(), t.clone()]).await;
+    }
+    let config = Config::default();
+    let (mut expected, mut found, mut pairs) = (0, 0, 0);
+    for (n, (s, t)) in files.iter().enumerate() {
+        let links = ix.correlate(&format!("f{n}")).await.0;
+        for (m, (s2, t2)) in files.iter().enumerate() {
+            if m == n {
+                continue;
+            }
+            pairs += 1;
+            let key = |o: &Observable| o.key().split_once(':').unwrap().1.to_owned();
+            let by_ssdeep = key(s) != key(s2)
+                && geneva_observables::fuzzy::ssdeep_score(&key(s), &key(s2)).unwrap()
+                    >= config.ssdeep_min_score;
+            let by_tlsh = key(t) != key(t2)
+                && geneva_observables::fuzzy::tlsh_distance(&key(t), &key(t2)).unwrap()
+                    <= config.tlsh_max_distance;
+            let link = links.iter().find(|l| l.item == format!("f{m}"));
+            for (should, kind) in [(by_ssdeep, "ssdeep"), (by_tlsh, "tlsh")] {
+                let has = link.is_some_and(|l| {
+                    l.reasons.iter().any(|r| match r {
+                        Reason::Ssdeep { .. } => kind == "ssdeep",
+                        Reason::Tlsh { .. } => kind == "tlsh",
+                        _ => false,
+                    })
+                });
+                // Every link the index makes is a true match (it is judged exactly)...
+                assert!(!has || should, "f{n} ~ f{m} by {kind} is not a match");
+                if should {
+                    expected += 1;
+                    found += usize::from(has);
+                }
+            }
+        }
+    }
+    let recall = found as f64 / expected as f64;
+    eprintln!("fuzzy recall: {found} of {expected} matching pairs ({pairs} pairs in all)");
+    // ... and it finds (nearly) all of them without comparing every pair.
+    assert!(expected > 300, "too few matches to measure: {expected}");
+    assert!(recall >= 0.99, "recall {recall:.3}: {found} of {expected}");
+}
