@@ -74,6 +74,25 @@ enum Lead {
     AddressesIn { range: String },
 }
 
+/// IPv4, mapped into `::ffff:0:0/96`.
+const MAPPED: (u128, u128) = (0xffff_u128 << 32, 0xffff_ffff_ffff_u128);
+
+/// `start..=end` less the mapped IPv4 space: an IPv6 range shorter than /96
+/// "contains" all of IPv4, which no one reporting `2000::/3` means.
+fn without_mapped_space(start: u128, end: u128) -> Vec<(u128, u128)> {
+    if end < MAPPED.0 || start > MAPPED.1 {
+        return vec![(start, end)];
+    }
+    let mut spans = Vec::new();
+    if start < MAPPED.0 {
+        spans.push((start, MAPPED.0 - 1));
+    }
+    if end > MAPPED.1 {
+        spans.push((MAPPED.1 + 1, end));
+    }
+    spans
+}
+
 fn url_host_key_of(host_key: &str) -> String {
     format!("url-host:{host_key}")
 }
@@ -158,20 +177,13 @@ pub async fn correlate<P: Postings>(
             Observable::Ipv4Net(..) | Observable::Ipv6Net(..) => {
                 let (start, p) = ip_space(o).expect("a range");
                 let end = start | !prefix_mask(p);
-                // An IPv6 range shorter than /96 would take in all of IPv4.
-                if p < 96 && start <= (0xffff_u128 << 32) && end >= (0xffff_u128 << 32) {
-                    ranges.push((
-                        (start, (0xffff_u128 << 32) - 1),
-                        Lead::AddressesIn { range: key.clone() },
-                    ));
-                    if end > (0xffff_ffff_ffff_u128) {
-                        ranges.push((
-                            (0x1_0000_0000_0000_u128, end),
-                            Lead::AddressesIn { range: key.clone() },
-                        ));
-                    }
+                let spans = if p < 96 {
+                    without_mapped_space(start, end)
                 } else {
-                    ranges.push(((start, end), Lead::AddressesIn { range: key.clone() }));
+                    vec![(start, end)]
+                };
+                for span in spans {
+                    ranges.push((span, Lead::AddressesIn { range: key.clone() }));
                 }
             }
             Observable::Domain(d) => {

@@ -1,5 +1,5 @@
 //! The STIX pattern fuzz target (`fuzz/fuzz_targets/pattern.rs`), run by
-//! libFuzzer for a bounded time: under CI (`CI=true`) for 45 seconds, or for
+//! libFuzzer for a bounded time: under CI (`CI=true`) for 30 seconds, or for
 //! `GENEVA_FUZZ_SECONDS` when set; elsewhere a printed skip, since building
 //! the instrumented target takes a couple of minutes. A crash, a panic or a
 //! failed assertion in the target fails this test, and libFuzzer leaves the
@@ -12,7 +12,7 @@ use std::process::Command;
 fn pattern_fuzz_target_runs_clean_for_a_bounded_time() {
     let seconds = match std::env::var("GENEVA_FUZZ_SECONDS") {
         Ok(s) => s,
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => "45".to_owned(),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => "30".to_owned(),
         Err(_) => {
             eprintln!(
                 "SKIPPED: the pattern fuzz target runs under CI=true or with GENEVA_FUZZ_SECONDS=N (or: tools/fuzz pattern 60)"
