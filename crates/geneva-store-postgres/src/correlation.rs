@@ -5,7 +5,7 @@
 use deadpool_postgres::GenericClient;
 use geneva_store::{
     Capped, FeedVersion, IndexBatch, IndexStats, PostingHit, StoreError, StoredVersion,
-    VALUE_PROBES, Viewer, address_bytes, value_hash,
+    VALUE_PROBES, Viewer, address_bytes, pack_value_ids, unpack_value_ids, value_hash,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -127,16 +127,6 @@ async fn intern(
     )))
 }
 
-fn pack(ids: &[i64]) -> Vec<u8> {
-    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
-}
-
-fn unpack(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
-    bytes
-        .chunks_exact(8)
-        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-}
-
 pub(crate) async fn apply(
     client: &mut deadpool_postgres::Object,
     batch: IndexBatch,
@@ -203,14 +193,14 @@ pub(crate) async fn apply(
             .await
             .map_err(backend)?
         {
-            ids.extend(unpack(old.get::<_, &[u8]>(0)));
+            ids.extend(unpack_value_ids(old.get::<_, &[u8]>(0)));
         }
         ids.sort_unstable();
         ids.dedup();
         tx.execute(
             "INSERT INTO corr_items (item, source, vals) VALUES ($1, $2, $3) \
              ON CONFLICT (item, source) DO UPDATE SET vals = excluded.vals",
-            &[&item, &source, &pack(&ids)],
+            &[&item, &source, &pack_value_ids(&ids)],
         )
         .await
         .map_err(backend)?;
@@ -396,7 +386,7 @@ pub(crate) async fn item_values(
     let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
     let mut ids: Vec<i64> = rows
         .iter()
-        .flat_map(|r| unpack(r.get::<_, &[u8]>(0)).collect::<Vec<_>>())
+        .flat_map(|r| unpack_value_ids(r.get::<_, &[u8]>(0)).collect::<Vec<_>>())
         .collect();
     ids.sort_unstable();
     ids.dedup();

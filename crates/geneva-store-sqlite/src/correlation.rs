@@ -4,7 +4,7 @@
 
 use geneva_store::{
     Capped, FeedVersion, IndexBatch, IndexStats, PostingHit, StoreError, VALUE_PROBES, Viewer,
-    address_bytes, value_hash,
+    address_bytes, pack_value_ids, unpack_value_ids, value_hash,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -116,16 +116,6 @@ fn intern(conn: &Connection, key: &str, create: bool) -> Result<Option<(i64, boo
     )))
 }
 
-fn pack(ids: &[i64]) -> Vec<u8> {
-    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
-}
-
-fn unpack(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
-    bytes
-        .chunks_exact(8)
-        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-}
-
 pub(crate) fn apply(
     conn: &mut Connection,
     batch: IndexBatch,
@@ -184,14 +174,14 @@ pub(crate) fn apply(
                 .optional()
                 .map_err(backend)?;
             if let Some(old) = old {
-                let mut all: Vec<i64> = unpack(&old).collect();
+                let mut all: Vec<i64> = unpack_value_ids(&old).collect();
                 all.extend(ids);
                 ids = all;
             }
             ids.sort_unstable();
             ids.dedup();
             put_items
-                .execute(params![item, source, pack(&ids)])
+                .execute(params![item, source, pack_value_ids(&ids)])
                 .map_err(backend)?;
         }
         // In key order the B-trees are written page by page, not at random.
@@ -545,7 +535,7 @@ pub(crate) fn item_values(
         .map_err(backend)?
         .collect::<Result<_, _>>()
         .map_err(backend)?;
-    let mut ids: Vec<i64> = blobs.iter().flat_map(|b| unpack(b)).collect();
+    let mut ids: Vec<i64> = blobs.iter().flat_map(|b| unpack_value_ids(b)).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut key_of = conn

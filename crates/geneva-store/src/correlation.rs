@@ -106,3 +106,15 @@ pub const VALUE_PROBES: i64 = 8;
 pub fn address_bytes(address: u128) -> [u8; 16] {
     address.to_be_bytes()
 }
+
+/// An item's value ids as `corr_items` keeps them: 8 little-endian bytes each.
+pub fn pack_value_ids(ids: &[i64]) -> Vec<u8> {
+    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
+}
+
+/// The ids [`pack_value_ids`] packed (a trailing partial id is ignored).
+pub fn unpack_value_ids(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    bytes
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().expect("chunks of 8")))
+}

@@ -16,7 +16,7 @@ mod log;
 
 pub use correlation::{
     Capped, FeedVersion, IndexBatch, IndexStats, IndexedValue, ItemPostings, PostingHit,
-    VALUE_PROBES, address_bytes, value_hash,
+    VALUE_PROBES, address_bytes, pack_value_ids, unpack_value_ids, value_hash,
 };
 
 pub use directory::{AuditEntry, NewAuditEntry, Organisation, SharingGroup, TokenRecord, User};
