@@ -38,10 +38,15 @@ fn bounded<'a>(what: &'static str, input: &'a str) -> Result<&'a str, NormalizeE
 }
 
 /// Undoes the usual defanging: `hxxp`/`hxxps`/`fxp` schemes, `[.]`, `(.)`,
-/// `{.}`, `[dot]`, `(dot)`, `[:]`, `[://]`, `[@]`, `[at]`, `(at)`.
+/// `{.}`, `[dot]`, `(dot)`, `[:]`, `[://]`, `[@]`, `[at]`, `(at)`, in any
+/// letter case and nested (`[[.]]`).
+///
+/// The text is read once, left to right, and whenever what has been written
+/// so far ends in a defanging token the token is replaced. No replacement
+/// ends in a closing bracket, so no token survives: refanging refanged text
+/// changes nothing, which normalised keys rely on.
 pub fn defang(input: &str) -> String {
-    let mut out = input.trim().to_owned();
-    for (from, to) in [
+    const TOKENS: [(&str, &str); 11] = [
         ("[://]", "://"),
         ("[:]", ":"),
         ("[.]", "."),
@@ -53,13 +58,23 @@ pub fn defang(input: &str) -> String {
         ("[@]", "@"),
         ("[at]", "@"),
         ("(at)", "@"),
-    ] {
-        if out.contains(from) {
-            out = out.replace(from, to);
+    ];
+    let mut out = String::with_capacity(input.len());
+    for c in input.trim().chars() {
+        out.push(c);
+        if !matches!(c, ']' | ')' | '}') {
+            continue;
         }
-        let upper = from.to_ascii_uppercase();
-        if out.contains(&upper) {
-            out = out.replace(&upper, to);
+        for (token, replacement) in TOKENS {
+            let tail = out.len().checked_sub(token.len());
+            if let Some(start) = tail
+                && out.is_char_boundary(start)
+                && out[start..].eq_ignore_ascii_case(token)
+            {
+                out.truncate(start);
+                out.push_str(replacement);
+                break;
+            }
         }
     }
     for (from, to) in [
@@ -261,7 +276,22 @@ fn normalize_percent(part: &str) -> String {
 /// written `/`, percent-encodings of unreserved characters decoded and the
 /// rest in upper-case hex. Defanged input is accepted.
 pub fn url(input: &str) -> Result<String, NormalizeError> {
-    let text = defang(bounded("URL", input)?);
+    // Decoding `%2E` or a defanged host can make a form that normalises
+    // further (`/a/%2E%2E/b`, `(%2E)`); a key must read back as itself, so
+    // normalise until the text settles.
+    let mut text = url_once(input, bounded("URL", input)?)?;
+    for _ in 0..4 {
+        let again = url_once(input, &text)?;
+        if again == text {
+            return Ok(text);
+        }
+        text = again;
+    }
+    Err(error("URL", input, "it does not settle to one normal form"))
+}
+
+fn url_once(input: &str, text: &str) -> Result<String, NormalizeError> {
+    let text = defang(text);
     let mut parsed = url::Url::parse(&text).map_err(|e| error("URL", input, e.to_string()))?;
     if parsed.cannot_be_a_base() {
         return Err(error("URL", input, "it has no authority (scheme://host/…)"));

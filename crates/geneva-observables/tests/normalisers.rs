@@ -106,9 +106,21 @@ fn urls_per_rfc_3986() {
         ("http://example.com./path", "http://example.com/path"),
         ("http://[2001:DB8::1]:8080/", "http://[2001:db8::1]:8080/"),
         ("ftp://files.example/pub", "ftp://files.example/pub"),
+        // Defanging in any letter case, nested, and forms that only settle
+        // after a second pass (found by the pattern fuzz target).
+        ("hxxp://evil(DoT)com/[/]", "http://evil.com/[/]"),
+        ("http://evil[[.]]com/", "http://evil.com/"),
+        ("http://a.example/x/%2E%2E/y", "http://a.example/y"),
+        ("http://(DOt)ttp://(DOT)exampl", "http://.ttp//.exampl"),
     ] {
-        assert_eq!(normalize::url(input).unwrap(), expected, "{input}");
+        let once = normalize::url(input).unwrap();
+        assert_eq!(once, expected, "{input}");
+        assert_eq!(normalize::url(&once).unwrap(), once, "{input} twice");
     }
+    for defanged in ["(DOt)", "[Dot]", "{dOT}", "(.)", "[[.]]", "(([.]))"] {
+        assert_eq!(normalize::defang(defanged), ".", "{defanged}");
+    }
+    assert_eq!(normalize::defang("a[AT]b(at)c[@]d"), "a@b@c@d");
     for bad in ["not a url", "mailto:someone@example.com", "http://", ""] {
         assert!(normalize::url(bad).is_err(), "{bad:?}");
     }
