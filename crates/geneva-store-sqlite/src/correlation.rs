@@ -3,8 +3,8 @@
 //! item version and the source version of every posting.
 
 use geneva_store::{
-    Capped, FeedVersion, IndexBatch, IndexStats, PostingHit, StoreError, VALUE_PROBES, Viewer,
-    address_bytes, pack_value_ids, unpack_value_ids, value_hash,
+    Capped, FeedVersion, IndexBatch, IndexStats, IndexedValue, PostingHit, StoreError,
+    VALUE_PROBES, Viewer, address_bytes, pack_value_ids, unpack_value_ids, value_hash,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -116,6 +116,58 @@ fn intern(conn: &Connection, key: &str, create: bool) -> Result<Option<(i64, boo
     )))
 }
 
+/// Ids for `keys` (distinct), placing the absent ones; `true` marks a new
+/// value. Keys are read at their hash in statements of 5,000 and written in
+/// id order, so the B-tree is walked in order; a key whose slot holds another
+/// value (a hash collision) is probed one by one.
+fn intern_all<'k>(
+    conn: &Connection,
+    keys: Vec<&'k str>,
+) -> Result<FxHashMap<&'k str, (i64, bool)>, StoreError> {
+    let mut hashed: Vec<(i64, &str)> = keys.into_iter().map(|k| (value_hash(k), k)).collect();
+    hashed.sort_unstable();
+    let mut stored: FxHashMap<i64, String> = FxHashMap::default();
+    let mut read = conn
+        .prepare_cached(
+            "SELECT id, key FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .map_err(backend)?;
+    let bases: Vec<i64> = hashed.iter().map(|(h, _)| *h).collect();
+    for chunk in bases.chunks(5_000) {
+        let rows = read
+            .query_map([json_list(chunk)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            let (id, key) = row.map_err(backend)?;
+            stored.insert(id, key);
+        }
+    }
+    let mut insert = conn
+        .prepare_cached("INSERT INTO corr_values (id, key) VALUES (?1, ?2)")
+        .map_err(backend)?;
+    let mut out = FxHashMap::default();
+    let mut placed: FxHashSet<i64> = FxHashSet::default();
+    for (base, key) in hashed {
+        let found = match stored.get(&base) {
+            Some(existing) if existing == key => (base, false),
+            None if placed.insert(base) => {
+                insert.execute(params![base, key]).map_err(backend)?;
+                (base, true)
+            }
+            // Another value holds the slot, in the store or in this batch.
+            _ => {
+                let (id, new) = intern(conn, key, true)?.expect("created");
+                placed.insert(id);
+                (id, new)
+            }
+        };
+        out.insert(key, found);
+    }
+    Ok(out)
+}
+
 pub(crate) fn apply(
     conn: &mut Connection,
     batch: IndexBatch,
@@ -125,7 +177,16 @@ pub(crate) fn apply(
     if cursor(&tx)? != from {
         return Ok(false);
     }
-    let mut interned: FxHashMap<&str, i64> = FxHashMap::default();
+    // Every distinct value of the batch, looked up by hash in a few
+    // statements and placed in id order: one B-tree walk each, not a
+    // statement each.
+    let mut distinct: FxHashMap<&str, &IndexedValue> = FxHashMap::default();
+    for group in &batch.postings {
+        for value in &group.values {
+            distinct.entry(value.key.as_str()).or_insert(value);
+        }
+    }
+    let interned = intern_all(&tx, distinct.keys().copied().collect())?;
     let mut postings: Vec<(i64, i64, i64)> = Vec::new();
     let mut derived_rows: Vec<(i64, i64)> = Vec::new();
     {
@@ -135,6 +196,21 @@ pub(crate) fn apply(
         let mut prefix = tx
             .prepare_cached("INSERT OR IGNORE INTO corr_prefixes (prefix) VALUES (?1)")
             .map_err(backend)?;
+        for (key, value) in &distinct {
+            let (id, new) = interned[key];
+            if !new {
+                continue;
+            }
+            derived_rows.extend(value.derived.iter().map(|h| (*h as i64, id)));
+            if let Some(a) = value.address {
+                address
+                    .execute(params![address_bytes(a).as_slice(), id])
+                    .map_err(backend)?;
+            }
+            if let Some(p) = value.range_prefix {
+                prefix.execute([i64::from(p)]).map_err(backend)?;
+            }
+        }
         let mut old_items = tx
             .prepare_cached("SELECT vals FROM corr_items WHERE item = ?1 AND source = ?2")
             .map_err(backend)?;
@@ -147,25 +223,7 @@ pub(crate) fn apply(
             let (item, source) = (group.item as i64, group.source as i64);
             let mut ids = Vec::with_capacity(group.values.len());
             for value in &group.values {
-                let id = match interned.get(value.key.as_str()) {
-                    Some(&id) => id,
-                    None => {
-                        let (id, new) = intern(&tx, &value.key, true)?.expect("created");
-                        if new {
-                            derived_rows.extend(value.derived.iter().map(|h| (*h as i64, id)));
-                            if let Some(a) = value.address {
-                                address
-                                    .execute(params![address_bytes(a).as_slice(), id])
-                                    .map_err(backend)?;
-                            }
-                            if let Some(p) = value.range_prefix {
-                                prefix.execute([i64::from(p)]).map_err(backend)?;
-                            }
-                        }
-                        interned.insert(&value.key, id);
-                        id
-                    }
-                };
+                let (id, _) = interned[value.key.as_str()];
                 ids.push(id);
                 postings.push((id, item, source));
             }

@@ -37,9 +37,15 @@ pub struct CorrelateArgs {
     queries: usize,
     #[arg(long, default_value_t = 5)]
     seed: u64,
+    /// Observables written in one transaction.
+    #[arg(long, default_value_t = 500_000)]
+    batch: usize,
     /// Keep the database here (default: a temporary directory, removed after).
     #[arg(long, value_name = "DIR")]
     keep: Option<std::path::PathBuf>,
+    /// Only time queries, on the index an earlier `--keep DIR` run left.
+    #[arg(long, value_name = "DIR", conflicts_with = "keep")]
+    reuse: Option<std::path::PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -198,6 +204,21 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &args.reuse {
+        let path = dir.join("bench.db");
+        anyhow::ensure!(path.exists(), "{} does not exist", path.display());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path)?);
+        let seqs = incident_seqs(store.as_ref()).await?;
+        let (latencies, links) = time_queries(store.as_ref(), &seqs, &args).await?;
+        let report = json!({
+            "reused": path,
+            "query_ms": percentiles(&latencies),
+            "mean_links_per_query": links as f64 / args.queries as f64,
+            "peak_rss_mb": peak_rss_mb(),
+        });
+        println!("{report}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let temp = tempfile::tempdir()?;
     let dir = args
         .keep
@@ -233,15 +254,7 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
         .await?;
     geneva_analysis::index_pending(store.as_ref()).await?;
     let incidents_import = started.elapsed();
-    let mut seqs = Vec::with_capacity(args.incidents);
-    let mut after = None;
-    loop {
-        let page = store.corr_feed(after, 100_000).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.position);
-        seqs.extend(page.iter().map(|f| (f.version.id.clone(), f.seq)));
-    }
-    seqs.sort();
+    let seqs = incident_seqs(store.as_ref()).await?;
     let cursor = store.corr_cursor().await?;
 
     let mut generator = Generator::new(args.seed, args.observables);
@@ -254,7 +267,7 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
 
     // Ingest: filing keys (hashes, grams, bands) and writing them, in
     // transactions of about 500,000 observables.
-    let per_batch = (500_000 / per_incident).max(1);
+    let per_batch = (args.batch / per_incident).max(1);
     let started = Instant::now();
     let mut batch_ms = Vec::new();
     for (chunk_no, chunk) in incidents.chunks(per_batch).enumerate() {
@@ -286,26 +299,7 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
     let total = per_incident * args.incidents;
     let stats = store.corr_stats().await?;
 
-    let mut rng = StdRng::seed_from_u64(args.seed + 1);
-    let mut latencies = Vec::with_capacity(args.queries);
-    let mut links = 0usize;
-    for _ in 0..args.queries {
-        let (id, _) = &seqs[rng.random_range(0..seqs.len())];
-        let t = Instant::now();
-        let found = geneva_analysis::correlate(
-            store.as_ref(),
-            &Viewer::Operator,
-            id,
-            Config::default(),
-            WarningLists::builtin(),
-        )
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("{id} vanished"))?;
-        latencies.push(t.elapsed().as_secs_f64() * 1e3);
-        links += found.links.len();
-    }
-    latencies.sort_by(f64::total_cmp);
-    let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    let (latencies, links) = time_queries(store.as_ref(), &seqs, &args).await?;
     let first_batches = batch_ms.iter().take(3).sum::<f64>() / batch_ms.len().min(3) as f64;
     let last_batches = batch_ms.iter().rev().take(3).sum::<f64>() / batch_ms.len().min(3) as f64;
     let report = json!({
@@ -323,7 +317,7 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
         "index_bytes": stats.bytes,
         "index_bytes_per_observable": stats.bytes.map(|b| (b as f64 / total as f64 * 10.0).round() / 10.0),
         "database_bytes": std::fs::metadata(&path).map(|m| m.len()).ok(),
-        "query_ms": {"p50": pct(&latencies, 0.5), "p90": pct(&latencies, 0.9), "p99": pct(&latencies, 0.99), "max": pct(&latencies, 1.0)},
+        "query_ms": percentiles(&latencies),
         "mean_links_per_query": links as f64 / args.queries as f64,
         "peak_rss_mb": peak_rss_mb(),
     });
@@ -334,4 +328,57 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
     }
     drop(store);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bench incidents' ids and feed positions, in id order.
+async fn incident_seqs(store: &dyn Store) -> anyhow::Result<Vec<(String, u64)>> {
+    let mut seqs = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.corr_feed(after, 100_000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.position);
+        seqs.extend(page.iter().map(|f| (f.version.id.clone(), f.seq)));
+    }
+    seqs.sort();
+    anyhow::ensure!(!seqs.is_empty(), "the store holds no incidents");
+    Ok(seqs)
+}
+
+/// Latencies (ms, sorted) of correlation queries for random incidents, as
+/// the operator, and the links they found in all.
+async fn time_queries(
+    store: &dyn Store,
+    seqs: &[(String, u64)],
+    args: &CorrelateArgs,
+) -> anyhow::Result<(Vec<f64>, usize)> {
+    let mut rng = StdRng::seed_from_u64(args.seed + 1);
+    let mut latencies = Vec::with_capacity(args.queries);
+    let mut links = 0usize;
+    for _ in 0..args.queries {
+        let (id, _) = &seqs[rng.random_range(0..seqs.len())];
+        let t = Instant::now();
+        let found = geneva_analysis::correlate(
+            store,
+            &Viewer::Operator,
+            id,
+            Config::default(),
+            WarningLists::builtin(),
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{id} vanished"))?;
+        latencies.push(t.elapsed().as_secs_f64() * 1e3);
+        links += found.links.len();
+    }
+    latencies.sort_by(f64::total_cmp);
+    Ok((latencies, links))
+}
+
+fn percentiles(sorted: &[f64]) -> serde_json::Value {
+    let pct = |p: f64| {
+        sorted
+            .get(((sorted.len().max(1) - 1) as f64 * p).round() as usize)
+            .copied()
+    };
+    json!({"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0)})
 }
