@@ -116,6 +116,21 @@ impl PostgresStore {
         self.schema.as_deref()
     }
 
+    /// Drops the store's own schema and everything in it (benchmarks and
+    /// tests that made one for themselves). Refused for the default schema.
+    pub async fn drop_schema(self) -> Result<(), StoreError> {
+        let Some(schema) = self.schema.clone() else {
+            return Err(StoreError::Backend(
+                "refusing to drop the default schema".into(),
+            ));
+        };
+        self.client()
+            .await?
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .map_err(backend)
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool
             .get()

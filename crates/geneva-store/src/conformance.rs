@@ -43,6 +43,7 @@ macro_rules! conformance_tests {
             log_witnesses_and_cosignatures,
             corr_feed_and_compare_and_swap,
             corr_reads_obey_visibility_and_caps,
+            corr_large_batches_merge_and_cap,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1582,4 +1583,136 @@ pub async fn corr_reads_obey_visibility_and_caps(store: &dyn Store) {
         (2, 3, 1, 1)
     );
     assert!(stats.bytes.unwrap_or(1) > 0);
+}
+
+/// Batches bigger than the backends' statement chunks (5,000 and 10,000
+/// rows), an item version's values merged across batches, and caps on
+/// derived keys.
+pub async fn corr_large_batches_merge_and_cap(store: &dyn Store) {
+    use crate::{Capped, IndexBatch, IndexedValue, ItemPostings};
+    let objects: Vec<Value> = (1..=3).map(incident).collect();
+    store
+        .import(prepared(&objects), provenance())
+        .await
+        .unwrap();
+    let ids: Vec<String> = objects
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    let seqs = store.current_versions(&ids).await.unwrap();
+    let seq_of = |id: &str| seqs.iter().find(|(_, v)| v.id == id).unwrap().0;
+    let (i1, i2, i3) = (seq_of(&ids[0]), seq_of(&ids[1]), seq_of(&ids[2]));
+    let last = store
+        .corr_feed(None, 100)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .position;
+    let value = |key: String, derived: Vec<u64>| IndexedValue {
+        key,
+        derived,
+        address: None,
+        range_prefix: None,
+    };
+    // 12,000 values on incident 1, every third also on incident 2; each
+    // carries derived key 7 (hot) and one of its own.
+    let keys: Vec<String> = (0..12_000).map(|n| format!("mutex:m{n}")).collect();
+    let first = IndexBatch {
+        to: last,
+        postings: vec![
+            ItemPostings {
+                item: i1,
+                source: i1,
+                values: keys
+                    .iter()
+                    .enumerate()
+                    .map(|(n, k)| value(k.clone(), vec![7, 1_000 + n as u64]))
+                    .collect(),
+            },
+            ItemPostings {
+                item: i2,
+                source: i2,
+                values: keys
+                    .iter()
+                    .step_by(3)
+                    .map(|k| value(k.clone(), vec![7]))
+                    .collect(),
+            },
+        ],
+        references: Vec::new(),
+    };
+    assert!(store.corr_apply(first, None).await.unwrap());
+    // A later batch adds to incident 1's list and reaches incident 3.
+    let second = IndexBatch {
+        to: last,
+        postings: vec![
+            ItemPostings {
+                item: i1,
+                source: i1,
+                values: vec![value("mutex:late".into(), vec![])],
+            },
+            ItemPostings {
+                item: i3,
+                source: i3,
+                values: vec![value(keys[11_999].clone(), vec![])],
+            },
+        ],
+        references: Vec::new(),
+    };
+    assert!(store.corr_apply(second, Some(last)).await.unwrap());
+
+    let mut all = keys.clone();
+    all.push("mutex:late".into());
+    all.push("mutex:never".into());
+    let found = store
+        .corr_postings(&all, 10, &Viewer::Operator)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), all.len());
+    let items_of = |c: &Capped<crate::PostingHit>| -> Vec<String> {
+        match c {
+            Capped::Within(hits) => {
+                let mut items: Vec<String> = hits.iter().map(|h| h.item.clone()).collect();
+                items.sort();
+                items
+            }
+            Capped::Over(n) => panic!("over: {n}"),
+        }
+    };
+    for (n, c) in found.iter().enumerate().take(12_000) {
+        let mut expected = vec![ids[0].clone()];
+        if n % 3 == 0 {
+            expected.push(ids[1].clone());
+        }
+        if n == 11_999 {
+            expected.push(ids[2].clone());
+        }
+        expected.sort();
+        assert_eq!(items_of(c), expected, "{}", all[n]);
+    }
+    assert_eq!(items_of(&found[12_000]), vec![ids[0].clone()]);
+    assert_eq!(found[12_001], Capped::Within(Vec::new()));
+
+    let values_of_1 = store
+        .corr_item_values(&ids[0], &Viewer::Operator)
+        .await
+        .unwrap();
+    assert_eq!(values_of_1.len(), 12_001, "both batches' values, once each");
+    assert!(values_of_1.contains(&"mutex:late".to_owned()));
+
+    let hashes: Vec<u64> = std::iter::once(7)
+        .chain((0..12_000).map(|n| 1_000 + n))
+        .collect();
+    let derived = store.corr_derived(&hashes, 10).await.unwrap();
+    assert_eq!(derived.len(), hashes.len());
+    assert!(matches!(derived[0], Capped::Over(_)), "key 7 is hot");
+    for (n, d) in derived.iter().enumerate().skip(1) {
+        assert_eq!(d, &Capped::Within(vec![keys[n - 1].clone()]));
+    }
+    let stats = store.corr_stats().await.unwrap();
+    assert_eq!(
+        (stats.values, stats.postings, stats.derived),
+        (12_001, 12_000 + 4_000 + 2, 24_000)
+    );
 }

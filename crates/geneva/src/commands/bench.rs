@@ -46,6 +46,10 @@ pub struct CorrelateArgs {
     /// Only time queries, on the index an earlier `--keep DIR` run left.
     #[arg(long, value_name = "DIR", conflicts_with = "keep")]
     reuse: Option<std::path::PathBuf>,
+    /// Run on PostgreSQL at this URL instead, in a schema of its own that is
+    /// dropped afterwards.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["keep", "reuse"])]
+    postgres: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -224,15 +228,34 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
         .keep
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
-    std::fs::create_dir_all(&dir)?;
     let path = dir.join("bench.db");
+    let schema = format!("geneva_bench_{}", std::process::id());
+    if let Some(url) = &args.postgres {
+        let store = Arc::new(
+            geneva_store_postgres::PostgresStore::connect(url, Some(&schema))
+                .await
+                .map_err(|e| anyhow::anyhow!("{url}: {e}"))?,
+        );
+        let outcome = run_correlate(store.clone(), &args, &path).await;
+        if let Some(store) = Arc::into_inner(store) {
+            store.drop_schema().await?;
+        }
+        return outcome;
+    }
+    std::fs::create_dir_all(&dir)?;
     anyhow::ensure!(
         !path.exists(),
         "{} exists: pass an empty directory",
         path.display()
     );
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path)?);
+    run_correlate(Arc::new(SqliteStore::open(&path)?), &args, &path).await
+}
 
+async fn run_correlate(
+    store: Arc<dyn Store>,
+    args: &CorrelateArgs,
+    path: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
     // The incidents, as stored objects: postings refer to their versions.
     let started = Instant::now();
     let document = geneva_stix::prepare(
@@ -305,7 +328,7 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
     let report = json!({
         "observables": total,
         "incidents": args.incidents,
-        "index": "SQLite posting index (geneva-store-sqlite)",
+        "index": if args.postgres.is_some() { "PostgreSQL posting index (geneva-store-postgres)" } else { "SQLite posting index (geneva-store-sqlite)" },
         "incidents_import_s": incidents_import.as_secs_f64(),
         "generation_s": generation.as_secs_f64(),
         "ingest_s": ingest.as_secs_f64(),
@@ -316,7 +339,7 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
         "derived_keys": stats.derived,
         "index_bytes": stats.bytes,
         "index_bytes_per_observable": stats.bytes.map(|b| (b as f64 / total as f64 * 10.0).round() / 10.0),
-        "database_bytes": std::fs::metadata(&path).map(|m| m.len()).ok(),
+        "database_bytes": std::fs::metadata(path).map(|m| m.len()).ok(),
         "query_ms": percentiles(&latencies),
         "mean_links_per_query": links as f64 / args.queries as f64,
         "peak_rss_mb": peak_rss_mb(),
