@@ -368,35 +368,71 @@ pub async fn correlate<P: Postings>(
         }
     }
     if !second.is_empty() {
-        let keys: Vec<String> = second.iter().map(|(k, ..)| k.clone()).collect();
-        let hits = source.postings(&keys, cap).await?;
-        let mut reached: FxHashMap<&str, FxHashSet<&str>> = FxHashMap::default();
+        // Each group's candidates are read a slice at a time (cap + 1, then
+        // twice as many each round) and a group stops as soon as it reaches
+        // more items than the cap: what it reaches only grows with more
+        // candidates, so the verdict is the one reading them all would give,
+        // and a hot file family costs one slice instead of hundreds of reads.
+        let mut groups: Vec<&str> = Vec::new();
+        let mut members: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        for (i, (_, _, group)) in second.iter().enumerate() {
+            let list = members.entry(group.as_str()).or_insert_with(|| {
+                groups.push(group.as_str());
+                Vec::new()
+            });
+            list.push(i);
+        }
+        let mut hits: Vec<Option<Capped<Hit>>> = vec![None; second.len()];
+        let mut reached: FxHashMap<&str, FxHashSet<String>> = FxHashMap::default();
         let mut over: FxHashSet<&str> = FxHashSet::default();
-        for ((_, _, group), hits) in second.iter().zip(&hits) {
-            match hits {
-                Capped::Within(hits) => reached
-                    .entry(group)
-                    .or_default()
-                    .extend(hits.iter().map(|h| h.item.as_str())),
-                Capped::Over(_) => {
-                    over.insert(group);
+        let mut read: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut slice = cap + 1;
+        loop {
+            let mut ask: Vec<usize> = Vec::new();
+            for group in &groups {
+                if over.contains(group) {
+                    continue;
                 }
+                let list = &members[group];
+                let from = read.get(group).copied().unwrap_or(0);
+                let to = (from + slice).min(list.len());
+                ask.extend(&list[from..to]);
+                read.insert(group, to);
             }
-        }
-        for (group, items) in &reached {
-            if items.len() > cap {
-                over.insert(group);
+            if ask.is_empty() {
+                break;
             }
+            let keys: Vec<String> = ask.iter().map(|&i| second[i].0.clone()).collect();
+            let found = source.postings(&keys, cap).await?;
+            for (&i, found) in ask.iter().zip(found) {
+                let group = second[i].2.as_str();
+                match &found {
+                    Capped::Within(h) => {
+                        let items = reached.entry(group).or_default();
+                        items.extend(h.iter().map(|h| h.item.clone()));
+                        if items.len() > cap {
+                            over.insert(group);
+                        }
+                    }
+                    Capped::Over(_) => {
+                        over.insert(group);
+                    }
+                }
+                hits[i] = Some(found);
+            }
+            slice = slice.saturating_mul(2);
         }
-        for group in &over {
-            let n = reached.get(group).map_or(cap + 1, |i| i.len().max(cap + 1));
-            note(&mut noise, (*group).to_owned(), n);
+        for group in &groups {
+            if over.contains(group) {
+                let n = reached.get(group).map_or(cap + 1, |i| i.len().max(cap + 1));
+                note(&mut noise, (*group).to_owned(), n);
+            }
         }
         for ((_, reason, group), hits) in second.iter().zip(&hits) {
             if over.contains(group.as_str()) {
                 continue;
             }
-            if let Capped::Within(hits) = hits {
+            if let Some(Capped::Within(hits)) = hits {
                 for hit in hits {
                     links.add(hit, reason);
                 }

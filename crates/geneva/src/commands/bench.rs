@@ -322,7 +322,7 @@ async fn run_correlate(
     let total = per_incident * args.incidents;
     let stats = store.corr_stats().await?;
 
-    let (latencies, links) = time_queries(store.as_ref(), &seqs, &args).await?;
+    let (latencies, links) = time_queries(store.as_ref(), &seqs, args).await?;
     let first_batches = batch_ms.iter().take(3).sum::<f64>() / batch_ms.len().min(3) as f64;
     let last_batches = batch_ms.iter().rev().take(3).sum::<f64>() / batch_ms.len().min(3) as f64;
     let report = json!({
