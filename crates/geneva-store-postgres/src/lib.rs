@@ -541,6 +541,108 @@ impl Store for PostgresStore {
         Ok(Page { items, next })
     }
 
+    async fn list_versions(
+        &self,
+        query: &geneva_store::VersionQuery,
+        viewer: &Viewer,
+    ) -> Result<geneva_store::VersionPage, StoreError> {
+        let limit = query.limit.clamp(1, 10_000);
+        let client = self.client().await?;
+        let groups = visibility::groups_of(&client, viewer).await?;
+        let mut params = Params::default();
+        // Visible to the viewer and within the collection's scope.
+        let scope = |alias: &str, params: &mut Params| -> String {
+            let visible = visibility::version_visible(alias, viewer, &groups, params);
+            match query.tlp {
+                Some(tlp) => format!(
+                    "{visible} AND {alias}.tlp = {}",
+                    params.bind(tlp.as_str().to_owned())
+                ),
+                None => visible,
+            }
+        };
+        let mut sql = format!(
+            "SELECT {VERSION_COLUMNS}, v.seq = (SELECT c.seq FROM current_objects c WHERE c.id = v.id), v.seq \
+             FROM object_versions v WHERE {}",
+            scope("v", &mut params)
+        );
+        if !query.ids.is_empty() {
+            sql.push_str(&format!(
+                " AND v.id = ANY({})",
+                params.bind(query.ids.clone())
+            ));
+        }
+        if !query.types.is_empty() {
+            sql.push_str(&format!(
+                " AND v.type = ANY({})",
+                params.bind(query.types.clone())
+            ));
+        }
+        if !query.spec_versions.is_empty() {
+            sql.push_str(&format!(
+                " AND v.spec_version = ANY({})",
+                params.bind(query.spec_versions.clone())
+            ));
+        }
+        if let Some(ms) = query.added_after_ms {
+            // Dates added are stored as written (RFC 3339, any precision):
+            // compared as whole milliseconds, never as text.
+            sql.push_str(&format!(
+                " AND round(extract(epoch FROM v.submitted_at::timestamptz) * 1000)::bigint > {}",
+                params.bind(ms)
+            ));
+        }
+        if let Some(after) = version_cursor(&query.after)? {
+            sql.push_str(&format!(" AND v.seq > {}", params.bind(after)));
+        }
+        // A version several members submitted is listed once, as first submitted.
+        let same = scope("w", &mut params);
+        sql.push_str(&format!(
+            " AND v.seq = (SELECT min(w.seq) FROM object_versions w WHERE w.id = v.id \
+               AND w.version_key = v.version_key AND {same})"
+        ));
+        let select = &query.select;
+        if !select.all {
+            let mut parts = Vec::new();
+            let nothing = !select.first && !select.last && select.at.is_empty();
+            if select.last || nothing {
+                let w = scope("w", &mut params);
+                parts.push(format!(
+                    "v.version_key = (SELECT max(w.version_key) FROM object_versions w WHERE w.id = v.id AND {w})"
+                ));
+            }
+            if select.first {
+                let w = scope("w", &mut params);
+                parts.push(format!(
+                    "v.version_key = (SELECT min(w.version_key) FROM object_versions w WHERE w.id = v.id AND {w})"
+                ));
+            }
+            if !select.at.is_empty() {
+                let keys: Vec<String> = select.at.iter().map(|t| t.sort_key().to_owned()).collect();
+                parts.push(format!("v.version_key = ANY({})", params.bind(keys)));
+            }
+            sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
+        }
+        sql.push_str(&format!(
+            " ORDER BY v.seq LIMIT {}",
+            params.bind((limit + 1) as i64)
+        ));
+        let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
+        let more = rows.len() > limit;
+        let mut items = Vec::with_capacity(limit);
+        let mut last_seq = None;
+        for row in rows.iter().take(limit) {
+            items.push(row_to_version(row));
+            last_seq = Some(row.get::<_, i64>(12));
+        }
+        Ok(geneva_store::VersionPage {
+            items,
+            next: more
+                .then(|| last_seq.map(|s| Cursor(format!("v{s}"))))
+                .flatten(),
+        })
+    }
+
     async fn stats(&self, viewer: &Viewer) -> Result<Stats, StoreError> {
         let client = self.client().await?;
         let groups = visibility::groups_of(&client, viewer).await?;
@@ -1290,3 +1392,16 @@ impl Store for PostgresStore {
 
 /// Lets a `ToSql` value be boxed into a dynamic parameter list.
 pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
+
+/// `seq` of the last item of a version page, as the cursor carries it.
+fn version_cursor(cursor: &Option<Cursor>) -> Result<Option<i64>, StoreError> {
+    match cursor {
+        None => Ok(None),
+        Some(Cursor(text)) => text
+            .strip_prefix('v')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or_else(|| StoreError::InvalidCursor("not a cursor this server issued".into())),
+    }
+}

@@ -1241,6 +1241,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn list_versions(
+        &self,
+        query: &geneva_store::VersionQuery,
+        viewer: &Viewer,
+    ) -> Result<geneva_store::VersionPage, StoreError> {
+        let (query, viewer) = (query.clone(), viewer.clone());
+        self.read(move |conn| versions_page(conn, &query, &viewer))
+            .await
+    }
+
     async fn stats(&self, viewer: &Viewer) -> Result<Stats, StoreError> {
         let viewer = viewer.clone();
         self.read(move |conn| {
@@ -1337,4 +1347,131 @@ fn list_page(conn: &Connection, query: &ListQuery, viewer: &Viewer) -> Result<Pa
         None
     };
     Ok(Page { items, next })
+}
+
+/// `seq` of the last item of a version page, as the cursor carries it.
+pub(crate) fn seq_cursor(cursor: &Option<Cursor>) -> Result<Option<i64>, StoreError> {
+    match cursor {
+        None => Ok(None),
+        Some(Cursor(text)) => text
+            .strip_prefix('v')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or_else(|| StoreError::InvalidCursor("not a cursor this server issued".into())),
+    }
+}
+
+fn versions_page(
+    conn: &Connection,
+    query: &geneva_store::VersionQuery,
+    viewer: &Viewer,
+) -> Result<geneva_store::VersionPage, StoreError> {
+    use rusqlite::types::Value;
+    let limit = query.limit.clamp(1, 10_000);
+    let mut args: Vec<Value> = Vec::new();
+    let groups = visibility::groups_of(conn, viewer).map_err(backend)?;
+    // Visible to the viewer and within the collection's scope.
+    let scope = |alias: &str, args: &mut Vec<Value>| -> String {
+        let visible = visibility::version_visible(alias, viewer, &groups, args);
+        match query.tlp {
+            Some(tlp) => format!(
+                "{visible} AND {alias}.tlp = {}",
+                visibility::bind(args, tlp.as_str().to_owned())
+            ),
+            None => visible,
+        }
+    };
+    let in_list = |column: &str, values: &[String], args: &mut Vec<Value>| -> String {
+        let marks: Vec<String> = values
+            .iter()
+            .map(|v| visibility::bind(args, v.clone()))
+            .collect();
+        format!(" AND {column} IN ({})", marks.join(", "))
+    };
+    let mut sql = format!(
+        "SELECT {VERSION_COLUMNS}, v.seq = (SELECT c.seq FROM current_objects c WHERE c.id = v.id), v.seq \
+         FROM object_versions v WHERE {}",
+        scope("v", &mut args)
+    );
+    if !query.ids.is_empty() {
+        sql.push_str(&in_list("v.id", &query.ids, &mut args));
+    }
+    if !query.types.is_empty() {
+        sql.push_str(&in_list("v.type", &query.types, &mut args));
+    }
+    if !query.spec_versions.is_empty() {
+        sql.push_str(&in_list("v.spec_version", &query.spec_versions, &mut args));
+    }
+    if let Some(ms) = query.added_after_ms {
+        // Dates added are stored as written (RFC 3339, any precision): compared
+        // as whole milliseconds, never as text.
+        sql.push_str(&format!(
+            " AND CAST(round(unixepoch(v.submitted_at, 'subsec') * 1000) AS INTEGER) > {}",
+            visibility::bind(&mut args, ms)
+        ));
+    }
+    if let Some(after) = seq_cursor(&query.after)? {
+        sql.push_str(&format!(
+            " AND v.seq > {}",
+            visibility::bind(&mut args, after)
+        ));
+    }
+    // A version several members submitted is listed once, as first submitted.
+    let same = scope("w", &mut args);
+    sql.push_str(&format!(
+        " AND v.seq = (SELECT min(w.seq) FROM object_versions w WHERE w.id = v.id \
+           AND w.version_key = v.version_key AND {same})"
+    ));
+    let select = &query.select;
+    if !select.all {
+        let mut parts = Vec::new();
+        let nothing = !select.first && !select.last && select.at.is_empty();
+        if select.last || nothing {
+            let w = scope("w", &mut args);
+            parts.push(format!(
+                "v.version_key = (SELECT max(w.version_key) FROM object_versions w WHERE w.id = v.id AND {w})"
+            ));
+        }
+        if select.first {
+            let w = scope("w", &mut args);
+            parts.push(format!(
+                "v.version_key = (SELECT min(w.version_key) FROM object_versions w WHERE w.id = v.id AND {w})"
+            ));
+        }
+        if !select.at.is_empty() {
+            let keys: Vec<String> = select.at.iter().map(|t| t.sort_key().to_owned()).collect();
+            parts.push(
+                in_list("v.version_key", &keys, &mut args)
+                    .trim_start_matches(" AND ")
+                    .to_owned(),
+            );
+        }
+        sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
+    }
+    sql.push_str(&format!(
+        " ORDER BY v.seq LIMIT {}",
+        visibility::bind(&mut args, (limit + 1) as i64)
+    ));
+    let mut stmt = conn.prepare(&sql).map_err(backend)?;
+    let rows: Vec<(StoredVersion, i64)> = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((row_to_version(r)?, r.get::<_, i64>(12)?))
+        })
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    let more = rows.len() > limit;
+    let mut items = Vec::with_capacity(limit);
+    let mut last_seq = None;
+    for (version, seq) in rows.into_iter().take(limit) {
+        items.push(version);
+        last_seq = Some(seq);
+    }
+    Ok(geneva_store::VersionPage {
+        items,
+        next: more
+            .then(|| last_seq.map(|s| Cursor(format!("v{s}"))))
+            .flatten(),
+    })
 }

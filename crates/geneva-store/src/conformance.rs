@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             corr_feed_and_compare_and_swap,
             corr_reads_obey_visibility_and_caps,
             corr_large_batches_merge_and_cap,
+            versions_list_in_added_order_with_filters,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1715,4 +1716,199 @@ pub async fn corr_large_batches_merge_and_cap(store: &dyn Store) {
         (stats.values, stats.postings, stats.derived),
         (12_001, 12_000 + 4_000 + 2, 24_000)
     );
+}
+
+/// The listing TAXII collections serve: versions in the order added, each
+/// filter, first/last among what the viewer may see, pages, dates added.
+pub async fn versions_list_in_added_order_with_filters(store: &dyn Store) {
+    use crate::{VersionQuery, VersionSelect};
+    use geneva_stix::Timestamp;
+    let a = store
+        .add_organisation("versions-a", geneva_access::OrgKind::State, None)
+        .await
+        .unwrap();
+    let b = store
+        .add_organisation("versions-b", geneva_access::OrgKind::State, None)
+        .await
+        .unwrap();
+    let at = |org: &crate::Organisation, when: &str, tlp: Tlp| Provenance {
+        organisation: org.name.clone(),
+        organisation_id: Some(org.id),
+        submitted_at: when.into(),
+        default_tlp: tlp,
+        recipients: Recipients::default(),
+    };
+    let (t1, t2) = ("2020-01-01T00:00:00.000Z", "2021-01-01T00:00:00.000Z");
+    // Day 1: campaign 1 v1 (GREEN) and campaign 2 (AMBER, A's alone).
+    store
+        .import(
+            prepared(&[campaign(1, t1)]),
+            at(&a, "2026-01-01T00:00:00Z", Tlp::Green),
+        )
+        .await
+        .unwrap();
+    store
+        .import(
+            prepared(&[campaign(2, t1)]),
+            at(&a, "2026-01-01T00:00:00.250Z", Tlp::Amber),
+        )
+        .await
+        .unwrap();
+    // Day 2: campaign 1 v2 (GREEN), campaign 3 (CLEAR), and B reporting
+    // campaign 1 v1 again, which is listed once.
+    store
+        .import(
+            prepared(&[campaign(1, t2)]),
+            at(&a, "2026-01-02T00:00:00.500Z", Tlp::Green),
+        )
+        .await
+        .unwrap();
+    store
+        .import(
+            prepared(&[campaign(3, t1)]),
+            at(&a, "2026-01-02T00:00:01Z", Tlp::Clear),
+        )
+        .await
+        .unwrap();
+    store
+        .import(
+            prepared(&[campaign(1, t1)]),
+            at(&b, "2026-01-03T00:00:00Z", Tlp::Green),
+        )
+        .await
+        .unwrap();
+    let c = |n: u32| campaign(n, t1)["id"].as_str().unwrap().to_owned();
+    let list = |query: VersionQuery, viewer: Viewer| async move {
+        let page = store.list_versions(&query, &viewer).await.unwrap();
+        page.items
+            .iter()
+            .map(|v| (v.id.clone(), v.version.clone().unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    let q = |select: VersionSelect| VersionQuery {
+        select,
+        limit: 100,
+        ..Default::default()
+    };
+    let last = VersionSelect::default();
+    assert_eq!(
+        list(q(last.clone()), Viewer::Operator).await,
+        vec![(c(2), t1.into()), (c(1), t2.into()), (c(3), t1.into())],
+        "the last version of each, in the order added"
+    );
+    let all = VersionSelect {
+        all: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        list(q(all.clone()), Viewer::Operator).await,
+        vec![
+            (c(1), t1.into()),
+            (c(2), t1.into()),
+            (c(1), t2.into()),
+            (c(3), t1.into())
+        ],
+        "every version once, B's second report of v1 folded into A's"
+    );
+    let first = VersionSelect {
+        first: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        list(q(first), Viewer::Operator).await,
+        vec![(c(1), t1.into()), (c(2), t1.into()), (c(3), t1.into())]
+    );
+    let at_t2 = VersionSelect {
+        at: vec![Timestamp::parse(t2).unwrap()],
+        ..Default::default()
+    };
+    assert_eq!(
+        list(q(at_t2), Viewer::Operator).await,
+        vec![(c(1), t2.into())]
+    );
+
+    // B sees neither A's AMBER campaign nor, through "last", anything of it.
+    let member_b = Viewer::Member {
+        organisation: b.id,
+        user: None,
+    };
+    assert_eq!(
+        list(q(last.clone()), member_b.clone()).await,
+        vec![(c(1), t2.into()), (c(3), t1.into())]
+    );
+    assert_eq!(
+        list(q(last.clone()), Viewer::Anonymous).await,
+        vec![(c(3), t1.into())]
+    );
+
+    // Scope, ids, types, spec versions, date added.
+    let scoped = VersionQuery {
+        tlp: Some(Tlp::Clear),
+        ..q(all.clone())
+    };
+    assert_eq!(
+        list(scoped, Viewer::Operator).await,
+        vec![(c(3), t1.into())]
+    );
+    let by_id = VersionQuery {
+        ids: vec![c(1)],
+        ..q(all.clone())
+    };
+    assert_eq!(list(by_id, Viewer::Operator).await.len(), 2);
+    let by_type = VersionQuery {
+        types: vec!["indicator".into()],
+        ..q(all.clone())
+    };
+    assert!(list(by_type, Viewer::Operator).await.is_empty());
+    let by_spec = VersionQuery {
+        spec_versions: vec!["2.0".into()],
+        ..q(all.clone())
+    };
+    assert!(list(by_spec, Viewer::Operator).await.is_empty());
+    let added_after = |ms: i64| VersionQuery {
+        added_after_ms: Some(ms),
+        ..q(all.clone())
+    };
+    // 2026-01-02T00:00:00.500Z is 1767312000500 ms: strictly after it.
+    assert_eq!(
+        list(added_after(1_767_312_000_499), Viewer::Operator).await,
+        vec![(c(1), t2.into()), (c(3), t1.into())]
+    );
+    assert_eq!(
+        list(added_after(1_767_312_000_500), Viewer::Operator).await,
+        vec![(c(3), t1.into())]
+    );
+
+    // Pages of one, walked to the end, give the same listing.
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_versions(
+                &VersionQuery {
+                    after: after.clone(),
+                    limit: 1,
+                    ..q(all.clone())
+                },
+                &Viewer::Operator,
+            )
+            .await
+            .unwrap();
+        walked.extend(page.items.iter().map(|v| v.id.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(walked, vec![c(1), c(2), c(1), c(3)]);
+    let bad = store
+        .list_versions(
+            &VersionQuery {
+                after: Some(crate::Cursor("campaign--x".into())),
+                ..q(all)
+            },
+            &Viewer::Operator,
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::InvalidCursor(_))));
 }

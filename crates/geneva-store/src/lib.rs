@@ -131,6 +131,47 @@ pub struct ListQuery {
     pub limit: usize,
 }
 
+/// A listing of object versions in the order they were added (what a TAXII
+/// collection serves): every filter narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionQuery {
+    /// Only versions at this TLP level (a collection's scope).
+    pub tlp: Option<Tlp>,
+    /// Only these ids (any when empty).
+    pub ids: Vec<String>,
+    /// Only these types (any when empty).
+    pub types: Vec<String>,
+    /// Only these STIX spec versions (any when empty).
+    pub spec_versions: Vec<String>,
+    /// Only versions added strictly after this instant (ms since the epoch).
+    pub added_after_ms: Option<i64>,
+    /// Which versions of each object; several may be combined.
+    pub select: VersionSelect,
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+/// Which versions of each object a [`VersionQuery`] keeps. "First" and
+/// "last" are among the versions the viewer may see within the scope, and
+/// a version submitted by several members is listed once (its first
+/// submission). Nothing selected means the last version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionSelect {
+    pub all: bool,
+    pub first: bool,
+    pub last: bool,
+    /// `modified` (or `created`) instants.
+    pub at: Vec<geneva_stix::Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionPage {
+    /// In the order they were added; `submitted_at` is the date added.
+    pub items: Vec<StoredVersion>,
+    /// Present when more items follow.
+    pub next: Option<Cursor>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     pub items: Vec<StoredVersion>,
@@ -228,6 +269,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Current objects in a stable order (by id), a page at a time.
     async fn list(&self, query: &ListQuery, viewer: &Viewer) -> Result<Page, StoreError>;
+
+    /// Object versions in the order they were added, filtered, a page at a
+    /// time (TAXII collections).
+    async fn list_versions(
+        &self,
+        query: &VersionQuery,
+        viewer: &Viewer,
+    ) -> Result<VersionPage, StoreError>;
 
     async fn stats(&self, viewer: &Viewer) -> Result<Stats, StoreError>;
 
