@@ -1,6 +1,6 @@
 //! Geneva's HTTP server: routes, request limits, JSON error bodies, OpenAPI.
 //!
-//! This crate owns the wire contract of `/api/v1` and `/healthz` and turns
+//! This crate owns the wire contract of `/api/v1`, `/taxii2/` and `/healthz` and turns
 //! requests into calls on `geneva_store::Store` and the STIX engine. It must
 //! never contain storage logic or STIX rules of its own (those live in the
 //! store and `geneva-stix`), and never talk to a particular database.
@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod error;
 mod log;
+mod taxii;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -95,6 +96,7 @@ fn router_with_log(
         log,
     };
     api::routes()
+        .merge(taxii::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

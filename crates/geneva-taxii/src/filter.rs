@@ -202,3 +202,35 @@ fn list<'v>(name: &str, value: &'v str, already: usize) -> Result<Vec<&'v str>, 
     }
     Ok(values)
 }
+
+/// Milliseconds since the Unix epoch of a timestamp, finer digits dropped
+/// (dates added are kept to the millisecond, so "after" stays exact).
+pub fn unix_millis(timestamp: &Timestamp) -> i64 {
+    let t = timestamp.as_str().as_bytes();
+    let num = |r: std::ops::Range<usize>| -> i64 {
+        t[r].iter().fold(0, |acc, d| acc * 10 + i64::from(d - b'0'))
+    };
+    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+    let (hour, minute, second) = (num(11..13), num(14..16), num(17..19));
+    let mut millis = 0;
+    let mut digits = 0;
+    if t.get(19) == Some(&b'.') {
+        for d in t[20..].iter().take_while(|d| d.is_ascii_digit()).take(3) {
+            millis = millis * 10 + i64::from(d - b'0');
+            digits += 1;
+        }
+    }
+    while digits < 3 {
+        millis *= 10;
+        digits += 1;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis
+}

@@ -12,7 +12,7 @@ mod filter;
 mod media;
 mod resources;
 
-pub use filter::{FilterError, ObjectFilter, VersionMatch};
+pub use filter::{FilterError, ObjectFilter, VersionMatch, unix_millis};
 pub use media::{MediaKind, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, accepts, is_taxii_content};
 pub use resources::{
     ApiRoot, Collection, Collections, Discovery, Envelope, ErrorMessage, Manifest, ManifestRecord,

@@ -153,3 +153,22 @@ fn error_messages_carry_the_status_as_a_string() {
     assert_eq!(e["title"], "Not Acceptable");
     assert!(e.get("error_id").is_none());
 }
+
+#[test]
+fn instants_in_milliseconds() {
+    use geneva_taxii::unix_millis;
+    assert_eq!(unix_millis(&ts("1970-01-01T00:00:00Z")), 0);
+    assert_eq!(
+        unix_millis(&ts("2026-01-02T00:00:00.5Z")),
+        1_767_312_000_500
+    );
+    assert_eq!(
+        unix_millis(&ts("2026-01-02T00:00:00.500999Z")),
+        1_767_312_000_500
+    );
+    assert_eq!(
+        unix_millis(&ts("2000-02-29T23:59:59.999Z")),
+        951_868_799_999
+    );
+    assert_eq!(unix_millis(&ts("1969-12-31T23:59:59.000Z")), -1_000);
+}

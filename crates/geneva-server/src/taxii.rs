@@ -1,0 +1,520 @@
+//! `/taxii2/`: TAXII 2.1 over the store, for member systems (MISP, OpenCTI,
+//! commercial platforms) that speak it. One API root; its collections are
+//! views of the store by TLP level, and the access rules decide what each
+//! caller sees in them, exactly as on `/api/v1`.
+
+use axum::Router;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use geneva_access::Principal;
+use geneva_stix::Tlp;
+use geneva_store::{Cursor, StoreError, StoredVersion, VersionPage, VersionQuery, VersionSelect};
+use geneva_taxii::{
+    ApiRoot, Collection, Collections, Discovery, Envelope, ErrorMessage, Manifest, ManifestRecord,
+    MediaKind, ObjectFilter, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, VersionMatch, Versions,
+};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::AppState;
+use crate::api::{audit_reads, require_read, viewer_of};
+
+/// The one API root's name in URLs.
+const API_ROOT: &str = "geneva";
+/// Most objects (or manifest entries, or versions) on one page.
+const MAX_PAGE: usize = 1_000;
+
+/// A collection: a view of the store at one TLP level, or of everything.
+struct CollectionView {
+    id: &'static str,
+    alias: &'static str,
+    title: &'static str,
+    description: &'static str,
+    tlp: Option<Tlp>,
+}
+
+/// Fixed ids, so that clients may keep them across restarts and upgrades.
+const COLLECTIONS: &[CollectionView] = &[
+    CollectionView {
+        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c01",
+        alias: "clear",
+        title: "TLP:CLEAR",
+        description: "What the body publishes to everyone; no credentials needed.",
+        tlp: Some(Tlp::Clear),
+    },
+    CollectionView {
+        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c02",
+        alias: "green",
+        title: "TLP:GREEN",
+        description: "Shared with the community of members.",
+        tlp: Some(Tlp::Green),
+    },
+    CollectionView {
+        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c03",
+        alias: "amber",
+        title: "TLP:AMBER",
+        description: "Released to your organisation or a group it belongs to.",
+        tlp: Some(Tlp::Amber),
+    },
+    CollectionView {
+        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c04",
+        alias: "amber-strict",
+        title: "TLP:AMBER+STRICT",
+        description: "Released to your organisation only.",
+        tlp: Some(Tlp::AmberStrict),
+    },
+    CollectionView {
+        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c05",
+        alias: "red",
+        title: "TLP:RED",
+        description: "Released to you by name.",
+        tlp: Some(Tlp::Red),
+    },
+    CollectionView {
+        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c06",
+        alias: "all",
+        title: "Everything you may see",
+        description: "Every level at once, as the access rules allow.",
+        tlp: None,
+    },
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/taxii2/", get(discovery))
+        .route("/taxii2/{root}/", get(api_root))
+        .route("/taxii2/{root}/collections/", get(collections))
+        .route("/taxii2/{root}/collections/{collection}/", get(collection))
+        .route(
+            "/taxii2/{root}/collections/{collection}/objects/",
+            get(objects),
+        )
+        .route(
+            "/taxii2/{root}/collections/{collection}/objects/{object}/",
+            get(object),
+        )
+        .route(
+            "/taxii2/{root}/collections/{collection}/objects/{object}/versions/",
+            get(versions),
+        )
+        .route(
+            "/taxii2/{root}/collections/{collection}/manifest/",
+            get(manifest),
+        )
+}
+
+/// A failed TAXII request: a TAXII error message with its status.
+pub(crate) struct TaxiiError(StatusCode, &'static str, String);
+
+impl TaxiiError {
+    fn not_found(what: impl Into<String>) -> Self {
+        TaxiiError(StatusCode::NOT_FOUND, "Not Found", what.into())
+    }
+}
+
+impl IntoResponse for TaxiiError {
+    fn into_response(self) -> Response {
+        let TaxiiError(status, title, description) = self;
+        let body = ErrorMessage::new(status.as_u16(), title, description);
+        let mut response = taxii_json(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"geneva\", Bearer realm=\"geneva\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<crate::error::ApiError> for TaxiiError {
+    fn from(e: crate::error::ApiError) -> Self {
+        let title = match e.status {
+            StatusCode::UNAUTHORIZED => "Unauthorized",
+            StatusCode::FORBIDDEN => "Forbidden",
+            StatusCode::NOT_FOUND => "Not Found",
+            StatusCode::BAD_REQUEST => "Bad Request",
+            _ => "Error",
+        };
+        TaxiiError(e.status, title, e.message)
+    }
+}
+
+impl From<StoreError> for TaxiiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidCursor(why) => TaxiiError(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                format!("query parameter next: {why}"),
+            ),
+            other => {
+                tracing::error!(error = %other, "TAXII request failed in the store");
+                TaxiiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                    "the store could not answer; the server log has the cause".into(),
+                )
+            }
+        }
+    }
+}
+
+fn taxii_json(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(TAXII_MEDIA_TYPE),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Every TAXII answer is TAXII JSON: a client that cannot take it gets 406.
+fn negotiate(headers: &HeaderMap) -> Result<(), TaxiiError> {
+    let accept = headers
+        .get(header::ACCEPT)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    if geneva_taxii::accepts(accept, MediaKind::Taxii) {
+        Ok(())
+    } else {
+        Err(TaxiiError(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable",
+            format!("this server answers {TAXII_MEDIA_TYPE}; send that in Accept"),
+        ))
+    }
+}
+
+fn check_root(root: &str) -> Result<(), TaxiiError> {
+    if root == API_ROOT {
+        Ok(())
+    } else {
+        Err(TaxiiError::not_found(format!(
+            "no API root {root:.80}; the API root is /taxii2/{API_ROOT}/"
+        )))
+    }
+}
+
+/// Collections the caller may read: anonymous callers only the public one.
+fn readable(principal: &Principal) -> impl Iterator<Item = &'static CollectionView> + '_ {
+    COLLECTIONS
+        .iter()
+        .filter(move |c| !matches!(principal, Principal::Anonymous) || c.tlp == Some(Tlp::Clear))
+}
+
+/// The collection named by id (or alias), if the caller may read it.
+fn find_collection(
+    principal: &Principal,
+    name: &str,
+) -> Result<&'static CollectionView, TaxiiError> {
+    let found = COLLECTIONS
+        .iter()
+        .find(|c| c.id == name || c.alias == name)
+        .ok_or_else(|| TaxiiError::not_found(format!("no collection {name:.80}")))?;
+    if readable(principal).any(|c| c.id == found.id) {
+        Ok(found)
+    } else {
+        Err(TaxiiError(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            format!("collection {} needs a member's token", found.alias),
+        ))
+    }
+}
+
+fn describe(c: &CollectionView) -> Collection {
+    Collection {
+        id: c.id.to_owned(),
+        title: c.title.to_owned(),
+        description: Some(c.description.to_owned()),
+        alias: Some(c.alias.to_owned()),
+        can_read: true,
+        can_write: false,
+        media_types: vec![STIX_MEDIA_TYPE.to_owned()],
+    }
+}
+
+async fn discovery(
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    require_read(&principal)?;
+    let root = format!("/taxii2/{API_ROOT}/");
+    Ok(taxii_json(
+        StatusCode::OK,
+        &Discovery {
+            title: "Geneva".into(),
+            description: Some(
+                "Evidence and findings of the Digital Geneva Convention's attribution body.".into(),
+            ),
+            contact: None,
+            default: Some(root.clone()),
+            api_roots: vec![root],
+        },
+    ))
+}
+
+async fn api_root(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(root): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    require_read(&principal)?;
+    check_root(&root)?;
+    Ok(taxii_json(
+        StatusCode::OK,
+        &ApiRoot {
+            title: "Geneva".into(),
+            description: Some(
+                "Collections by TLP level; what you see follows the access rules.".into(),
+            ),
+            versions: vec![TAXII_MEDIA_TYPE.to_owned()],
+            max_content_length: state.config.max_body_bytes as u64,
+        },
+    ))
+}
+
+async fn collections(
+    Extension(principal): Extension<Principal>,
+    Path(root): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    require_read(&principal)?;
+    check_root(&root)?;
+    Ok(taxii_json(
+        StatusCode::OK,
+        &Collections {
+            collections: readable(&principal).map(describe).collect(),
+        },
+    ))
+}
+
+async fn collection(
+    Extension(principal): Extension<Principal>,
+    Path((root, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    require_read(&principal)?;
+    check_root(&root)?;
+    let c = find_collection(&principal, &name)?;
+    Ok(taxii_json(StatusCode::OK, &describe(c)))
+}
+
+/// The store query a request's filters and the collection's scope make.
+fn version_query(
+    scope: &CollectionView,
+    uri: &Uri,
+    id: Option<&str>,
+) -> Result<(VersionQuery, ObjectFilter), TaxiiError> {
+    let filter = ObjectFilter::parse(uri.query().unwrap_or(""), MAX_PAGE)
+        .map_err(|e| TaxiiError(StatusCode::BAD_REQUEST, "Bad Request", e.to_string()))?;
+    let mut select = VersionSelect::default();
+    for v in &filter.versions {
+        match v {
+            VersionMatch::Last => select.last = true,
+            VersionMatch::First => select.first = true,
+            VersionMatch::All => select.all = true,
+            VersionMatch::At(t) => select.at.push(t.clone()),
+        }
+    }
+    let ids = match id {
+        Some(id) => vec![id.to_owned()],
+        None => filter.ids.clone(),
+    };
+    Ok((
+        VersionQuery {
+            tlp: scope.tlp,
+            ids,
+            types: filter.types.clone(),
+            spec_versions: filter.spec_versions.clone(),
+            added_after_ms: filter.added_after.as_ref().map(geneva_taxii::unix_millis),
+            select,
+            after: filter.next.clone().map(Cursor),
+            limit: filter.limit,
+        },
+        filter,
+    ))
+}
+
+/// Reads a page for the caller, auditing what it reveals above GREEN.
+async fn read_page(
+    state: &AppState,
+    principal: &Principal,
+    query: &VersionQuery,
+) -> Result<VersionPage, TaxiiError> {
+    let page = state
+        .store
+        .list_versions(query, &viewer_of(principal))
+        .await?;
+    audit_reads(state, principal, "taxii", &page.items).await?;
+    Ok(page)
+}
+
+/// `X-TAXII-Date-Added-First` and `-Last` for a page that has items.
+fn with_date_headers(mut response: Response, items: &[StoredVersion]) -> Response {
+    let dates = [
+        ("x-taxii-date-added-first", items.first()),
+        ("x-taxii-date-added-last", items.last()),
+    ];
+    for (name, item) in dates {
+        if let Some(value) = item.and_then(|v| HeaderValue::from_str(&v.submitted_at).ok()) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+fn envelope(page: &VersionPage) -> Result<Envelope, TaxiiError> {
+    let objects = page
+        .items
+        .iter()
+        .map(|v| RawValue::from_string(v.canonical.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            TaxiiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "a stored object is not JSON".into(),
+            )
+        })?;
+    Ok(Envelope {
+        more: page.next.is_some(),
+        next: page.next.as_ref().map(|c| c.0.clone()),
+        objects,
+    })
+}
+
+async fn objects(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    require_read(&principal)?;
+    check_root(&root)?;
+    let scope = find_collection(&principal, &name)?;
+    let (query, _) = version_query(scope, &uri, None)?;
+    let page = read_page(&state, &principal, &query).await?;
+    let body = envelope(&page)?;
+    Ok(with_date_headers(
+        taxii_json(StatusCode::OK, &body),
+        &page.items,
+    ))
+}
+
+async fn object(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, name, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    require_read(&principal)?;
+    check_root(&root)?;
+    let scope = find_collection(&principal, &name)?;
+    let (query, _) = version_query(scope, &uri, Some(&id))?;
+    let page = read_page(&state, &principal, &query).await?;
+    if page.items.is_empty() && query.after.is_none() {
+        return Err(TaxiiError::not_found(format!(
+            "no object {id:.120} in collection {} that you may see",
+            scope.alias
+        )));
+    }
+    let body = envelope(&page)?;
+    Ok(with_date_headers(
+        taxii_json(StatusCode::OK, &body),
+        &page.items,
+    ))
+}
+
+async fn versions(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, name, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    require_read(&principal)?;
+    check_root(&root)?;
+    let scope = find_collection(&principal, &name)?;
+    let (mut query, _) = version_query(scope, &uri, Some(&id))?;
+    // The versions endpoint lists every version; match[version] does not apply.
+    query.select = VersionSelect {
+        all: true,
+        ..Default::default()
+    };
+    let page = read_page(&state, &principal, &query).await?;
+    if page.items.is_empty() && query.after.is_none() {
+        return Err(TaxiiError::not_found(format!(
+            "no object {id:.120} in collection {} that you may see",
+            scope.alias
+        )));
+    }
+    let body = Versions {
+        more: page.next.is_some(),
+        next: page.next.as_ref().map(|c| c.0.clone()),
+        versions: page
+            .items
+            .iter()
+            .map(|v| v.version.clone().unwrap_or_else(|| v.submitted_at.clone()))
+            .collect(),
+    };
+    Ok(with_date_headers(
+        taxii_json(StatusCode::OK, &body),
+        &page.items,
+    ))
+}
+
+async fn manifest(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    require_read(&principal)?;
+    check_root(&root)?;
+    let scope = find_collection(&principal, &name)?;
+    let (query, _) = version_query(scope, &uri, None)?;
+    // A manifest names versions without revealing content: no audit entry.
+    let page = state
+        .store
+        .list_versions(&query, &viewer_of(&principal))
+        .await?;
+    let body = Manifest {
+        more: page.next.is_some(),
+        next: page.next.as_ref().map(|c| c.0.clone()),
+        objects: page
+            .items
+            .iter()
+            .map(|v| ManifestRecord {
+                id: v.id.clone(),
+                date_added: v.submitted_at.clone(),
+                version: v.version.clone().unwrap_or_else(|| v.submitted_at.clone()),
+                media_type: Some(STIX_MEDIA_TYPE.to_owned()),
+            })
+            .collect(),
+    };
+    Ok(with_date_headers(
+        taxii_json(StatusCode::OK, &body),
+        &page.items,
+    ))
+}
