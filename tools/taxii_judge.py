@@ -1,6 +1,6 @@
 """The Python taxii2-client (OASIS) walking a TAXII 2.1 server, as a judge.
 
-Usage: taxii_judge.py BASE_URL TOKEN
+Usage: taxii_judge.py BASE_URL TOKEN [SUBMIT_TOKEN]
 Prints one JSON document with what the client saw; raises (exit 1) on any
 response the client refuses (wrong media type, missing required fields).
 """
@@ -34,4 +34,18 @@ seen["manifest"] = [
 ]
 manifest_pages = list(as_pages(all_.get_manifest, per_request=3))
 seen["manifest_pages"] = [len(p.get("objects", [])) for p in manifest_pages]
+if len(sys.argv) > 3:
+    writer = Server(base + "/taxii2/", user="judge", password=sys.argv[3]).default
+    intake = next(c for c in writer.collections if c.can_write)
+    status = intake.add_objects(
+        {"objects": [{"type": "campaign", "spec_version": "2.1",
+                      "id": "campaign--0000002a-0000-4000-8000-000000000000",
+                      "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z",
+                      "name": "Posted by taxii2-client"}]},
+        wait_for_completion=True,
+    )
+    seen["posted"] = {"status": status.status, "success_count": status.success_count,
+                      "failure_count": status.failure_count}
+    status.refresh()
+    seen["posted_again"] = status.status
 print(json.dumps(seen))

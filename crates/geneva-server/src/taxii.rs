@@ -4,18 +4,23 @@
 //! caller sees in them, exactly as on `/api/v1`.
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use geneva_access::Principal;
+use geneva_access::{Principal, Scope};
 use geneva_stix::Tlp;
-use geneva_store::{Cursor, StoreError, StoredVersion, VersionPage, VersionQuery, VersionSelect};
+use geneva_store::{
+    Cursor, NewAuditEntry, Provenance, RequestStatus, StoreError, StoredVersion, VersionPage,
+    VersionQuery, VersionSelect,
+};
 use geneva_taxii::{
     ApiRoot, Collection, Collections, Discovery, Envelope, ErrorMessage, Manifest, ManifestRecord,
-    MediaKind, ObjectFilter, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, VersionMatch, Versions,
+    MediaKind, ObjectFilter, STIX_MEDIA_TYPE, Status, StatusDetail, TAXII_MEDIA_TYPE, VersionMatch,
+    Versions,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::AppState;
@@ -33,6 +38,8 @@ struct CollectionView {
     title: &'static str,
     description: &'static str,
     tlp: Option<Tlp>,
+    /// Reports come in here (and only here); it serves nothing back.
+    intake: bool,
 }
 
 /// Fixed ids, so that clients may keep them across restarts and upgrades.
@@ -43,6 +50,7 @@ const COLLECTIONS: &[CollectionView] = &[
         title: "TLP:CLEAR",
         description: "What the body publishes to everyone; no credentials needed.",
         tlp: Some(Tlp::Clear),
+        intake: false,
     },
     CollectionView {
         id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c02",
@@ -50,6 +58,7 @@ const COLLECTIONS: &[CollectionView] = &[
         title: "TLP:GREEN",
         description: "Shared with the community of members.",
         tlp: Some(Tlp::Green),
+        intake: false,
     },
     CollectionView {
         id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c03",
@@ -57,6 +66,7 @@ const COLLECTIONS: &[CollectionView] = &[
         title: "TLP:AMBER",
         description: "Released to your organisation or a group it belongs to.",
         tlp: Some(Tlp::Amber),
+        intake: false,
     },
     CollectionView {
         id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c04",
@@ -64,6 +74,7 @@ const COLLECTIONS: &[CollectionView] = &[
         title: "TLP:AMBER+STRICT",
         description: "Released to your organisation only.",
         tlp: Some(Tlp::AmberStrict),
+        intake: false,
     },
     CollectionView {
         id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c05",
@@ -71,6 +82,7 @@ const COLLECTIONS: &[CollectionView] = &[
         title: "TLP:RED",
         description: "Released to you by name.",
         tlp: Some(Tlp::Red),
+        intake: false,
     },
     CollectionView {
         id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c06",
@@ -78,6 +90,16 @@ const COLLECTIONS: &[CollectionView] = &[
         title: "Everything you may see",
         description: "Every level at once, as the access rules allow.",
         tlp: None,
+        intake: false,
+    },
+    CollectionView {
+        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c07",
+        alias: "intake",
+        title: "Intake",
+        description: "Where members report: objects posted here are stored as your \
+                      organisation's submission, under their TLP markings (AMBER when unmarked).",
+        tlp: None,
+        intake: true,
     },
 ];
 
@@ -89,8 +111,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/taxii2/{root}/collections/{collection}/", get(collection))
         .route(
             "/taxii2/{root}/collections/{collection}/objects/",
-            get(objects),
+            get(objects).post(add_objects),
         )
+        .route("/taxii2/{root}/status/{status}/", get(status))
         .route(
             "/taxii2/{root}/collections/{collection}/objects/{object}/",
             get(object),
@@ -203,11 +226,28 @@ fn check_root(root: &str) -> Result<(), TaxiiError> {
     }
 }
 
-/// Collections the caller may read: anonymous callers only the public one.
-fn readable(principal: &Principal) -> impl Iterator<Item = &'static CollectionView> + '_ {
+fn can_read(principal: &Principal, c: &CollectionView) -> bool {
+    !c.intake && (!matches!(principal, Principal::Anonymous) || c.tlp == Some(Tlp::Clear))
+}
+
+fn can_write(principal: &Principal, c: &CollectionView) -> bool {
+    c.intake && principal.has(Scope::Submit)
+}
+
+/// The collection named by id (or alias).
+fn named(name: &str) -> Result<&'static CollectionView, TaxiiError> {
     COLLECTIONS
         .iter()
-        .filter(move |c| !matches!(principal, Principal::Anonymous) || c.tlp == Some(Tlp::Clear))
+        .find(|c| c.id == name || c.alias == name)
+        .ok_or_else(|| TaxiiError::not_found(format!("no collection {name:.80}")))
+}
+
+/// 401 for a caller who has not said who they are, 403 for one who has.
+fn refused(principal: &Principal, why: String) -> TaxiiError {
+    match principal {
+        Principal::Anonymous => TaxiiError(StatusCode::UNAUTHORIZED, "Unauthorized", why),
+        _ => TaxiiError(StatusCode::FORBIDDEN, "Forbidden", why),
+    }
 }
 
 /// The collection named by id (or alias), if the caller may read it.
@@ -215,29 +255,30 @@ fn find_collection(
     principal: &Principal,
     name: &str,
 ) -> Result<&'static CollectionView, TaxiiError> {
-    let found = COLLECTIONS
-        .iter()
-        .find(|c| c.id == name || c.alias == name)
-        .ok_or_else(|| TaxiiError::not_found(format!("no collection {name:.80}")))?;
-    if readable(principal).any(|c| c.id == found.id) {
+    let found = named(name)?;
+    if can_read(principal, found) {
         Ok(found)
+    } else if found.intake {
+        Err(refused(
+            principal,
+            "the intake collection takes reports and serves nothing back".into(),
+        ))
     } else {
-        Err(TaxiiError(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
+        Err(refused(
+            principal,
             format!("collection {} needs a member's token", found.alias),
         ))
     }
 }
 
-fn describe(c: &CollectionView) -> Collection {
+fn describe(principal: &Principal, c: &CollectionView) -> Collection {
     Collection {
         id: c.id.to_owned(),
         title: c.title.to_owned(),
         description: Some(c.description.to_owned()),
         alias: Some(c.alias.to_owned()),
-        can_read: true,
-        can_write: false,
+        can_read: can_read(principal, c),
+        can_write: can_write(principal, c),
         media_types: vec![STIX_MEDIA_TYPE.to_owned()],
     }
 }
@@ -296,7 +337,11 @@ async fn collections(
     Ok(taxii_json(
         StatusCode::OK,
         &Collections {
-            collections: readable(&principal).map(describe).collect(),
+            collections: COLLECTIONS
+                .iter()
+                .filter(|c| can_read(&principal, c) || can_write(&principal, c))
+                .map(|c| describe(&principal, c))
+                .collect(),
         },
     ))
 }
@@ -309,8 +354,14 @@ async fn collection(
     negotiate(&headers)?;
     require_read(&principal)?;
     check_root(&root)?;
-    let c = find_collection(&principal, &name)?;
-    Ok(taxii_json(StatusCode::OK, &describe(c)))
+    let c = named(&name)?;
+    if !can_read(&principal, c) && !can_write(&principal, c) {
+        return Err(refused(
+            &principal,
+            format!("collection {} needs a member's token", c.alias),
+        ));
+    }
+    Ok(taxii_json(StatusCode::OK, &describe(&principal, c)))
 }
 
 /// The store query a request's filters and the collection's scope make.
@@ -517,4 +568,264 @@ async fn manifest(
         taxii_json(StatusCode::OK, &body),
         &page.items,
     ))
+}
+
+/// What a POST names of each object, for its status entries.
+#[derive(Deserialize)]
+struct Named {
+    id: Option<serde_json::Value>,
+    modified: Option<serde_json::Value>,
+    created: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct IncomingEnvelope {
+    objects: Box<RawValue>,
+}
+
+fn detail(named: &Named, index: usize, message: Option<String>) -> StatusDetail {
+    let text =
+        |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| v.as_str()).map(str::to_owned);
+    StatusDetail {
+        id: text(&named.id).unwrap_or_else(|| format!("objects[{index}]")),
+        version: text(&named.modified)
+            .or_else(|| text(&named.created))
+            .unwrap_or_default(),
+        message,
+    }
+}
+
+/// `POST …/objects/` (TAXII 2.1 §5.5): an envelope of objects, taken whole
+/// as one submission of the caller's organisation, answered 202 with a
+/// status resource that stays readable at `status/{id}/`.
+async fn add_objects(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    check_root(&root)?;
+    let collection = named(&name)?;
+    let Principal::Member {
+        organisation,
+        organisation_name,
+        token,
+        ..
+    } = &principal
+    else {
+        return Err(refused(
+            &principal,
+            "reporting needs a member's token".into(),
+        ));
+    };
+    if !principal.has(Scope::Submit) {
+        return Err(refused(
+            &principal,
+            "this token lacks the submit scope".into(),
+        ));
+    }
+    if !collection.intake {
+        return Err(refused(
+            &principal,
+            format!(
+                "collection {} is read-only; report to the intake collection",
+                collection.alias
+            ),
+        ));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    if !geneva_taxii::is_taxii_content(content_type) {
+        return Err(TaxiiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            format!("send an envelope as {TAXII_MEDIA_TYPE}"),
+        ));
+    }
+    let envelope: IncomingEnvelope = serde_json::from_slice(&body).map_err(|e| {
+        TaxiiError(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!("the body is not a TAXII envelope with objects: {e}"),
+        )
+    })?;
+    let names: Vec<Named> = serde_json::from_str(envelope.objects.get()).map_err(|e| {
+        TaxiiError(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!("objects must be a list of JSON objects: {e}"),
+        )
+    })?;
+    // The envelope's objects as a bundle, for the same pipeline as every import.
+    let bundle = format!(
+        r#"{{"type":"bundle","id":"bundle--{}","objects":{}}}"#,
+        uuid::Uuid::new_v4(),
+        envelope.objects.get()
+    );
+    let options = geneva_stix::PrepareOptions {
+        max_document_bytes: state.config.max_body_bytes as u64 + 128,
+        ..Default::default()
+    };
+    let prepared =
+        tokio::task::spawn_blocking(move || geneva_stix::prepare(bundle.as_bytes(), &options))
+            .await
+            .map_err(|e| {
+                TaxiiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                    e.to_string(),
+                )
+            })?;
+    let request_timestamp = geneva_stix::timestamp::now_rfc3339();
+    let total = names.len() as u64;
+    let (successes, failures, audit_detail) = match prepared {
+        Ok(prepared) => {
+            let summary = state
+                .store
+                .import(
+                    prepared.objects,
+                    Provenance {
+                        organisation: organisation_name.clone(),
+                        organisation_id: Some(*organisation),
+                        submitted_at: request_timestamp.clone(),
+                        default_tlp: state.config.default_tlp,
+                        recipients: Default::default(),
+                    },
+                )
+                .await?;
+            crate::integrate_pending(&state.log).await;
+            let successes = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| detail(n, i, None))
+                .collect::<Vec<_>>();
+            (successes, Vec::new(), format!("{summary:?}"))
+        }
+        Err(geneva_stix::DocumentError::Invalid { issues, .. }) => {
+            // Taken whole or not at all: every object is a failure, those
+            // with a fault saying what it is.
+            let mut faults: std::collections::BTreeMap<usize, String> = Default::default();
+            for issue in issues
+                .iter()
+                .filter(|i| i.severity == geneva_stix::Severity::Error)
+            {
+                if let Some(index) = issue.object_index {
+                    faults.entry(index).or_insert_with(|| {
+                        format!("{} ({}): {}", issue.path, issue.rule, issue.message)
+                    });
+                }
+            }
+            let refused = faults.len();
+            let failures = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let message = faults.get(&i).cloned().unwrap_or_else(|| {
+                        format!("not added: the envelope is taken whole and {refused} of its objects were refused")
+                    });
+                    detail(n, i, Some(message))
+                })
+                .collect::<Vec<_>>();
+            (
+                Vec::new(),
+                failures,
+                format!("refused: {refused} invalid objects"),
+            )
+        }
+        Err(other) => {
+            return Err(TaxiiError(
+                if matches!(other, geneva_stix::DocumentError::TooLarge { .. }) {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                "Bad Request",
+                other.to_string(),
+            ));
+        }
+    };
+    let status = Status {
+        id: uuid::Uuid::new_v4().to_string(),
+        status: "complete".into(),
+        request_timestamp: Some(request_timestamp.clone()),
+        total_count: total,
+        success_count: successes.len() as u64,
+        successes,
+        failure_count: failures.len() as u64,
+        failures,
+        pending_count: 0,
+        pendings: Vec::new(),
+    };
+    let body = serde_json::to_string(&status).map_err(|e| {
+        TaxiiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+            e.to_string(),
+        )
+    })?;
+    state
+        .store
+        .put_request_status(&RequestStatus {
+            id: status.id.clone(),
+            owner: Some(*organisation),
+            created_at: request_timestamp.clone(),
+            body,
+        })
+        .await?;
+    state
+        .store
+        .audit(vec![NewAuditEntry {
+            at: request_timestamp,
+            actor: format!("org:{organisation_name} token:{token}"),
+            action: if status.failure_count == 0 {
+                "import"
+            } else {
+                "import-refused"
+            }
+            .into(),
+            channel: "taxii".into(),
+            target: Some(status.id.clone()),
+            detail: audit_detail,
+        }])
+        .await?;
+    Ok(taxii_json(StatusCode::ACCEPTED, &status))
+}
+
+/// `GET {api-root}/status/{id}/`: readable by the organisation that posted
+/// (and the operators); to anyone else it does not exist.
+async fn status(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    check_root(&root)?;
+    let Principal::Member { organisation, .. } = &principal else {
+        return Err(refused(
+            &principal,
+            "status resources need a member's token".into(),
+        ));
+    };
+    require_read(&principal)?;
+    let found = if id.len() <= 64 {
+        state.store.request_status(&id).await?
+    } else {
+        None
+    };
+    match found {
+        Some(s) if s.owner == Some(*organisation) || principal.has(Scope::Admin) => Ok((
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(TAXII_MEDIA_TYPE),
+            )],
+            s.body,
+        )
+            .into_response()),
+        _ => Err(TaxiiError::not_found(format!("no status {id:.80}"))),
+    }
 }

@@ -22,19 +22,25 @@ struct Server {
     acme: String,
     /// Beta's token: Beta sees GREEN and CLEAR, not Acme's AMBER.
     beta: String,
+    /// Acme's token that may also submit.
+    acme_submit: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
 async fn token(store: &SqliteStore, org: &str) -> String {
+    token_with(store, org, &[Scope::Read]).await
+}
+
+async fn token_with(store: &SqliteStore, org: &str, scopes: &[Scope]) -> String {
     let org = store.organisation(org).await.unwrap().unwrap();
     let token = ApiToken::generate().unwrap();
     let record = TokenRecord {
         id: token.id.clone(),
         organisation: org.id,
         user: None,
-        scopes: Scopes::new([Scope::Read]),
+        scopes: Scopes::new(scopes.iter().copied()),
         label: "taxii test".into(),
         created_at: "2026-01-01T00:00:00.000Z".into(),
         revoked_at: None,
@@ -79,6 +85,7 @@ async fn start() -> Server {
         .unwrap();
     let acme = token(&store, "Acme").await;
     let beta = token(&store, "Beta").await;
+    let acme_submit = token_with(&store, "Acme", &[Scope::Read, Scope::Submit]).await;
     for (object, day, tlp) in [
         (campaign(1, T1), "2026-01-01T00:00:00.000Z", Tlp::Green),
         (campaign(2, T1), "2026-01-02T00:00:00.000Z", Tlp::Amber),
@@ -114,6 +121,7 @@ async fn start() -> Server {
         base,
         acme,
         beta,
+        acme_submit,
         stop: Some(tx),
         task,
         _dir: dir,
@@ -137,6 +145,29 @@ impl Server {
         let headers = response.headers().clone();
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
         (status, headers, body)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: String,
+    ) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .header("Accept", TAXII)
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.basic_auth("member", Some(token));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
     }
 
     async fn shutdown(mut self) {
@@ -178,12 +209,25 @@ async fn discovery_collections_and_negotiation() {
         .get("/taxii2/geneva/collections/", Some(&server.beta))
         .await;
     let collections = member["collections"].as_array().unwrap();
-    assert_eq!(collections.len(), 6);
+    assert_eq!(collections.len(), 6, "a read-only token sees no intake");
     for c in collections {
         assert_eq!(c["can_read"], true);
         assert_eq!(c["can_write"], false);
         assert_eq!(c["media_types"][0], "application/stix+json;version=2.1");
     }
+    let (_, _, submitter) = server
+        .get("/taxii2/geneva/collections/", Some(&server.acme_submit))
+        .await;
+    let intake = submitter["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["alias"] == "intake")
+        .unwrap();
+    assert_eq!(
+        (&intake["can_read"], &intake["can_write"]),
+        (&json!(false), &json!(true))
+    );
 
     // 406 for a client that will not take TAXII JSON, as a TAXII error.
     let response = reqwest::Client::new()
@@ -338,17 +382,21 @@ async fn objects_follow_the_access_rules_and_filters() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn taxii2_client_walks_every_read_endpoint() {
+async fn taxii2_client_reads_pages_and_posts() {
     let Some(python) = geneva_testkit::python_with("taxii2client") else {
         return;
     };
     let server = start().await;
     let script = geneva_testkit::workspace_root().join("tools/taxii_judge.py");
-    let (base, token) = (server.base.clone(), server.acme.clone());
+    let (base, token, submit) = (
+        server.base.clone(),
+        server.acme.clone(),
+        server.acme_submit.clone(),
+    );
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(python)
             .arg(script)
-            .args([&base, &token])
+            .args([&base, &token, &submit])
             .output()
             .unwrap()
     })
@@ -374,5 +422,151 @@ async fn taxii2_client_walks_every_read_endpoint() {
     assert_eq!(seen["object"], serde_json::json!([c(2)]));
     assert_eq!(seen["manifest"].as_array().unwrap().len(), 4);
     assert_eq!(seen["manifest_pages"], serde_json::json!([3]));
+    assert_eq!(
+        seen["posted"],
+        json!({"status": "complete", "success_count": 1, "failure_count": 0})
+    );
+    assert_eq!(seen["posted_again"], "complete");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posting_to_intake_is_one_submission_with_a_status() {
+    let server = start().await;
+    let intake = "/taxii2/geneva/collections/intake/objects/";
+    let envelope = |objects: Vec<Value>| json!({"objects": objects}).to_string();
+    let good = envelope(vec![campaign(10, T1), campaign(11, T1)]);
+
+    // Who may post, where, and in what form.
+    let (status, error) = server.post(intake, None, TAXII, good.clone()).await;
+    assert_eq!((status, error["http_status"].as_str()), (401, Some("401")));
+    let (status, _) = server
+        .post(intake, Some(&server.acme), TAXII, good.clone())
+        .await;
+    assert_eq!(status, 403, "a read-only token");
+    let (status, _) = server
+        .post(
+            &format!("/taxii2/geneva/collections/{ALL}/objects/"),
+            Some(&server.acme_submit),
+            TAXII,
+            good.clone(),
+        )
+        .await;
+    assert_eq!(status, 403, "a read-only collection");
+    let (status, _) = server
+        .post(
+            intake,
+            Some(&server.acme_submit),
+            "application/json",
+            good.clone(),
+        )
+        .await;
+    assert_eq!(status, 415);
+    for garbage in [
+        "not json",
+        "{}",
+        r#"{"objects": 3}"#,
+        r#"{"objects": [1, 2]}"#,
+    ] {
+        let (status, error) = server
+            .post(intake, Some(&server.acme_submit), TAXII, garbage.into())
+            .await;
+        assert_eq!(status, 400, "{garbage}");
+        assert_eq!(error["http_status"], "400");
+    }
+    let (status, _, _) = server.get(intake, Some(&server.acme_submit)).await;
+    assert_eq!(status, 403, "intake serves nothing back");
+
+    // A good envelope: stored as Acme's, and its status kept for Acme.
+    let (status, accepted) = server
+        .post(intake, Some(&server.acme_submit), TAXII, good)
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(accepted["status"], "complete");
+    assert_eq!(
+        (
+            accepted["total_count"].as_u64(),
+            accepted["success_count"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    assert_eq!(accepted["successes"][0]["id"], c(10));
+    assert_eq!(accepted["successes"][0]["version"], T1);
+    let status_path = format!(
+        "/taxii2/geneva/status/{}/",
+        accepted["id"].as_str().unwrap()
+    );
+    let (status, _, again) = server.get(&status_path, Some(&server.acme)).await;
+    assert_eq!((status, &again), (200, &accepted));
+    let (status, _, _) = server.get(&status_path, Some(&server.beta)).await;
+    assert_eq!(
+        status, 404,
+        "another organisation's status does not exist for it"
+    );
+    let (_, _, body) = server
+        .get(
+            &format!(
+                "/taxii2/geneva/collections/{ALL}/objects/?match[id]={}",
+                c(10)
+            ),
+            Some(&server.acme),
+        )
+        .await;
+    assert_eq!(ids(&body), vec![c(10)]);
+    let (_, _, body) = server
+        .get(
+            &format!(
+                "/taxii2/geneva/collections/{ALL}/objects/?match[id]={}",
+                c(10)
+            ),
+            Some(&server.beta),
+        )
+        .await;
+    assert!(
+        ids(&body).is_empty(),
+        "unmarked objects are AMBER, Acme's alone"
+    );
+
+    // One bad object: nothing is stored, every object is a failure, the bad one says why.
+    let mut broken = campaign(12, T1);
+    broken["created"] = json!("yesterday");
+    let (status, refused) = server
+        .post(
+            intake,
+            Some(&server.acme_submit),
+            TAXII,
+            envelope(vec![campaign(13, T1), broken]),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        (
+            refused["success_count"].as_u64(),
+            refused["failure_count"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    assert!(
+        refused["failures"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("created")
+    );
+    assert!(
+        refused["failures"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("taken whole")
+    );
+    let (_, _, body) = server
+        .get(
+            &format!(
+                "/taxii2/geneva/collections/{ALL}/objects/?match[id]={}",
+                c(13)
+            ),
+            Some(&server.acme),
+        )
+        .await;
+    assert!(ids(&body).is_empty(), "all or nothing");
     server.shutdown().await;
 }

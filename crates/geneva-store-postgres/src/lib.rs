@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_sequences.sql"),
     include_str!("../migrations/0003_transparency_log.sql"),
     include_str!("../migrations/0004_correlation.sql"),
+    include_str!("../migrations/0005_request_status.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -1343,6 +1344,42 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         Ok(changed == 1)
+    }
+
+    async fn put_request_status(
+        &self,
+        status: &geneva_store::RequestStatus,
+    ) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO request_status (id, owner, created_at, body) VALUES ($1, $2, $3, $4)",
+                &[&status.id, &status.owner, &status.created_at, &status.body],
+            )
+            .await
+            .map(|_| ())
+            .map_err(constraint(format!("request status {}", status.id)))
+    }
+
+    async fn request_status(
+        &self,
+        id: &str,
+    ) -> Result<Option<geneva_store::RequestStatus>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT id, owner, created_at, body FROM request_status WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| geneva_store::RequestStatus {
+            id: r.get(0),
+            owner: r.get(1),
+            created_at: r.get(2),
+            body: r.get(3),
+        }))
     }
 
     async fn audit(&self, entries: Vec<NewAuditEntry>) -> Result<(), StoreError> {

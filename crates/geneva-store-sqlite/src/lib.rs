@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_sequences.sql"),
     include_str!("../migrations/0005_transparency_log.sql"),
     include_str!("../migrations/0006_correlation.sql"),
+    include_str!("../migrations/0007_request_status.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -1154,6 +1155,46 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)?;
             Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn put_request_status(
+        &self,
+        status: &geneva_store::RequestStatus,
+    ) -> Result<(), StoreError> {
+        let status = status.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO request_status (id, owner, created_at, body) VALUES (?1, ?2, ?3, ?4)",
+                params![status.id, status.owner, status.created_at, status.body],
+            )
+            .map(|_| ())
+            .map_err(unique(format!("request status {}", status.id)))
+        })
+        .await
+    }
+
+    async fn request_status(
+        &self,
+        id: &str,
+    ) -> Result<Option<geneva_store::RequestStatus>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, owner, created_at, body FROM request_status WHERE id = ?1",
+                [&id],
+                |r| {
+                    Ok(geneva_store::RequestStatus {
+                        id: r.get(0)?,
+                        owner: r.get(1)?,
+                        created_at: r.get(2)?,
+                        body: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(backend)
         })
         .await
     }

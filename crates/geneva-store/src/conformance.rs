@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             corr_reads_obey_visibility_and_caps,
             corr_large_batches_merge_and_cap,
             versions_list_in_added_order_with_filters,
+            request_statuses_are_kept_once,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1911,4 +1912,36 @@ pub async fn versions_list_in_added_order_with_filters(store: &dyn Store) {
         )
         .await;
     assert!(matches!(bad, Err(StoreError::InvalidCursor(_))));
+}
+
+pub async fn request_statuses_are_kept_once(store: &dyn Store) {
+    let status = crate::RequestStatus {
+        id: "2d086da7-4bdc-4f91-900e-d77486753710".into(),
+        owner: Some(7),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        body: r#"{"status":"complete"}"#.into(),
+    };
+    assert_eq!(store.request_status(&status.id).await.unwrap(), None);
+    store.put_request_status(&status).await.unwrap();
+    assert_eq!(
+        store.request_status(&status.id).await.unwrap(),
+        Some(status.clone())
+    );
+    let again = store.put_request_status(&status).await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists(_))));
+    let operators = crate::RequestStatus {
+        id: "operators".into(),
+        owner: None,
+        ..status
+    };
+    store.put_request_status(&operators).await.unwrap();
+    assert_eq!(
+        store
+            .request_status("operators")
+            .await
+            .unwrap()
+            .unwrap()
+            .owner,
+        None
+    );
 }

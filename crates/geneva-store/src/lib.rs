@@ -131,6 +131,17 @@ pub struct ListQuery {
     pub limit: usize,
 }
 
+/// The outcome of a request kept for its owner (`Store::put_request_status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestStatus {
+    pub id: String,
+    /// The submitting organisation; `None` for the instance's operators.
+    pub owner: Option<i64>,
+    pub created_at: String,
+    /// The JSON served.
+    pub body: String,
+}
+
 /// A listing of object versions in the order they were added (what a TAXII
 /// collection serves): every filter narrows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -441,6 +452,12 @@ pub trait Store: Send + Sync + 'static {
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
     /// Marks a token revoked from `at` on; false if there is no such token.
     async fn revoke_token(&self, id: &TokenId, at: &str) -> Result<bool, StoreError>;
+
+    /// Keeps the outcome of a request (a TAXII status resource, as JSON) for
+    /// its owner to read again; an id used before is `AlreadyExists`.
+    async fn put_request_status(&self, status: &RequestStatus) -> Result<(), StoreError>;
+    /// A kept outcome by id.
+    async fn request_status(&self, id: &str) -> Result<Option<RequestStatus>, StoreError>;
 
     /// Appends to the audit log, which nothing can rewrite.
     async fn audit(&self, entries: Vec<NewAuditEntry>) -> Result<(), StoreError>;
