@@ -108,6 +108,7 @@ fn router_with_log(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::from_fn(taxii::errors_as_taxii))
         .layer(TraceLayer::new_for_http())
 }
 

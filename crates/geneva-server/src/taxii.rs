@@ -116,7 +116,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/taxii2/{root}/status/{status}/", get(status))
         .route(
             "/taxii2/{root}/collections/{collection}/objects/{object}/",
-            get(object),
+            get(object).delete(delete_object),
         )
         .route(
             "/taxii2/{root}/collections/{collection}/objects/{object}/versions/",
@@ -828,4 +828,68 @@ async fn status(
             .into_response()),
         _ => Err(TaxiiError::not_found(format!("no status {id:.80}"))),
     }
+}
+
+/// Under `/taxii2/`, every error answers as a TAXII error message, whoever
+/// produced it: authentication, the body limit, the timeout, an unknown path.
+pub(crate) async fn errors_as_taxii(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let taxii = request.uri().path().starts_with("/taxii2");
+    let response = next.run(request).await;
+    let status = response.status();
+    if !taxii
+        || !(status.is_client_error() || status.is_server_error())
+        || response.headers().get(header::CONTENT_TYPE)
+            == Some(&HeaderValue::from_static(TAXII_MEDIA_TYPE))
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let description = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.get("message"))
+                .and_then(|m| m.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+            if text.is_empty() {
+                status.canonical_reason().unwrap_or("error").to_owned()
+            } else {
+                text.chars().take(500).collect()
+            }
+        });
+    let mut out = TaxiiError(
+        status,
+        status.canonical_reason().unwrap_or("Error"),
+        description,
+    )
+    .into_response();
+    for name in [header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, value.clone());
+        }
+    }
+    out
+}
+
+/// `DELETE …/objects/{id}/`: never permitted. What the body has recorded stays
+/// recorded (the transparency log covers every version); an object is
+/// withdrawn by submitting a revoked version of it instead.
+async fn delete_object(
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    negotiate(&headers)?;
+    Err(refused(
+        &principal,
+        "the record is append-only: withdraw an object by reporting a revoked version of it".into(),
+    ))
 }

@@ -73,6 +73,10 @@ fn c(n: u32) -> String {
 /// Campaign 1 v1 then v2 (GREEN), campaign 2 (AMBER, Acme's alone),
 /// campaign 3 (CLEAR), each added a day apart.
 async fn start() -> Server {
+    start_with(ServerConfig::default()).await
+}
+
+async fn start_with(config: ServerConfig) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("geneva.db")).unwrap());
     let acme_org = store
@@ -109,14 +113,9 @@ async fn start() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(geneva_server::serve(
-        listener,
-        store,
-        ServerConfig::default(),
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let task = tokio::spawn(geneva_server::serve(listener, store, config, async {
+        let _ = rx.await;
+    }));
     Server {
         base,
         acme,
@@ -255,9 +254,26 @@ async fn discovery_collections_and_negotiation() {
     assert_eq!(status, 401);
     assert!(headers.contains_key("www-authenticate"));
     assert_eq!(error["http_status"], "401");
-    // A bad credential is refused, never read as anonymous.
-    let (status, _, _) = server.get("/taxii2/", Some("gva_not_a_token")).await;
-    assert_eq!(status, 401);
+    // A bad credential is refused, never read as anonymous, in TAXII's words.
+    let (status, headers, error) = server.get("/taxii2/", Some("gva_not_a_token")).await;
+    assert_eq!((status, error["http_status"].as_str()), (401, Some("401")));
+    assert_eq!(headers["content-type"], TAXII);
+    assert!(headers.contains_key("www-authenticate"));
+    let (status, _, error) = server.get("/taxii2/geneva/nothing-here/", None).await;
+    assert_eq!((status, error["http_status"].as_str()), (404, Some("404")));
+    // The record is append-only: DELETE is never permitted.
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/taxii2/geneva/collections/{ALL}/objects/{}/",
+            server.base,
+            c(1)
+        ))
+        .header("Accept", TAXII)
+        .basic_auth("member", Some(&server.acme_submit))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
     server.shutdown().await;
 }
 
@@ -568,5 +584,26 @@ async fn posting_to_intake_is_one_submission_with_a_status() {
         )
         .await;
     assert!(ids(&body).is_empty(), "all or nothing");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_posts_are_413_in_taxii_words() {
+    let server = start_with(ServerConfig {
+        max_body_bytes: 4096,
+        ..ServerConfig::default()
+    })
+    .await;
+    let objects: Vec<Value> = (0..100).map(|n| campaign(100 + n, T1)).collect();
+    let (status, error) = server
+        .post(
+            "/taxii2/geneva/collections/intake/objects/",
+            Some(&server.acme_submit),
+            TAXII,
+            json!({ "objects": objects }).to_string(),
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert_eq!(error["http_status"], "413");
     server.shutdown().await;
 }
