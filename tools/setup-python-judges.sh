@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Creates .venv with the independent Python judges the tests and benchmarks use:
 # ppdeep (ssdeep) and py-tlsh (TLSH) for fuzzy-hash scores, and
-# stix2-validator (the OASIS reference validator), stix2 (the reference library)
-# and taxii2-client. Versions are pinned so that CI and developers agree.
+# stix2-validator (the OASIS reference validator), stix2 (the reference library),
+# taxii2-client and medallion (the OASIS TAXII 2.1 client and server). Versions are
+# pinned so that CI and developers agree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv

@@ -91,6 +91,9 @@ enum Command {
     Correlate(commands::correlate::CorrelateArgs),
     /// Clusters of items joined by strong shared evidence.
     Campaigns(commands::correlate::Options),
+    /// Other TAXII 2.1 servers: pull a collection in, push files out.
+    #[command(subcommand)]
+    Taxii(commands::taxii::TaxiiCommand),
     /// Benchmarks that generate their own load.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
             Command::Witness(args) => commands::witness::run(args).await,
             Command::Correlate(args) => commands::correlate::correlate(data, args).await,
             Command::Campaigns(options) => commands::correlate::campaigns(data, options).await,
+            Command::Taxii(c) => commands::taxii::run(data, c).await,
             Command::Bench(c) => commands::bench::run(c).await,
         }
     });

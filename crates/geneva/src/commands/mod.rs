@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod serve;
 pub mod show;
 pub mod stats;
+pub mod taxii;
 pub mod validate;
 pub mod verify;
 pub mod witness;
