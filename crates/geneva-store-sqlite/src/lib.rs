@@ -45,6 +45,11 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Reads in flight at once. Beyond the pool, requests wait for a
+    /// connection instead of opening one: a new connection parses the schema
+    /// and starts with no compiled statements, which under 64 concurrent
+    /// TAXII clients cost more than the reads themselves (BENCHMARKS.md).
+    read_slots: Arc<tokio::sync::Semaphore>,
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -111,6 +116,7 @@ impl SqliteStore {
             path,
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            read_slots: Arc::new(tokio::sync::Semaphore::new(MAX_IDLE_READERS)),
         })
     }
 
@@ -156,6 +162,11 @@ impl SqliteStore {
     {
         let readers = Arc::clone(&self.readers);
         let path = self.path.clone();
+        let _slot = self
+            .read_slots
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Backend("the store is closing".into()))?;
         blocking(move || {
             let idle = readers.lock().map_err(|_| poisoned())?.pop();
             let conn = match idle {
@@ -1494,7 +1505,8 @@ fn versions_page(
         " ORDER BY v.seq LIMIT {}",
         visibility::bind(&mut args, (limit + 1) as i64)
     ));
-    let mut stmt = conn.prepare(&sql).map_err(backend)?;
+    // The text depends only on which filters are present: compiled once each.
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
     let rows: Vec<(StoredVersion, i64)> = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {
             Ok((row_to_version(r)?, r.get::<_, i64>(12)?))

@@ -22,6 +22,8 @@ use serde_json::json;
 pub enum BenchCommand {
     /// Correlation: generate incidents, index them, query them.
     Correlate(CorrelateArgs),
+    /// TAXII 2.1: concurrent clients paging through a collection, and a whole-bundle POST.
+    Taxii(super::bench_taxii::TaxiiArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,7 +201,10 @@ fn incidents_bundle(n: usize) -> Vec<u8> {
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Correlate(args) = command;
+    let args = match command {
+        BenchCommand::Correlate(args) => args,
+        BenchCommand::Taxii(args) => return super::bench_taxii::run(args).await,
+    };
     anyhow::ensure!(
         args.incidents > 0 && args.observables >= args.incidents,
         "need at least one observable per incident"
