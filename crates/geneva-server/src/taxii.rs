@@ -16,9 +16,8 @@ use geneva_store::{
     VersionQuery, VersionSelect,
 };
 use geneva_taxii::{
-    ApiRoot, Collection, Collections, Discovery, Envelope, ErrorMessage, Manifest, ManifestRecord,
-    MediaKind, ObjectFilter, STIX_MEDIA_TYPE, Status, StatusDetail, TAXII_MEDIA_TYPE, VersionMatch,
-    Versions,
+    ApiRoot, Collection, Collections, Discovery, ErrorMessage, Manifest, ManifestRecord, MediaKind,
+    ObjectFilter, STIX_MEDIA_TYPE, Status, StatusDetail, TAXII_MEDIA_TYPE, VersionMatch, Versions,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -428,24 +427,25 @@ fn with_date_headers(mut response: Response, items: &[StoredVersion]) -> Respons
     response
 }
 
-fn envelope(page: &VersionPage) -> Result<Envelope, TaxiiError> {
-    let objects = page
-        .items
-        .iter()
-        .map(|v| RawValue::from_string(v.canonical.clone()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| {
-            TaxiiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error",
-                "a stored object is not JSON".into(),
-            )
-        })?;
-    Ok(Envelope {
-        more: page.next.is_some(),
-        next: page.next.as_ref().map(|c| c.0.clone()),
-        objects,
-    })
+/// A page of objects as a TAXII envelope, straight from the stored JSON.
+fn envelope(page: &VersionPage) -> Response {
+    let body = geneva_taxii::envelope_bytes(
+        page.next.is_some(),
+        page.next.as_ref().map(|c| c.0.as_str()),
+        page.items.iter().map(|v| v.canonical.as_str()),
+    );
+    with_date_headers(
+        (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(TAXII_MEDIA_TYPE),
+            )],
+            body,
+        )
+            .into_response(),
+        &page.items,
+    )
 }
 
 async fn objects(
@@ -461,11 +461,7 @@ async fn objects(
     let scope = find_collection(&principal, &name)?;
     let (query, _) = version_query(scope, &uri, None)?;
     let page = read_page(&state, &principal, &query).await?;
-    let body = envelope(&page)?;
-    Ok(with_date_headers(
-        taxii_json(StatusCode::OK, &body),
-        &page.items,
-    ))
+    Ok(envelope(&page))
 }
 
 async fn object(
@@ -487,11 +483,7 @@ async fn object(
             scope.alias
         )));
     }
-    let body = envelope(&page)?;
-    Ok(with_date_headers(
-        taxii_json(StatusCode::OK, &body),
-        &page.items,
-    ))
+    Ok(envelope(&page))
 }
 
 async fn versions(

@@ -15,6 +15,6 @@ mod resources;
 pub use filter::{FilterError, ObjectFilter, VersionMatch, unix_millis};
 pub use media::{MediaKind, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, accepts, is_taxii_content};
 pub use resources::{
-    ApiRoot, Collection, Collections, Discovery, Envelope, ErrorMessage, Manifest, ManifestRecord,
-    Status, StatusDetail, Versions,
+    ApiRoot, Collection, Collections, Discovery, ErrorMessage, Manifest, ManifestRecord, Status,
+    StatusDetail, Versions, envelope_bytes,
 };

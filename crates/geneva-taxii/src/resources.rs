@@ -2,7 +2,6 @@
 //! fields are left out when empty, as the specification's examples do.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -54,15 +53,39 @@ pub struct Collections {
     pub collections: Vec<Collection>,
 }
 
-/// A page of objects (§3.7): STIX objects exactly as stored.
-#[derive(Debug, Serialize)]
-pub struct Envelope {
-    #[serde(skip_serializing_if = "is_false")]
-    pub more: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub objects: Vec<Box<RawValue>>,
+/// A page of objects (§3.7) written straight from stored JSON: `objects`
+/// are each one JSON object (the store's canonical form, already checked),
+/// copied without being parsed again, since a page of a hundred ATT&CK
+/// objects is 150 KB and parsing it was a tenth of serving it.
+pub fn envelope_bytes<'a>(
+    more: bool,
+    next: Option<&str>,
+    objects: impl IntoIterator<Item = &'a str>,
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(16 * 1024);
+    body.push(b'{');
+    if more {
+        body.extend_from_slice(br#""more":true,"#);
+    }
+    if let Some(next) = next {
+        body.extend_from_slice(br#""next":"#);
+        // A string always serialises.
+        let _ = serde_json::to_writer(&mut body, next);
+        body.push(b',');
+    }
+    let mut any = false;
+    for object in objects {
+        body.extend_from_slice(if any { b"," } else { br#""objects":["# });
+        body.extend_from_slice(object.as_bytes());
+        any = true;
+    }
+    if any {
+        body.push(b']');
+    } else if body.last() == Some(&b',') {
+        body.pop();
+    }
+    body.push(b'}');
+    body
 }
 
 /// One object version in a manifest (§5.4).

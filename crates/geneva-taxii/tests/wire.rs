@@ -172,3 +172,25 @@ fn instants_in_milliseconds() {
     );
     assert_eq!(unix_millis(&ts("1969-12-31T23:59:59.000Z")), -1_000);
 }
+
+#[test]
+fn envelopes_are_written_from_stored_json() {
+    use geneva_taxii::envelope_bytes;
+    let parse = |b: Vec<u8>| serde_json::from_slice::<serde_json::Value>(&b).unwrap();
+    assert_eq!(
+        parse(envelope_bytes(false, None, [])),
+        serde_json::json!({})
+    );
+    assert_eq!(
+        parse(envelope_bytes(
+            true,
+            Some("v\"7"),
+            [r#"{"id":"a"}"#, r#"{"id":"b"}"#]
+        )),
+        serde_json::json!({"more": true, "next": "v\"7", "objects": [{"id": "a"}, {"id": "b"}]})
+    );
+    assert_eq!(
+        parse(envelope_bytes(false, None, [r#"{"id":"a"}"#])),
+        serde_json::json!({"objects": [{"id": "a"}]})
+    );
+}
