@@ -593,7 +593,12 @@ impl Store for PostgresStore {
                 params.bind(ms)
             ));
         }
-        if let Some(after) = version_cursor(&query.after)? {
+        if let Some(after) = query
+            .after
+            .as_ref()
+            .map(Cursor::version_position)
+            .transpose()?
+        {
             sql.push_str(&format!(" AND v.seq > {}", params.bind(after)));
         }
         // A version several members submitted is listed once, as first submitted.
@@ -638,9 +643,7 @@ impl Store for PostgresStore {
         }
         Ok(geneva_store::VersionPage {
             items,
-            next: more
-                .then(|| last_seq.map(|s| Cursor(format!("v{s}"))))
-                .flatten(),
+            next: more.then(|| last_seq.map(Cursor::after_version)).flatten(),
         })
     }
 
@@ -1429,16 +1432,3 @@ impl Store for PostgresStore {
 
 /// Lets a `ToSql` value be boxed into a dynamic parameter list.
 pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
-
-/// `seq` of the last item of a version page, as the cursor carries it.
-fn version_cursor(cursor: &Option<Cursor>) -> Result<Option<i64>, StoreError> {
-    match cursor {
-        None => Ok(None),
-        Some(Cursor(text)) => text
-            .strip_prefix('v')
-            .and_then(|n| n.parse::<i64>().ok())
-            .filter(|n| *n >= 0)
-            .map(Some)
-            .ok_or_else(|| StoreError::InvalidCursor("not a cursor this server issued".into())),
-    }
-}

@@ -1410,19 +1410,6 @@ fn list_page(conn: &Connection, query: &ListQuery, viewer: &Viewer) -> Result<Pa
     Ok(Page { items, next })
 }
 
-/// `seq` of the last item of a version page, as the cursor carries it.
-pub(crate) fn seq_cursor(cursor: &Option<Cursor>) -> Result<Option<i64>, StoreError> {
-    match cursor {
-        None => Ok(None),
-        Some(Cursor(text)) => text
-            .strip_prefix('v')
-            .and_then(|n| n.parse::<i64>().ok())
-            .filter(|n| *n >= 0)
-            .map(Some)
-            .ok_or_else(|| StoreError::InvalidCursor("not a cursor this server issued".into())),
-    }
-}
-
 fn versions_page(
     conn: &Connection,
     query: &geneva_store::VersionQuery,
@@ -1472,7 +1459,12 @@ fn versions_page(
             visibility::bind(&mut args, ms)
         ));
     }
-    if let Some(after) = seq_cursor(&query.after)? {
+    if let Some(after) = query
+        .after
+        .as_ref()
+        .map(Cursor::version_position)
+        .transpose()?
+    {
         sql.push_str(&format!(
             " AND v.seq > {}",
             visibility::bind(&mut args, after)
@@ -1532,8 +1524,6 @@ fn versions_page(
     }
     Ok(geneva_store::VersionPage {
         items,
-        next: more
-            .then(|| last_seq.map(|s| Cursor(format!("v{s}"))))
-            .flatten(),
+        next: more.then(|| last_seq.map(Cursor::after_version)).flatten(),
     })
 }

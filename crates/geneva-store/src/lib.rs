@@ -121,6 +121,23 @@ pub struct VersionRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(pub String);
 
+impl Cursor {
+    /// The cursor of a version listing that stopped at storage position `seq`.
+    pub fn after_version(seq: i64) -> Cursor {
+        Cursor(format!("v{seq}"))
+    }
+
+    /// The storage position a version listing's cursor stopped at; an error
+    /// for anything this server did not issue.
+    pub fn version_position(&self) -> Result<i64, StoreError> {
+        self.0
+            .strip_prefix('v')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| StoreError::InvalidCursor("not a cursor this server issued".into()))
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
     /// Only these types (any type when empty).

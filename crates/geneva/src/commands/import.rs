@@ -62,15 +62,8 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
     // The key is made (on a new log) before anything is stored, so that a
     // key-file problem stops the import instead of leaving leaves unsigned.
     let log = super::log::open_log(data, Arc::clone(&store), true).await?;
-    let (organisation, organisation_id) = match &args.organisation {
-        None => ("local".to_string(), None),
-        Some(name) => match store.organisation(name).await? {
-            Some(org) => (org.name, Some(org.id)),
-            None => anyhow::bail!(
-                "no organisation named {name:?} (add it with `geneva org add {name} --kind …`)"
-            ),
-        },
-    };
+    let (organisation, organisation_id) =
+        super::submitter(store.as_ref(), args.organisation.as_deref()).await?;
     let recipients =
         geneva_store::resolve_recipients(store.as_ref(), &args.share_with, &args.share_with_users)
             .await?;

@@ -59,6 +59,23 @@ pub async fn open_store(
     Ok(std::sync::Arc::new(open_sqlite(&db, create)?))
 }
 
+/// The submitter `--as ORG` names: its name and directory id, or the
+/// instance's own operators (`local`) when no organisation is named.
+pub async fn submitter(
+    store: &dyn geneva_store::Store,
+    organisation: Option<&str>,
+) -> anyhow::Result<(String, Option<i64>)> {
+    match organisation {
+        None => Ok(("local".to_string(), None)),
+        Some(name) => match store.organisation(name).await? {
+            Some(org) => Ok((org.name, Some(org.id))),
+            None => bail!(
+                "no organisation named {name:?} (add it with `geneva org add {name} --kind …`)"
+            ),
+        },
+    }
+}
+
 /// A URL fit for an error message: without its password.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

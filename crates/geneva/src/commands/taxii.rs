@@ -165,15 +165,8 @@ async fn pull(data: &super::StoreLocation, args: PullArgs) -> anyhow::Result<Exi
             .map_err(|e| explain(e, &origin))?;
         let store: Arc<dyn Store> = open_store(data, true).await?;
         let log = super::log::open_log(data, Arc::clone(&store), true).await?;
-        let (organisation, organisation_id) = match &args.organisation {
-            None => ("local".to_string(), None),
-            Some(name) => match store.organisation(name).await? {
-                Some(org) => (org.name, Some(org.id)),
-                None => anyhow::bail!(
-                    "no organisation named {name:?} (add it with `geneva org add {name} --kind …`)"
-                ),
-            },
-        };
+        let (organisation, organisation_id) =
+            super::submitter(store.as_ref(), args.organisation.as_deref()).await?;
         let imported = store
             .import(
                 prepared.objects,
