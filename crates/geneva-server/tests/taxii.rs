@@ -607,3 +607,91 @@ async fn oversized_posts_are_413_in_taxii_words() {
     assert_eq!(error["http_status"], "413");
     server.shutdown().await;
 }
+
+/// Every TAXII endpoint answers the status codes of TAXII 2.1 §3.6 for the
+/// same faults, always as TAXII error messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_the_same_faults_the_same_way() {
+    let server = start().await;
+    let one = c(1);
+    let readable = [
+        "/taxii2/".to_owned(),
+        "/taxii2/geneva/".to_owned(),
+        "/taxii2/geneva/collections/".to_owned(),
+        format!("/taxii2/geneva/collections/{ALL}/"),
+        format!("/taxii2/geneva/collections/{ALL}/objects/"),
+        format!("/taxii2/geneva/collections/{ALL}/objects/{one}/"),
+        format!("/taxii2/geneva/collections/{ALL}/objects/{one}/versions/"),
+        format!("/taxii2/geneva/collections/{ALL}/manifest/"),
+    ];
+    for path in &readable {
+        // 200 with TAXII JSON for a member...
+        let (status, headers, _) = server.get(path, Some(&server.beta)).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(headers["content-type"], TAXII, "{path}");
+        // ...406 for a client that refuses it...
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", server.base))
+            .header("Accept", "application/taxii+json;version=2.0")
+            .basic_auth("member", Some(&server.beta))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 406, "{path}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["http_status"], "406", "{path}");
+        // ...and 401 for a credential that is not a token.
+        let (status, _, error) = server.get(path, Some("gva_forged")).await;
+        assert_eq!(
+            (status, error["http_status"].as_str()),
+            (401, Some("401")),
+            "{path}"
+        );
+    }
+    // 404: an unknown object, its versions, an unknown status, an unknown root.
+    let missing = "campaign--00000000-0000-4000-8000-0000000000ff";
+    for path in [
+        format!("/taxii2/geneva/collections/{ALL}/objects/{missing}/"),
+        format!("/taxii2/geneva/collections/{ALL}/objects/{missing}/versions/"),
+        "/taxii2/geneva/status/2d086da7-4bdc-4f91-900e-d77486753710/".to_owned(),
+        "/taxii2/other/collections/".to_owned(),
+    ] {
+        let (status, headers, error) = server.get(&path, Some(&server.beta)).await;
+        assert_eq!(
+            (status, error["http_status"].as_str()),
+            (404, Some("404")),
+            "{path}"
+        );
+        assert_eq!(headers["content-type"], TAXII, "{path}");
+    }
+    // 401 for anonymous callers on member collections and on status; 403 for
+    // members on what their token does not allow.
+    for path in [
+        format!("/taxii2/geneva/collections/{ALL}/manifest/"),
+        "/taxii2/geneva/status/2d086da7-4bdc-4f91-900e-d77486753710/".to_owned(),
+    ] {
+        let (status, _, _) = server.get(&path, None).await;
+        assert_eq!(status, 401, "{path}");
+    }
+    let (status, _, _) = server
+        .get(
+            "/taxii2/geneva/collections/intake/manifest/",
+            Some(&server.acme_submit),
+        )
+        .await;
+    assert_eq!(status, 403, "intake serves no manifest");
+    // 400 for malformed filters on every listing endpoint.
+    for path in [
+        format!("/taxii2/geneva/collections/{ALL}/objects/?added_after=soon"),
+        format!("/taxii2/geneva/collections/{ALL}/manifest/?limit=0"),
+        format!("/taxii2/geneva/collections/{ALL}/objects/{one}/versions/?next=x"),
+    ] {
+        let (status, _, error) = server.get(&path, Some(&server.beta)).await;
+        assert_eq!(
+            (status, error["http_status"].as_str()),
+            (400, Some("400")),
+            "{path}"
+        );
+    }
+    server.shutdown().await;
+}
