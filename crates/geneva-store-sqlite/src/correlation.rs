@@ -126,24 +126,8 @@ fn intern_all<'k>(
 ) -> Result<FxHashMap<&'k str, (i64, bool)>, StoreError> {
     let mut hashed: Vec<(i64, &str)> = keys.into_iter().map(|k| (value_hash(k), k)).collect();
     hashed.sort_unstable();
-    let mut stored: FxHashMap<i64, String> = FxHashMap::default();
-    let mut read = conn
-        .prepare_cached(
-            "SELECT id, key FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))",
-        )
-        .map_err(backend)?;
     let bases: Vec<i64> = hashed.iter().map(|(h, _)| *h).collect();
-    for chunk in bases.chunks(5_000) {
-        let rows = read
-            .query_map([json_list(chunk)], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(backend)?;
-        for row in rows {
-            let (id, key) = row.map_err(backend)?;
-            stored.insert(id, key);
-        }
-    }
+    let stored = keys_at(conn, &bases)?;
     let mut insert = conn
         .prepare_cached("INSERT INTO corr_values (id, key) VALUES (?1, ?2)")
         .map_err(backend)?;
@@ -382,6 +366,28 @@ pub(crate) fn postings(
         .collect())
 }
 
+/// The stored key of each of `ids` that holds a value, in statements of 5,000.
+fn keys_at(conn: &Connection, ids: &[i64]) -> Result<FxHashMap<i64, String>, StoreError> {
+    let mut keys = FxHashMap::default();
+    let mut read = conn
+        .prepare_cached(
+            "SELECT id, key FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .map_err(backend)?;
+    for chunk in ids.chunks(5_000) {
+        let rows = read
+            .query_map([json_list(chunk)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            let (id, key) = row.map_err(backend)?;
+            keys.insert(id, key);
+        }
+    }
+    Ok(keys)
+}
+
 fn json_list(ids: &[i64]) -> String {
     format!(
         "[{}]",
@@ -510,23 +516,7 @@ pub(crate) fn derived(
         }
     }
     let ids: Vec<i64> = ids.into_iter().collect();
-    let mut keys: FxHashMap<i64, String> = FxHashMap::default();
-    let mut read = conn
-        .prepare_cached(
-            "SELECT id, key FROM corr_values WHERE id IN (SELECT value FROM json_each(?1))",
-        )
-        .map_err(backend)?;
-    for chunk in ids.chunks(5_000) {
-        let rows = read
-            .query_map([json_list(chunk)], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(backend)?;
-        for row in rows {
-            let (id, key) = row.map_err(backend)?;
-            keys.insert(id, key);
-        }
-    }
+    let keys = keys_at(conn, &ids)?;
     Ok(found
         .into_iter()
         .map(|values| match values {
