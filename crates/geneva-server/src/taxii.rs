@@ -270,6 +270,20 @@ fn find_collection(
     }
 }
 
+/// What every read of a collection checks first: the caller takes TAXII
+/// JSON, may read, names our API root and a collection it may read.
+fn readable_collection(
+    principal: &Principal,
+    headers: &HeaderMap,
+    root: &str,
+    name: &str,
+) -> Result<&'static CollectionView, TaxiiError> {
+    negotiate(headers)?;
+    require_read(principal)?;
+    check_root(root)?;
+    find_collection(principal, name)
+}
+
 fn describe(principal: &Principal, c: &CollectionView) -> Collection {
     Collection {
         id: c.id.to_owned(),
@@ -455,10 +469,7 @@ async fn objects(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    negotiate(&headers)?;
-    require_read(&principal)?;
-    check_root(&root)?;
-    let scope = find_collection(&principal, &name)?;
+    let scope = readable_collection(&principal, &headers, &root, &name)?;
     let (query, _) = version_query(scope, &uri, None)?;
     let page = read_page(&state, &principal, &query).await?;
     Ok(envelope(&page))
@@ -471,10 +482,7 @@ async fn object(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    negotiate(&headers)?;
-    require_read(&principal)?;
-    check_root(&root)?;
-    let scope = find_collection(&principal, &name)?;
+    let scope = readable_collection(&principal, &headers, &root, &name)?;
     let (query, _) = version_query(scope, &uri, Some(&id))?;
     let page = read_page(&state, &principal, &query).await?;
     if page.items.is_empty() && query.after.is_none() {
@@ -493,10 +501,7 @@ async fn versions(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    negotiate(&headers)?;
-    require_read(&principal)?;
-    check_root(&root)?;
-    let scope = find_collection(&principal, &name)?;
+    let scope = readable_collection(&principal, &headers, &root, &name)?;
     let (mut query, _) = version_query(scope, &uri, Some(&id))?;
     // The versions endpoint lists every version; match[version] does not apply.
     query.select = VersionSelect {
@@ -532,10 +537,7 @@ async fn manifest(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    negotiate(&headers)?;
-    require_read(&principal)?;
-    check_root(&root)?;
-    let scope = find_collection(&principal, &name)?;
+    let scope = readable_collection(&principal, &headers, &root, &name)?;
     let (query, _) = version_query(scope, &uri, None)?;
     // A manifest names versions without revealing content: no audit entry.
     let page = state
