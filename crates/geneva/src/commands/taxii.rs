@@ -108,7 +108,7 @@ fn bundle_of(objects: &[Box<RawValue>]) -> Vec<u8> {
     out
 }
 
-fn explain(error: DocumentError, origin: &str) -> anyhow::Error {
+fn explain(error: DocumentError, origin: &str, outcome: &str) -> anyhow::Error {
     match error {
         DocumentError::Invalid { issues, .. } => {
             let shown: Vec<String> = issues
@@ -125,7 +125,7 @@ fn explain(error: DocumentError, origin: &str) -> anyhow::Error {
                 })
                 .collect();
             anyhow::anyhow!(
-                "{origin}: {} problems, nothing imported:\n{}",
+                "{origin}: {} problems, {outcome}:\n{}",
                 issues.len(),
                 shown.join("\n")
             )
@@ -162,7 +162,7 @@ async fn pull(data: &super::StoreLocation, args: PullArgs) -> anyhow::Result<Exi
         };
         let prepared = tokio::task::spawn_blocking(move || geneva_stix::prepare(&bytes, &options))
             .await?
-            .map_err(|e| explain(e, &origin))?;
+            .map_err(|e| explain(e, &origin, "nothing imported"))?;
         let store: Arc<dyn Store> = open_store(data, true).await?;
         let log = super::log::open_log(data, Arc::clone(&store), true).await?;
         let (organisation, organisation_id) =
@@ -213,7 +213,7 @@ async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         let checked = bytes.clone();
         tokio::task::spawn_blocking(move || geneva_stix::prepare(&checked, &options))
             .await?
-            .map_err(|e| explain(e, &name))?;
+            .map_err(|e| explain(e, &name, "nothing sent"))?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).with_context(|| name.clone())?;
         match value.get("objects").and_then(|o| o.as_array()) {
