@@ -2,10 +2,10 @@
 //!
 //! The indexer follows the store's feed of new versions and files each
 //! item's values (an incident's, a report's, an indicator's: see
-//! `geneva_observables::extract`) in the store's persistent posting index,
-//! with the version that carried each value. Queries read that index
-//! through the store, which applies the viewer's rules to every posting, so
-//! a correlation never reveals an object (or a value from an object) its
+//! `geneva_observables::extract`) in the posting index (`geneva-postings`),
+//! with the version that carried each value. Queries read that index, which
+//! has the store check the viewer's rules on every posting, so a
+//! correlation never reveals an object (or a value from an object) its
 //! caller may not read.
 //!
 //! This crate owns that boundary and the indexing policy; the link rules
@@ -20,12 +20,15 @@ use async_trait::async_trait;
 use geneva_correlate::{Capped, Clusters, Config, Hit, Link, Noise, Postings, WarningLists};
 use geneva_observables::Observable;
 use geneva_observables::extract::{CONTAINERS, observables_of};
-use geneva_store::{IndexBatch, IndexedValue, ItemPostings, Store, StoreError, Viewer};
+use geneva_postings::{IndexError, PostingIndex};
+use geneva_store::{IndexBatch, IndexedValue, ItemPostings, StoreError, Viewer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
     #[error("stored JSON of {id} is unreadable: {reason}")]
     Corrupt { id: String, reason: String },
 }
@@ -70,12 +73,13 @@ fn own_values(object: &serde_json::Value) -> Vec<IndexedValue> {
 
 /// Brings the posting index up to date with the store: every version stored
 /// since the last run is read once. Returns how many versions were read.
-/// Safe to run from several processes at once: each batch is written only if
-/// no one else wrote it first.
-pub async fn index_pending(store: &dyn Store) -> Result<u64, AnalysisError> {
+/// Safe to run from several tasks at once: each batch is applied only if
+/// no one else applied it first.
+pub async fn index_pending(index: &PostingIndex) -> Result<u64, AnalysisError> {
+    let store = index.store().as_ref();
     let mut read = 0;
     loop {
-        let from = store.corr_cursor().await?;
+        let from = index.cursor();
         let feed = store.corr_feed(from, FEED_BATCH).await?;
         let Some(last) = feed.last() else {
             return Ok(read);
@@ -128,7 +132,7 @@ pub async fn index_pending(store: &dyn Store) -> Result<u64, AnalysisError> {
         if !leaves.is_empty() {
             let ids: Vec<String> = leaves.iter().map(|(id, ..)| id.clone()).collect();
             let mut referrers: HashMap<String, Vec<u64>> = HashMap::new();
-            for (id, item) in store.corr_referrers(&ids).await? {
+            for (id, item) in index.referrers(&ids) {
                 referrers.entry(id).or_default().push(item);
             }
             for (id, seq, values) in leaves {
@@ -141,15 +145,15 @@ pub async fn index_pending(store: &dyn Store) -> Result<u64, AnalysisError> {
                 }
             }
         }
-        if store.corr_apply(batch, from).await? {
+        if index.apply(batch, from)? {
             read += feed.len() as u64;
         }
     }
 }
 
-/// Postings as the store holds them, seen by one viewer.
-pub struct StorePostings<'a> {
-    pub store: &'a dyn Store,
+/// The posting index, seen by one viewer.
+pub struct ViewerPostings<'a> {
+    pub index: &'a PostingIndex,
     pub viewer: &'a Viewer,
 }
 
@@ -161,15 +165,15 @@ fn capped<T, U>(c: geneva_store::Capped<T>, f: impl Fn(T) -> U) -> Capped<U> {
 }
 
 #[async_trait]
-impl Postings for StorePostings<'_> {
-    type Error = StoreError;
+impl Postings for ViewerPostings<'_> {
+    type Error = IndexError;
 
-    async fn range_prefixes(&self) -> Result<Vec<u8>, StoreError> {
-        self.store.corr_range_prefixes().await
+    async fn range_prefixes(&self) -> Result<Vec<u8>, IndexError> {
+        Ok(self.index.range_prefixes())
     }
 
-    async fn postings(&self, keys: &[String], cap: usize) -> Result<Vec<Capped<Hit>>, StoreError> {
-        let found = self.store.corr_postings(keys, cap, self.viewer).await?;
+    async fn postings(&self, keys: &[String], cap: usize) -> Result<Vec<Capped<Hit>>, IndexError> {
+        let found = self.index.postings(keys, cap, self.viewer).await?;
         Ok(found
             .into_iter()
             .map(|c| {
@@ -181,8 +185,8 @@ impl Postings for StorePostings<'_> {
             .collect())
     }
 
-    async fn derived(&self, hashes: &[u64], cap: usize) -> Result<Vec<Capped<String>>, StoreError> {
-        let found = self.store.corr_derived(hashes, cap).await?;
+    async fn derived(&self, hashes: &[u64], cap: usize) -> Result<Vec<Capped<String>>, IndexError> {
+        let found = self.index.derived(hashes, cap);
         Ok(found.into_iter().map(|c| capped(c, |k| k)).collect())
     }
 
@@ -190,8 +194,8 @@ impl Postings for StorePostings<'_> {
         &self,
         ranges: &[(u128, u128)],
         cap: usize,
-    ) -> Result<Vec<Capped<String>>, StoreError> {
-        let found = self.store.corr_addresses(ranges, cap).await?;
+    ) -> Result<Vec<Capped<String>>, IndexError> {
+        let found = self.index.addresses(ranges, cap);
         Ok(found.into_iter().map(|c| capped(c, |k| k)).collect())
     }
 }
@@ -199,12 +203,12 @@ impl Postings for StorePostings<'_> {
 /// The values `id` is correlated on, as the viewer sees it: an item's
 /// indexed values, or an object's own (a single address, a file).
 async fn own_observables(
-    store: &dyn Store,
+    index: &PostingIndex,
     viewer: &Viewer,
     id: &str,
     canonical: &str,
 ) -> Result<Vec<Observable>, AnalysisError> {
-    let keys = store.corr_item_values(id, viewer).await?;
+    let keys = index.item_values(id, viewer).await?;
     if !keys.is_empty() {
         let mut own: Vec<Observable> = keys
             .iter()
@@ -223,18 +227,18 @@ async fn own_observables(
 /// viewer may not see `id` (exactly as when it does not exist). Brings the
 /// index up to date first.
 pub async fn correlate(
-    store: &dyn Store,
+    index: &PostingIndex,
     viewer: &Viewer,
     id: &str,
     config: Config,
     warnings: WarningLists,
 ) -> Result<Option<Correlation>, AnalysisError> {
-    index_pending(store).await?;
-    let Some(object) = store.get(id, viewer).await? else {
+    index_pending(index).await?;
+    let Some(object) = index.store().get(id, viewer).await? else {
         return Ok(None);
     };
-    let own = own_observables(store, viewer, id, &object.canonical).await?;
-    let source = StorePostings { store, viewer };
+    let own = own_observables(index, viewer, id, &object.canonical).await?;
+    let source = ViewerPostings { index, viewer };
     let (links, noise) = geneva_correlate::correlate(&source, id, &own, &config, &warnings).await?;
     Ok(Some(Correlation {
         id: id.to_owned(),
@@ -246,22 +250,22 @@ pub async fn correlate(
 
 /// Campaigns and communities among the items the viewer may see.
 pub async fn campaigns(
-    store: &dyn Store,
+    index: &PostingIndex,
     viewer: &Viewer,
     config: Config,
     warnings: WarningLists,
 ) -> Result<Clusters, AnalysisError> {
-    index_pending(store).await?;
-    let items = store.corr_items(viewer).await?;
+    index_pending(index).await?;
+    let items = index.items(viewer).await?;
     let position: HashMap<&str, usize> = items
         .iter()
         .enumerate()
         .map(|(i, id)| (id.as_str(), i))
         .collect();
-    let source = StorePostings { store, viewer };
+    let source = ViewerPostings { index, viewer };
     let mut edges = Vec::new();
     for (i, id) in items.iter().enumerate() {
-        let keys = store.corr_item_values(id, viewer).await?;
+        let keys = index.item_values(id, viewer).await?;
         let own: Vec<Observable> = keys
             .iter()
             .filter_map(|k| Observable::from_key(k))

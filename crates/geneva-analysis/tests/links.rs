@@ -8,6 +8,7 @@ use std::sync::Arc;
 use geneva_correlate::{Config, Link, Noise, Reason, WarningLists};
 use geneva_observables::{HashAlgo, Observable, normalize};
 use geneva_store::{Provenance, Recipients, Store, Viewer};
+use geneva_postings::PostingIndex;
 use geneva_store_sqlite::SqliteStore;
 use serde_json::json;
 
@@ -49,6 +50,7 @@ fn comparison(o: &Observable) -> String {
 struct Fixture {
     _dir: tempfile::TempDir,
     store: Arc<dyn Store>,
+    index: PostingIndex,
     config: Config,
     lists: WarningLists,
     ids: HashMap<String, String>,
@@ -60,9 +62,11 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(dir.path().join("geneva.db")).unwrap());
+        let (index, _) = PostingIndex::open(&dir.path().join("correlation"), store.clone()).unwrap();
         Fixture {
             _dir: dir,
             store,
+            index,
             config,
             lists,
             ids: HashMap::new(),
@@ -104,7 +108,7 @@ impl Fixture {
     /// Links (named) and noise of the item called `name`.
     async fn correlate(&self, name: &str) -> (Vec<Link>, Vec<Noise>) {
         let found = geneva_analysis::correlate(
-            self.store.as_ref(),
+            &self.index,
             &Viewer::Operator,
             &self.ids[name],
             self.config.clone(),
@@ -148,7 +152,7 @@ impl Fixture {
 
     async fn campaigns(&self) -> geneva_correlate::Clusters {
         let mut c = geneva_analysis::campaigns(
-            self.store.as_ref(),
+            &self.index,
             &Viewer::Operator,
             self.config.clone(),
             self.lists.clone(),
@@ -470,7 +474,7 @@ async fn postings_grow_with_items_not_with_pairs() {
     let (links, _) = ix.correlate("r0").await;
     assert_eq!(links.len(), 399);
     // 400 items sharing one value: 400 postings of it, not 80,000 pairs.
-    let stats = ix.store.corr_stats().await.unwrap();
+    let stats = ix.index.stats();
     assert_eq!(stats.postings, 800, "{stats:?}");
     assert_eq!(stats.values, 401, "{stats:?}");
 }

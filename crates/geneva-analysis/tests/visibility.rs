@@ -8,6 +8,7 @@ use geneva_access::OrgKind;
 use geneva_correlate::{Config, Reason, WarningLists};
 use geneva_stix::Tlp;
 use geneva_store::{Provenance, Recipients, Store, Viewer};
+use geneva_postings::PostingIndex;
 use geneva_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
@@ -31,6 +32,7 @@ fn indicator(n: u32, pattern: &str) -> Value {
 async fn correlations_follow_what_the_viewer_may_see() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("geneva.db")).unwrap());
+    let index = PostingIndex::in_memory(store.clone());
     let ch = store
         .add_organisation("CH-NCSC", OrgKind::State, None)
         .await
@@ -89,7 +91,7 @@ async fn correlations_follow_what_the_viewer_may_see() {
         user: None,
     };
     let found = geneva_analysis::correlate(
-        store.as_ref(),
+        &index,
         &swiss,
         r1,
         Config::default(),
@@ -119,7 +121,7 @@ async fn correlations_follow_what_the_viewer_may_see() {
     };
     for viewer in [french, Viewer::Operator] {
         let found = geneva_analysis::correlate(
-            store.as_ref(),
+            &index,
             &viewer,
             r1,
             Config::default(),
@@ -143,7 +145,7 @@ async fn correlations_follow_what_the_viewer_may_see() {
     // Switzerland asking about the RED report gets what a missing id gets.
     assert!(
         geneva_analysis::correlate(
-            store.as_ref(),
+            &index,
             &swiss,
             r3,
             Config::default(),
@@ -155,7 +157,7 @@ async fn correlations_follow_what_the_viewer_may_see() {
     );
     // A single cyber-observable is correlated as itself.
     let single = geneva_analysis::correlate(
-        store.as_ref(),
+        &index,
         &Viewer::Operator,
         domain,
         Config::default(),
@@ -168,7 +170,7 @@ async fn correlations_follow_what_the_viewer_may_see() {
     assert!(linked.contains(&r1) && linked.contains(&r3), "{linked:?}");
     // Campaigns: for the operator, reports 1 and 3 (same domain) and 2 (range, weak) …
     let campaigns = geneva_analysis::campaigns(
-        store.as_ref(),
+        &index,
         &Viewer::Operator,
         Config::default(),
         WarningLists::builtin(),
@@ -184,7 +186,7 @@ async fn correlations_follow_what_the_viewer_may_see() {
     );
     // … and for Switzerland, nothing that includes report 3.
     let campaigns = geneva_analysis::campaigns(
-        store.as_ref(),
+        &index,
         &swiss,
         Config::default(),
         WarningLists::builtin(),

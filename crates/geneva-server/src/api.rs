@@ -281,7 +281,7 @@ async fn correlations(
     require_read(&principal)?;
     let viewer = viewer_of(&principal);
     let found = geneva_analysis::correlate(
-        state.store.as_ref(),
+        &state.index,
         &viewer,
         &id,
         state.config.correlation.clone(),
@@ -289,7 +289,10 @@ async fn correlations(
     )
     .await
     .map_err(|e| match e {
-        geneva_analysis::AnalysisError::Store(s) => ApiError::from(s),
+        geneva_analysis::AnalysisError::Store(s)
+        | geneva_analysis::AnalysisError::Index(geneva_postings::IndexError::Store(s)) => {
+            ApiError::from(s)
+        }
         other => {
             tracing::error!(error = %other, "correlation failed");
             ApiError::new(

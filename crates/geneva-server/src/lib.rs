@@ -48,6 +48,9 @@ pub struct ServerConfig {
     /// Correlation thresholds and the warning lists that keep noise out.
     pub correlation: geneva_correlate::Config,
     pub warning_lists: geneva_correlate::WarningLists,
+    /// Where the correlation index keeps its files; `None` keeps it in
+    /// memory only, rebuilt from the store's feed after each start.
+    pub correlation_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             log_interval: Duration::from_secs(2),
             correlation: geneva_correlate::Config::default(),
             warning_lists: geneva_correlate::WarningLists::builtin(),
+            correlation_dir: None,
         }
     }
 }
@@ -71,6 +75,28 @@ pub(crate) struct AppState {
     pub config: Arc<ServerConfig>,
     pub throttle: Arc<auth::FailureThrottle>,
     pub log: Arc<geneva_log::TransparencyLog>,
+    pub index: Arc<geneva_postings::PostingIndex>,
+}
+
+/// The correlation index in `config.correlation_dir`, or in memory. A
+/// directory that cannot be opened is reported and the index kept in memory:
+/// correlation then starts again from the feed, which is slower, not wrong.
+fn open_index(store: &Arc<dyn Store>, config: &ServerConfig) -> Arc<geneva_postings::PostingIndex> {
+    use geneva_postings::{Opened, PostingIndex};
+    let Some(dir) = &config.correlation_dir else {
+        return Arc::new(PostingIndex::in_memory(store.clone()));
+    };
+    match PostingIndex::open(dir, store.clone()) {
+        Ok((index, Opened::Writing)) => Arc::new(index),
+        Ok((index, Opened::ReadOnly)) => {
+            tracing::warn!(dir = %dir.display(), "another process writes the correlation index; this one keeps its own in memory");
+            Arc::new(index)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the correlation index; keeping it in memory");
+            Arc::new(PostingIndex::in_memory(store.clone()))
+        }
+    }
 }
 
 /// The whole application as a router, ready to serve or to test.
@@ -87,6 +113,16 @@ fn router_with_log(
     log: Arc<geneva_log::TransparencyLog>,
     config: ServerConfig,
 ) -> Router {
+    let index = open_index(&store, &config);
+    router_with(store, log, index, config)
+}
+
+fn router_with(
+    store: Arc<dyn Store>,
+    log: Arc<geneva_log::TransparencyLog>,
+    index: Arc<geneva_postings::PostingIndex>,
+    config: ServerConfig,
+) -> Router {
     let max_body = config.max_body_bytes;
     let timeout = config.request_timeout;
     let state = AppState {
@@ -94,6 +130,7 @@ fn router_with_log(
         config: Arc::new(config),
         throttle: Arc::default(),
         log,
+        index,
     };
     api::routes()
         .merge(taxii::routes())
@@ -144,7 +181,19 @@ pub async fn serve(
             }
         });
     }
-    let app = router_with_log(store, log, config);
+    // The correlation index is read (and brought up to date from the feed)
+    // now, so the first query does not wait for it.
+    let index = open_index(&store, &config);
+    {
+        let index = index.clone();
+        tokio::spawn(async move {
+            match geneva_analysis::index_pending(&index).await {
+                Ok(read) => tracing::info!(read, "correlation index up to date"),
+                Err(e) => tracing::error!(error = %e, "cannot bring the correlation index up to date"),
+            }
+        });
+    }
+    let app = router_with(store, log, index, config);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

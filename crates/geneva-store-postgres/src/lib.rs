@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_transparency_log.sql"),
     include_str!("../migrations/0004_correlation.sql"),
     include_str!("../migrations/0005_request_status.sql"),
+    include_str!("../migrations/0006_correlation_leaves_the_database.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -695,22 +696,6 @@ impl Store for PostgresStore {
         correlation::feed(&self.client().await?, after, limit).await
     }
 
-    async fn corr_cursor(&self) -> Result<Option<u64>, StoreError> {
-        correlation::cursor(&self.client().await?).await
-    }
-
-    async fn corr_apply(
-        &self,
-        batch: geneva_store::IndexBatch,
-        from: Option<u64>,
-    ) -> Result<bool, StoreError> {
-        correlation::apply(&mut self.client().await?, batch, from).await
-    }
-
-    async fn corr_reset(&self) -> Result<(), StoreError> {
-        correlation::reset(&mut self.client().await?).await
-    }
-
     async fn current_versions(
         &self,
         ids: &[String],
@@ -718,53 +703,16 @@ impl Store for PostgresStore {
         correlation::current_versions(&self.client().await?, ids).await
     }
 
-    async fn corr_referrers(&self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
-        correlation::referrers(&self.client().await?, ids).await
-    }
-
-    async fn corr_postings(
+    async fn visible_seqs(
         &self,
-        keys: &[String],
-        cap: usize,
+        seqs: &[u64],
         viewer: &Viewer,
-    ) -> Result<Vec<geneva_store::Capped<geneva_store::PostingHit>>, StoreError> {
-        correlation::postings(&self.client().await?, keys, cap, viewer).await
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        correlation::visible_seqs(&self.client().await?, seqs, viewer).await
     }
 
-    async fn corr_derived(
-        &self,
-        hashes: &[u64],
-        cap: usize,
-    ) -> Result<Vec<geneva_store::Capped<String>>, StoreError> {
-        correlation::derived(&self.client().await?, hashes, cap).await
-    }
-
-    async fn corr_addresses(
-        &self,
-        ranges: &[(u128, u128)],
-        cap: usize,
-    ) -> Result<Vec<geneva_store::Capped<String>>, StoreError> {
-        correlation::addresses(&self.client().await?, ranges, cap).await
-    }
-
-    async fn corr_range_prefixes(&self) -> Result<Vec<u8>, StoreError> {
-        correlation::range_prefixes(&self.client().await?).await
-    }
-
-    async fn corr_item_values(
-        &self,
-        item: &str,
-        viewer: &Viewer,
-    ) -> Result<Vec<String>, StoreError> {
-        correlation::item_values(&self.client().await?, item, viewer).await
-    }
-
-    async fn corr_items(&self, viewer: &Viewer) -> Result<Vec<String>, StoreError> {
-        correlation::items(&self.client().await?, viewer).await
-    }
-
-    async fn corr_stats(&self) -> Result<geneva_store::IndexStats, StoreError> {
-        correlation::stats(&self.client().await?).await
+    async fn version_seqs(&self, id: &str, viewer: &Viewer) -> Result<Vec<u64>, StoreError> {
+        correlation::version_seqs(&self.client().await?, id, viewer).await
     }
 
     async fn version_records(

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_transparency_log.sql"),
     include_str!("../migrations/0006_correlation.sql"),
     include_str!("../migrations/0007_request_status.sql"),
+    include_str!("../migrations/0008_correlation_leaves_the_database.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -576,23 +577,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn corr_cursor(&self) -> Result<Option<u64>, StoreError> {
-        self.read(correlation::cursor).await
-    }
-
-    async fn corr_apply(
-        &self,
-        batch: geneva_store::IndexBatch,
-        from: Option<u64>,
-    ) -> Result<bool, StoreError> {
-        self.write(move |conn| correlation::apply(conn, batch, from))
-            .await
-    }
-
-    async fn corr_reset(&self) -> Result<(), StoreError> {
-        self.write(correlation::reset).await
-    }
-
     async fn current_versions(
         &self,
         ids: &[String],
@@ -602,65 +586,26 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn corr_referrers(&self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
-        let ids = ids.to_vec();
-        self.read(move |conn| correlation::referrers(conn, &ids))
-            .await
-    }
-
-    async fn corr_postings(
+    async fn visible_seqs(
         &self,
-        keys: &[String],
-        cap: usize,
+        seqs: &[u64],
         viewer: &Viewer,
-    ) -> Result<Vec<geneva_store::Capped<geneva_store::PostingHit>>, StoreError> {
-        let (keys, viewer) = (keys.to_vec(), viewer.clone());
-        self.read(move |conn| correlation::postings(conn, &keys, cap, &viewer))
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        let (seqs, viewer) = (seqs.iter().map(|s| *s as i64).collect(), viewer.clone());
+        self.read(move |conn| {
+            let found = correlation::visible_ids(conn, &viewer, seqs)?;
+            let mut out: Vec<(u64, String)> =
+                found.into_iter().map(|(s, id)| (s as u64, id)).collect();
+            out.sort_unstable();
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn version_seqs(&self, id: &str, viewer: &Viewer) -> Result<Vec<u64>, StoreError> {
+        let (id, viewer) = (id.to_owned(), viewer.clone());
+        self.read(move |conn| correlation::version_seqs(conn, &id, &viewer))
             .await
-    }
-
-    async fn corr_derived(
-        &self,
-        hashes: &[u64],
-        cap: usize,
-    ) -> Result<Vec<geneva_store::Capped<String>>, StoreError> {
-        let hashes = hashes.to_vec();
-        self.read(move |conn| correlation::derived(conn, &hashes, cap))
-            .await
-    }
-
-    async fn corr_addresses(
-        &self,
-        ranges: &[(u128, u128)],
-        cap: usize,
-    ) -> Result<Vec<geneva_store::Capped<String>>, StoreError> {
-        let ranges = ranges.to_vec();
-        self.read(move |conn| correlation::addresses(conn, &ranges, cap))
-            .await
-    }
-
-    async fn corr_range_prefixes(&self) -> Result<Vec<u8>, StoreError> {
-        self.read(correlation::range_prefixes).await
-    }
-
-    async fn corr_item_values(
-        &self,
-        item: &str,
-        viewer: &Viewer,
-    ) -> Result<Vec<String>, StoreError> {
-        let (item, viewer) = (item.to_owned(), viewer.clone());
-        self.read(move |conn| correlation::item_values(conn, &item, &viewer))
-            .await
-    }
-
-    async fn corr_items(&self, viewer: &Viewer) -> Result<Vec<String>, StoreError> {
-        let viewer = viewer.clone();
-        self.read(move |conn| correlation::items(conn, &viewer))
-            .await
-    }
-
-    async fn corr_stats(&self) -> Result<geneva_store::IndexStats, StoreError> {
-        self.read(correlation::stats).await
     }
 
     async fn take_sequence(

@@ -41,9 +41,7 @@ macro_rules! conformance_tests {
             log_numbers_every_new_version_once,
             log_append_is_compare_and_swap,
             log_witnesses_and_cosignatures,
-            corr_feed_and_compare_and_swap,
-            corr_reads_obey_visibility_and_caps,
-            corr_large_batches_merge_and_cap,
+            corr_feed_and_visible_seqs,
             versions_list_in_added_order_with_filters,
             request_statuses_are_kept_once,
         );
@@ -1393,7 +1391,7 @@ pub async fn log_witnesses_and_cosignatures(store: &dyn Store) {
     assert_eq!(store.log_witnessed_size(3).await.unwrap(), None);
 }
 
-pub async fn corr_feed_and_compare_and_swap(store: &dyn Store) {
+pub async fn corr_feed_and_visible_seqs(store: &dyn Store) {
     let objects: Vec<Value> = (1..=5)
         .map(|n| campaign(n, "2020-01-01T00:00:00.000Z"))
         .collect();
@@ -1406,316 +1404,94 @@ pub async fn corr_feed_and_compare_and_swap(store: &dyn Store) {
     assert!(feed.windows(2).all(|w| w[0].position < w[1].position));
     let rest = store.corr_feed(Some(feed[2].position), 10).await.unwrap();
     assert_eq!(rest.len(), 2);
-    assert_eq!(store.corr_cursor().await.unwrap(), None);
-    let batch = crate::IndexBatch {
-        to: feed[2].position,
-        ..Default::default()
-    };
-    assert!(store.corr_apply(batch.clone(), None).await.unwrap());
-    // Someone else already moved the cursor: the second writer stands down.
-    assert!(!store.corr_apply(batch, None).await.unwrap());
-    assert_eq!(store.corr_cursor().await.unwrap(), Some(feed[2].position));
-    store.corr_reset().await.unwrap();
-    assert_eq!(store.corr_cursor().await.unwrap(), None);
-}
+    assert!(store.corr_feed(Some(rest[1].position), 10).await.unwrap().is_empty());
 
-fn incident(n: u32) -> Value {
-    json!({"type": "incident", "spec_version": "2.1", "id": format!("incident--{n:08x}-0000-4000-8000-000000000000"),
-           "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": format!("Incident {n}")})
-}
-
-pub async fn corr_reads_obey_visibility_and_caps(store: &dyn Store) {
-    use crate::{Capped, IndexBatch, IndexedValue, ItemPostings};
+    // Which storage numbers a viewer may see, with their ids.
     let a = store
-        .add_organisation("corr-a", geneva_access::OrgKind::State, None)
+        .add_organisation("seqs-a", geneva_access::OrgKind::State, None)
         .await
         .unwrap();
     let b = store
-        .add_organisation("corr-b", geneva_access::OrgKind::State, None)
+        .add_organisation("seqs-b", geneva_access::OrgKind::State, None)
         .await
         .unwrap();
-    let c = store
-        .add_organisation("corr-c", geneva_access::OrgKind::State, None)
-        .await
-        .unwrap();
-    let as_org = |org: &crate::Organisation, tlp: Tlp| Provenance {
-        organisation: org.name.clone(),
-        organisation_id: Some(org.id),
+    let amber = Provenance {
+        organisation: a.name.clone(),
+        organisation_id: Some(a.id),
         submitted_at: "2026-01-01T00:00:00Z".into(),
-        default_tlp: tlp,
+        default_tlp: Tlp::Amber,
         recipients: Recipients::default(),
     };
-    let domain = "domain-name--00000001-0000-4000-8000-000000000000";
-    let sco =
-        json!({"type": "domain-name", "spec_version": "2.1", "id": domain, "value": "x.example"});
+    let mut clear = amber.clone();
+    clear.default_tlp = Tlp::Clear;
+    let c1 = campaign(101, "2020-01-01T00:00:00.000Z");
+    let c1_later = campaign(101, "2021-01-01T00:00:00.000Z");
+    let c2 = campaign(102, "2020-01-01T00:00:00.000Z");
+    store.import(prepared(&[c1.clone()]), clear).await.unwrap();
     store
-        .import(prepared(&[incident(1), sco]), as_org(&a, Tlp::Green))
+        .import(prepared(&[c1_later, c2.clone()]), amber)
         .await
         .unwrap();
-    store
-        .import(prepared(&[incident(2)]), as_org(&b, Tlp::Amber))
-        .await
-        .unwrap();
-    let ids: Vec<String> = vec![
-        incident(1)["id"].as_str().unwrap().into(),
-        incident(2)["id"].as_str().unwrap().into(),
-        domain.into(),
-    ];
-    let seqs = store.current_versions(&ids).await.unwrap();
-    let seq_of = |id: &str| seqs.iter().find(|(_, v)| v.id == id).unwrap().0;
-    let (i1, i2, d) = (seq_of(&ids[0]), seq_of(&ids[1]), seq_of(&ids[2]));
-    let value = |key: &str, derived: Vec<u64>, address: Option<u128>| IndexedValue {
-        key: key.into(),
-        derived,
-        address,
-        range_prefix: None,
-    };
-    let last = store
-        .corr_feed(None, 100)
-        .await
-        .unwrap()
-        .last()
-        .unwrap()
-        .position;
-    let batch = IndexBatch {
-        to: last,
-        postings: vec![
-            ItemPostings {
-                item: i1,
-                source: d,
-                values: vec![value("domain:x.example", vec![42], None)],
-            },
-            ItemPostings {
-                item: i2,
-                source: i2,
-                values: vec![
-                    value("domain:x.example", vec![42], None),
-                    value("ipv4:10.0.0.1", vec![], Some(0xffff_0a00_0001)),
-                ],
-            },
-        ],
-        references: vec![(domain.to_owned(), i1)],
-    };
-    assert!(store.corr_apply(batch, None).await.unwrap());
-
-    let items = |found: &Capped<crate::PostingHit>| -> Vec<String> {
-        match found {
-            Capped::Within(hits) => hits.iter().map(|h| h.item.clone()).collect(),
-            Capped::Over(n) => panic!("over: {n}"),
-        }
-    };
-    let key = vec!["domain:x.example".to_owned()];
-    let everyone = store
-        .corr_postings(&key, 10, &Viewer::Operator)
-        .await
-        .unwrap();
-    assert_eq!(items(&everyone[0]).len(), 2);
+    let id1 = c1["id"].as_str().unwrap();
+    let id2 = c2["id"].as_str().unwrap();
+    let all = store.version_seqs(id1, &Viewer::Operator).await.unwrap();
+    assert_eq!(all.len(), 2, "both versions of {id1}");
+    assert!(all[0] < all[1]);
+    let c2_seq = store.version_seqs(id2, &Viewer::Operator).await.unwrap();
+    assert_eq!(c2_seq.len(), 1);
     let member = |org: &crate::Organisation| Viewer::Member {
         organisation: org.id,
         user: None,
     };
-    // C sees A's GREEN incident, through A's GREEN domain, and not B's AMBER one.
-    let seen_by_c = store.corr_postings(&key, 10, &member(&c)).await.unwrap();
-    assert_eq!(items(&seen_by_c[0]), vec![ids[0].clone()]);
-    if let Capped::Within(hits) = &seen_by_c[0] {
-        assert_eq!(hits[0].source, domain);
-    }
-    let seen_by_b = store.corr_postings(&key, 10, &member(&b)).await.unwrap();
-    assert_eq!(items(&seen_by_b[0]).len(), 2);
-    let anonymous = store
-        .corr_postings(&key, 10, &Viewer::Anonymous)
-        .await
-        .unwrap();
-    assert!(items(&anonymous[0]).is_empty());
-    // Over the cap: counted, not listed.
     assert_eq!(
-        store
-            .corr_postings(&key, 1, &Viewer::Operator)
-            .await
-            .unwrap()[0],
-        Capped::Over(2)
+        store.version_seqs(id1, &member(&b)).await.unwrap(),
+        vec![all[0]],
+        "B sees the CLEAR version only"
     );
-    let unknown = store
-        .corr_postings(&["domain:nowhere.example".into()], 10, &Viewer::Operator)
-        .await
-        .unwrap();
-    assert_eq!(unknown[0], Capped::Within(Vec::new()));
-
     assert_eq!(
-        store.corr_derived(&[42, 43], 10).await.unwrap(),
+        store.version_seqs(id1, &Viewer::Anonymous).await.unwrap(),
+        vec![all[0]]
+    );
+    assert!(store.version_seqs(id2, &member(&b)).await.unwrap().is_empty());
+    assert!(
+        store
+            .version_seqs("campaign--00000000-0000-4000-8000-00000000dead", &Viewer::Operator)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let asked = [all[0], all[1], c2_seq[0], 9_999_999];
+    let named = |v: Vec<(u64, String)>| v;
+    assert_eq!(
+        named(store.visible_seqs(&asked, &Viewer::Operator).await.unwrap()),
         vec![
-            Capped::Within(vec!["domain:x.example".into()]),
-            Capped::Within(Vec::new())
+            (all[0], id1.to_owned()),
+            (all[1], id1.to_owned()),
+            (c2_seq[0], id2.to_owned())
         ]
     );
     assert_eq!(
+        store.visible_seqs(&asked, &member(&a)).await.unwrap().len(),
+        3,
+        "A submitted them all"
+    );
+    assert_eq!(
+        store.visible_seqs(&asked, &member(&b)).await.unwrap(),
+        vec![(all[0], id1.to_owned())]
+    );
+    assert_eq!(
+        store.visible_seqs(&asked, &Viewer::Anonymous).await.unwrap(),
+        vec![(all[0], id1.to_owned())]
+    );
+    assert!(store.visible_seqs(&[], &member(&b)).await.unwrap().is_empty());
+    // More than one statement's worth of numbers.
+    let many: Vec<u64> = (0..25_000).chain([all[0]]).collect();
+    assert!(
         store
-            .corr_addresses(&[(0xffff_0a00_0000, 0xffff_0aff_ffff), (0, 1)], 10)
+            .visible_seqs(&many, &Viewer::Anonymous)
             .await
-            .unwrap(),
-        vec![
-            Capped::Within(vec!["ipv4:10.0.0.1".into()]),
-            Capped::Within(Vec::new())
-        ]
-    );
-    assert_eq!(
-        store.corr_item_values(&ids[1], &member(&c)).await.unwrap(),
-        Vec::<String>::new(),
-        "C may not see incident 2's values"
-    );
-    assert_eq!(
-        store.corr_item_values(&ids[1], &member(&b)).await.unwrap(),
-        vec!["domain:x.example".to_owned(), "ipv4:10.0.0.1".to_owned()]
-    );
-    assert_eq!(
-        store.corr_items(&member(&c)).await.unwrap(),
-        vec![ids[0].clone()]
-    );
-    assert_eq!(
-        store.corr_items(&Viewer::Operator).await.unwrap(),
-        ids[..2].to_vec()
-    );
-    assert_eq!(
-        store.corr_referrers(&[domain.to_owned()]).await.unwrap(),
-        vec![(domain.to_owned(), i1)]
-    );
-    let stats = store.corr_stats().await.unwrap();
-    assert_eq!(
-        (stats.values, stats.postings, stats.derived, stats.addresses),
-        (2, 3, 1, 1)
-    );
-    assert!(stats.bytes.unwrap_or(1) > 0);
-}
-
-/// Batches bigger than the backends' statement chunks (5,000 and 10,000
-/// rows), an item version's values merged across batches, and caps on
-/// derived keys.
-pub async fn corr_large_batches_merge_and_cap(store: &dyn Store) {
-    use crate::{Capped, IndexBatch, IndexedValue, ItemPostings};
-    let objects: Vec<Value> = (1..=3).map(incident).collect();
-    store
-        .import(prepared(&objects), provenance())
-        .await
-        .unwrap();
-    let ids: Vec<String> = objects
-        .iter()
-        .map(|o| o["id"].as_str().unwrap().to_owned())
-        .collect();
-    let seqs = store.current_versions(&ids).await.unwrap();
-    let seq_of = |id: &str| seqs.iter().find(|(_, v)| v.id == id).unwrap().0;
-    let (i1, i2, i3) = (seq_of(&ids[0]), seq_of(&ids[1]), seq_of(&ids[2]));
-    let last = store
-        .corr_feed(None, 100)
-        .await
-        .unwrap()
-        .last()
-        .unwrap()
-        .position;
-    let value = |key: String, derived: Vec<u64>| IndexedValue {
-        key,
-        derived,
-        address: None,
-        range_prefix: None,
-    };
-    // 12,000 values on incident 1, every third also on incident 2; each
-    // carries derived key 7 (hot) and one of its own.
-    let keys: Vec<String> = (0..12_000).map(|n| format!("mutex:m{n}")).collect();
-    let first = IndexBatch {
-        to: last,
-        postings: vec![
-            ItemPostings {
-                item: i1,
-                source: i1,
-                values: keys
-                    .iter()
-                    .enumerate()
-                    .map(|(n, k)| value(k.clone(), vec![7, 1_000 + n as u64]))
-                    .collect(),
-            },
-            ItemPostings {
-                item: i2,
-                source: i2,
-                values: keys
-                    .iter()
-                    .step_by(3)
-                    .map(|k| value(k.clone(), vec![7]))
-                    .collect(),
-            },
-        ],
-        references: Vec::new(),
-    };
-    assert!(store.corr_apply(first, None).await.unwrap());
-    // A later batch adds to incident 1's list and reaches incident 3.
-    let second = IndexBatch {
-        to: last,
-        postings: vec![
-            ItemPostings {
-                item: i1,
-                source: i1,
-                values: vec![value("mutex:late".into(), vec![])],
-            },
-            ItemPostings {
-                item: i3,
-                source: i3,
-                values: vec![value(keys[11_999].clone(), vec![])],
-            },
-        ],
-        references: Vec::new(),
-    };
-    assert!(store.corr_apply(second, Some(last)).await.unwrap());
-
-    let mut all = keys.clone();
-    all.push("mutex:late".into());
-    all.push("mutex:never".into());
-    let found = store
-        .corr_postings(&all, 10, &Viewer::Operator)
-        .await
-        .unwrap();
-    assert_eq!(found.len(), all.len());
-    let items_of = |c: &Capped<crate::PostingHit>| -> Vec<String> {
-        match c {
-            Capped::Within(hits) => {
-                let mut items: Vec<String> = hits.iter().map(|h| h.item.clone()).collect();
-                items.sort();
-                items
-            }
-            Capped::Over(n) => panic!("over: {n}"),
-        }
-    };
-    for (n, c) in found.iter().enumerate().take(12_000) {
-        let mut expected = vec![ids[0].clone()];
-        if n % 3 == 0 {
-            expected.push(ids[1].clone());
-        }
-        if n == 11_999 {
-            expected.push(ids[2].clone());
-        }
-        expected.sort();
-        assert_eq!(items_of(c), expected, "{}", all[n]);
-    }
-    assert_eq!(items_of(&found[12_000]), vec![ids[0].clone()]);
-    assert_eq!(found[12_001], Capped::Within(Vec::new()));
-
-    let values_of_1 = store
-        .corr_item_values(&ids[0], &Viewer::Operator)
-        .await
-        .unwrap();
-    assert_eq!(values_of_1.len(), 12_001, "both batches' values, once each");
-    assert!(values_of_1.contains(&"mutex:late".to_owned()));
-
-    let hashes: Vec<u64> = std::iter::once(7)
-        .chain((0..12_000).map(|n| 1_000 + n))
-        .collect();
-    let derived = store.corr_derived(&hashes, 10).await.unwrap();
-    assert_eq!(derived.len(), hashes.len());
-    assert!(matches!(derived[0], Capped::Over(_)), "key 7 is hot");
-    for (n, d) in derived.iter().enumerate().skip(1) {
-        assert_eq!(d, &Capped::Within(vec![keys[n - 1].clone()]));
-    }
-    let stats = store.corr_stats().await.unwrap();
-    assert_eq!(
-        (stats.values, stats.postings, stats.derived),
-        (12_001, 12_000 + 4_000 + 2, 24_000)
+            .unwrap()
+            .contains(&(all[0], id1.to_owned()))
     );
 }
 

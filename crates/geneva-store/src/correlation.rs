@@ -1,7 +1,8 @@
-//! The persistent correlation index, as the store keeps it.
+//! The correlation index's vocabulary, shared by the store (which feeds it
+//! and checks its postings for a viewer) and `geneva-postings` (which keeps it).
 //!
 //! The index is a projection of the stored versions, written by the indexer
-//! in `geneva-analysis` as it follows the feed of new versions. Its rows say
+//! in `geneva-analysis` as it follows the feed of new versions. Its entries say
 //! *value → (item version, source version)*: the item is what correlation
 //! links (an incident, report, indicator…), the source is the version that
 //! carried the value (the item itself, or a cyber-observable or indicator it
@@ -9,10 +10,10 @@
 //! value only links what the viewer may see, and only through evidence the
 //! viewer may see.
 //!
-//! Values are kept once each, as their normalised key (`ipv4:1.2.3.4`),
-//! under a stable 63-bit hash; other keys that find values (a registrable
-//! domain, a URL host, an ssdeep gram, a TLSH band) are opaque 64-bit
-//! hashes chosen by the caller, pointing at values.
+//! Values are kept once each, as their normalised key (`ipv4:1.2.3.4`);
+//! other keys that find values (a registrable domain, a URL host, an ssdeep
+//! gram, a TLSH band) are opaque 64-bit hashes chosen by the caller,
+//! pointing at values.
 
 use crate::StoredVersion;
 
@@ -87,34 +88,6 @@ pub struct IndexStats {
     pub postings: u64,
     pub derived: u64,
     pub addresses: u64,
-    /// Bytes the index's tables and indexes take on disk, where the backend can tell.
+    /// Bytes the index's files take on disk (`None`: kept in memory only).
     pub bytes: Option<u64>,
-}
-
-/// The stable id of a value key: xxh3 folded to 63 bits and kept below the
-/// top so that probing past a collision never wraps.
-pub fn value_hash(key: &str) -> i64 {
-    let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes()) >> 1;
-    (h.min((i64::MAX - VALUE_PROBES) as u64)) as i64
-}
-
-/// How far past its hash a value may be placed when others hold the slots:
-/// with 63-bit hashes, eight values colliding on one slot does not happen.
-pub const VALUE_PROBES: i64 = 8;
-
-/// An address as 16 big-endian bytes, the order both backends compare in.
-pub fn address_bytes(address: u128) -> [u8; 16] {
-    address.to_be_bytes()
-}
-
-/// An item's value ids as `corr_items` keeps them: 8 little-endian bytes each.
-pub fn pack_value_ids(ids: &[i64]) -> Vec<u8> {
-    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
-}
-
-/// The ids [`pack_value_ids`] packed (a trailing partial id is ignored).
-pub fn unpack_value_ids(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
-    bytes
-        .chunks_exact(8)
-        .map(|c| i64::from_le_bytes(c.try_into().expect("chunks of 8")))
 }

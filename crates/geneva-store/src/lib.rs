@@ -16,7 +16,6 @@ mod log;
 
 pub use correlation::{
     Capped, FeedVersion, IndexBatch, IndexStats, IndexedValue, ItemPostings, PostingHit,
-    VALUE_PROBES, address_bytes, pack_value_ids, unpack_value_ids, value_hash,
 };
 
 pub use directory::{AuditEntry, NewAuditEntry, Organisation, SharingGroup, TokenRecord, User};
@@ -328,8 +327,7 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<VersionRecord>, StoreError>;
 
-    // The correlation index (see `geneva_store::correlation`; `geneva-analysis`
-    // writes it and reads it).
+    // What the correlation index (`geneva-postings`) is built from and checked with.
 
     /// Versions stored after feed position `after` (exclusive; `None` from the
     /// start), in the order they became visible, so that a reader following
@@ -340,16 +338,6 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<FeedVersion>, StoreError>;
 
-    /// The feed position the index has read up to (`None`: nothing yet).
-    async fn corr_cursor(&self) -> Result<Option<u64>, StoreError>;
-
-    /// Writes a batch if the cursor is still `batch.from`; `false` (and
-    /// nothing written) when another indexer moved it first.
-    async fn corr_apply(&self, batch: IndexBatch, from: Option<u64>) -> Result<bool, StoreError>;
-
-    /// Empties the index, to be rebuilt from the start of the feed.
-    async fn corr_reset(&self) -> Result<(), StoreError>;
-
     /// The current versions of `ids` with their storage numbers, whoever may see them:
     /// what the indexer resolves a container's references with. Operators only.
     async fn current_versions(
@@ -357,49 +345,17 @@ pub trait Store: Send + Sync + 'static {
         ids: &[String],
     ) -> Result<Vec<(u64, StoredVersion)>, StoreError>;
 
-    /// Container versions that refer to each of `ids`, as indexed.
-    async fn corr_referrers(&self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError>;
-
-    /// For each key, the item versions carrying it that the viewer may see,
-    /// through sources the viewer may see; or, when more than `cap` versions
-    /// carry it (whoever may see them), their number.
-    async fn corr_postings(
+    /// The STIX id of each of `seqs` (storage numbers) the viewer may see;
+    /// versions it may not see, and numbers that name nothing, are left out.
+    /// What an index kept outside the store checks its postings with.
+    async fn visible_seqs(
         &self,
-        keys: &[String],
-        cap: usize,
+        seqs: &[u64],
         viewer: &Viewer,
-    ) -> Result<Vec<Capped<PostingHit>>, StoreError>;
+    ) -> Result<Vec<(u64, String)>, StoreError>;
 
-    /// For each derived-key hash, the value keys filed under it (at most `cap`).
-    async fn corr_derived(
-        &self,
-        hashes: &[u64],
-        cap: usize,
-    ) -> Result<Vec<Capped<String>>, StoreError>;
-
-    /// For each inclusive range of the 128-bit address space, the address
-    /// values inside it (at most `cap`).
-    async fn corr_addresses(
-        &self,
-        ranges: &[(u128, u128)],
-        cap: usize,
-    ) -> Result<Vec<Capped<String>>, StoreError>;
-
-    /// Prefix lengths of the ranges indexed, in the 128-bit space.
-    async fn corr_range_prefixes(&self) -> Result<Vec<u8>, StoreError>;
-
-    /// The value keys indexed for `item` (a STIX id), from the item versions
-    /// and sources the viewer may see.
-    async fn corr_item_values(
-        &self,
-        item: &str,
-        viewer: &Viewer,
-    ) -> Result<Vec<String>, StoreError>;
-
-    /// Every item id with indexed values the viewer may see (campaigns walk these).
-    async fn corr_items(&self, viewer: &Viewer) -> Result<Vec<String>, StoreError>;
-
-    async fn corr_stats(&self) -> Result<IndexStats, StoreError>;
+    /// The storage numbers of the versions of `id` the viewer may see, oldest first.
+    async fn version_seqs(&self, id: &str, viewer: &Viewer) -> Result<Vec<u64>, StoreError>;
 
     // The transparency log (see `geneva-log`, which drives these).
 

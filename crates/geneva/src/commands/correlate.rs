@@ -51,10 +51,11 @@ pub async fn correlate(
     args: CorrelateArgs,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(data, false).await?;
+    let index = super::open_index(data, store.clone())?;
     let lists =
         geneva_analysis::warning_lists(&args.options.warning_lists).map_err(anyhow::Error::msg)?;
     let Some(found) = geneva_analysis::correlate(
-        store.as_ref(),
+        &index,
         &Viewer::Operator,
         &args.id,
         args.options.config(),
@@ -145,11 +146,11 @@ pub async fn correlate(
 
 pub async fn campaigns(data: &super::StoreLocation, options: Options) -> anyhow::Result<ExitCode> {
     let store = open_store(data, false).await?;
+    let index = super::open_index(data, store)?;
     let lists =
         geneva_analysis::warning_lists(&options.warning_lists).map_err(anyhow::Error::msg)?;
-    let found =
-        geneva_analysis::campaigns(store.as_ref(), &Viewer::Operator, options.config(), lists)
-            .await?;
+    let found = geneva_analysis::campaigns(&index, &Viewer::Operator, options.config(), lists)
+        .await?;
     if options.json {
         println!(
             "{}",

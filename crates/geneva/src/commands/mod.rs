@@ -59,6 +59,23 @@ pub async fn open_store(
     Ok(std::sync::Arc::new(open_sqlite(&db, create)?))
 }
 
+/// Directory of the correlation index inside the data directory (whatever the database).
+pub fn index_dir(location: &StoreLocation) -> std::path::PathBuf {
+    location.data.join("correlation")
+}
+
+/// Opens the correlation index over `store`: written by this process, or
+/// read and kept in memory while a server writes it.
+pub fn open_index(
+    location: &StoreLocation,
+    store: std::sync::Arc<dyn geneva_store::Store>,
+) -> anyhow::Result<geneva_postings::PostingIndex> {
+    let dir = index_dir(location);
+    let (index, _) = geneva_postings::PostingIndex::open(&dir, store)
+        .with_context(|| format!("cannot open the correlation index in {}", dir.display()))?;
+    Ok(index)
+}
+
 /// The submitter `--as ORG` names: its name and directory id, or the
 /// instance's own operators (`local`) when no organisation is named.
 pub async fn submitter(

@@ -73,6 +73,7 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
         correlation: geneva_correlate::Config::default(),
         warning_lists: geneva_analysis::warning_lists(&args.warning_lists)
             .map_err(anyhow::Error::msg)?,
+        correlation_dir: Some(super::index_dir(data)),
     };
     geneva_server::serve(listener, store, config, geneva_server::shutdown_signal()).await?;
     tracing::info!("stopped");
