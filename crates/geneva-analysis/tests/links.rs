@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use geneva_correlate::{Config, Link, Noise, Reason, WarningLists};
 use geneva_observables::{HashAlgo, Observable, normalize};
-use geneva_store::{Provenance, Recipients, Store, Viewer};
 use geneva_postings::PostingIndex;
+use geneva_store::{Provenance, Recipients, Store, Viewer};
 use geneva_store_sqlite::SqliteStore;
 use serde_json::json;
 
@@ -62,7 +62,8 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(dir.path().join("geneva.db")).unwrap());
-        let (index, _) = PostingIndex::open(&dir.path().join("correlation"), store.clone()).unwrap();
+        let (index, _) =
+            PostingIndex::open(&dir.path().join("correlation"), store.clone()).unwrap();
         Fixture {
             _dir: dir,
             store,

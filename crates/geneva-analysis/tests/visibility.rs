@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use geneva_access::OrgKind;
 use geneva_correlate::{Config, Reason, WarningLists};
+use geneva_postings::PostingIndex;
 use geneva_stix::Tlp;
 use geneva_store::{Provenance, Recipients, Store, Viewer};
-use geneva_postings::PostingIndex;
 use geneva_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
@@ -185,14 +185,10 @@ async fn correlations_follow_what_the_viewer_may_see() {
         "{campaigns:?}"
     );
     // … and for Switzerland, nothing that includes report 3.
-    let campaigns = geneva_analysis::campaigns(
-        &index,
-        &swiss,
-        Config::default(),
-        WarningLists::builtin(),
-    )
-    .await
-    .unwrap();
+    let campaigns =
+        geneva_analysis::campaigns(&index, &swiss, Config::default(), WarningLists::builtin())
+            .await
+            .unwrap();
     assert!(
         !campaigns
             .campaigns

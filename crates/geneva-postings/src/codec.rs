@@ -249,7 +249,9 @@ impl<'a> Reader<'a> {
             let d = self.count(8)?;
             let mut derived = Vec::with_capacity(d);
             for _ in 0..d {
-                derived.push(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")));
+                derived.push(u64::from_le_bytes(
+                    self.take(8)?.try_into().expect("8 bytes"),
+                ));
             }
             let flags = self.byte()?;
             if flags > 3 {

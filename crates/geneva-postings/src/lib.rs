@@ -137,7 +137,10 @@ fn load_snapshot(path: &Path) -> Result<Result<Memory, Damage>, IndexError> {
             Err(e) => return Ok(Err(format!("record ending at byte {}: {e}", frames.good))),
         }
     }
-    Ok(Err(format!("it ends at byte {} without its cursor", frames.good)))
+    Ok(Err(format!(
+        "it ends at byte {} without its cursor",
+        frames.good
+    )))
 }
 
 /// Replays the log's batches that follow `memory`'s cursor, in their chain.
@@ -370,7 +373,9 @@ impl PostingIndex {
                 Capped::Within(pairs) => {
                     let mut hits: Vec<PostingHit> = Vec::new();
                     for (item, source) in pairs {
-                        if let (Some(item), Some(source)) = (visible.get(&item), visible.get(&source)) {
+                        if let (Some(item), Some(source)) =
+                            (visible.get(&item), visible.get(&source))
+                        {
                             let hit = PostingHit {
                                 item: item.clone(),
                                 source: source.clone(),
@@ -394,7 +399,12 @@ impl PostingIndex {
         if seqs.is_empty() {
             return Ok(Default::default());
         }
-        Ok(self.store.visible_seqs(seqs, viewer).await?.into_iter().collect())
+        Ok(self
+            .store
+            .visible_seqs(seqs, viewer)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// For each derived-key hash, the value keys filed under it (at most `cap`).
@@ -415,11 +425,18 @@ impl PostingIndex {
 
     /// The value keys indexed for `item` (a STIX id), from the item versions
     /// and sources the viewer may see, sorted.
-    pub async fn item_values(&self, item: &str, viewer: &Viewer) -> Result<Vec<String>, IndexError> {
+    pub async fn item_values(
+        &self,
+        item: &str,
+        viewer: &Viewer,
+    ) -> Result<Vec<String>, IndexError> {
         let versions = self.store.version_seqs(item, viewer).await?;
         let filed: Vec<(u64, Vec<String>)> = {
             let memory = self.memory();
-            versions.iter().flat_map(|&v| memory.item_sources(v)).collect()
+            versions
+                .iter()
+                .flat_map(|&v| memory.item_sources(v))
+                .collect()
         };
         let mut sources: Vec<u64> = filed.iter().map(|(s, _)| *s).collect();
         sources.sort_unstable();

@@ -139,7 +139,11 @@ async fn shared_domain_fixture(f: &Fixture) -> (PostingIndex, Organisation, Orga
                 .unwrap()
         }
     };
-    let (a, b, c) = (add("corr-a").await, add("corr-b").await, add("corr-c").await);
+    let (a, b, c) = (
+        add("corr-a").await,
+        add("corr-b").await,
+        add("corr-c").await,
+    );
     let sco =
         json!({"type": "domain-name", "spec_version": "2.1", "id": DOMAIN, "value": "x.example"});
     f.import(&[incident(1), sco], provenance(Some(&a), Tlp::Green))
@@ -209,10 +213,7 @@ async fn assert_shared_domain_reads(index: &PostingIndex, b: &Organisation, c: &
         ]
     );
     assert_eq!(
-        index.addresses(
-            &[(0xffff_0a00_0000, 0xffff_0aff_ffff), (0, 1), (5, 4)],
-            10
-        ),
+        index.addresses(&[(0xffff_0a00_0000, 0xffff_0aff_ffff), (0, 1), (5, 4)], 10),
         vec![
             Capped::Within(vec!["ipv4:10.0.0.1".into()]),
             Capped::Within(Vec::new()),

@@ -189,7 +189,9 @@ pub async fn serve(
         tokio::spawn(async move {
             match geneva_analysis::index_pending(&index).await {
                 Ok(read) => tracing::info!(read, "correlation index up to date"),
-                Err(e) => tracing::error!(error = %e, "cannot bring the correlation index up to date"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot bring the correlation index up to date")
+                }
             }
         });
     }

@@ -1404,7 +1404,13 @@ pub async fn corr_feed_and_visible_seqs(store: &dyn Store) {
     assert!(feed.windows(2).all(|w| w[0].position < w[1].position));
     let rest = store.corr_feed(Some(feed[2].position), 10).await.unwrap();
     assert_eq!(rest.len(), 2);
-    assert!(store.corr_feed(Some(rest[1].position), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .corr_feed(Some(rest[1].position), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Which storage numbers a viewer may see, with their ids.
     let a = store
@@ -1427,7 +1433,10 @@ pub async fn corr_feed_and_visible_seqs(store: &dyn Store) {
     let c1 = campaign(101, "2020-01-01T00:00:00.000Z");
     let c1_later = campaign(101, "2021-01-01T00:00:00.000Z");
     let c2 = campaign(102, "2020-01-01T00:00:00.000Z");
-    store.import(prepared(&[c1.clone()]), clear).await.unwrap();
+    store
+        .import(prepared(std::slice::from_ref(&c1)), clear)
+        .await
+        .unwrap();
     store
         .import(prepared(&[c1_later, c2.clone()]), amber)
         .await
@@ -1452,18 +1461,26 @@ pub async fn corr_feed_and_visible_seqs(store: &dyn Store) {
         store.version_seqs(id1, &Viewer::Anonymous).await.unwrap(),
         vec![all[0]]
     );
-    assert!(store.version_seqs(id2, &member(&b)).await.unwrap().is_empty());
     assert!(
         store
-            .version_seqs("campaign--00000000-0000-4000-8000-00000000dead", &Viewer::Operator)
+            .version_seqs(id2, &member(&b))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .version_seqs(
+                "campaign--00000000-0000-4000-8000-00000000dead",
+                &Viewer::Operator
+            )
             .await
             .unwrap()
             .is_empty()
     );
     let asked = [all[0], all[1], c2_seq[0], 9_999_999];
-    let named = |v: Vec<(u64, String)>| v;
     assert_eq!(
-        named(store.visible_seqs(&asked, &Viewer::Operator).await.unwrap()),
+        store.visible_seqs(&asked, &Viewer::Operator).await.unwrap(),
         vec![
             (all[0], id1.to_owned()),
             (all[1], id1.to_owned()),
@@ -1480,10 +1497,19 @@ pub async fn corr_feed_and_visible_seqs(store: &dyn Store) {
         vec![(all[0], id1.to_owned())]
     );
     assert_eq!(
-        store.visible_seqs(&asked, &Viewer::Anonymous).await.unwrap(),
+        store
+            .visible_seqs(&asked, &Viewer::Anonymous)
+            .await
+            .unwrap(),
         vec![(all[0], id1.to_owned())]
     );
-    assert!(store.visible_seqs(&[], &member(&b)).await.unwrap().is_empty());
+    assert!(
+        store
+            .visible_seqs(&[], &member(&b))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // More than one statement's worth of numbers.
     let many: Vec<u64> = (0..25_000).chain([all[0]]).collect();
     assert!(

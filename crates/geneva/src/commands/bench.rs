@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use geneva_correlate::{Config, WarningLists};
 use geneva_observables::{HashAlgo, Observable};
-use geneva_store::{IndexBatch, ItemPostings, Provenance, Store, Viewer};
 use geneva_postings::PostingIndex;
+use geneva_store::{IndexBatch, ItemPostings, Provenance, Store, Viewer};
 use geneva_store_sqlite::SqliteStore;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use rayon::prelude::*;

@@ -149,8 +149,8 @@ pub async fn campaigns(data: &super::StoreLocation, options: Options) -> anyhow:
     let index = super::open_index(data, store)?;
     let lists =
         geneva_analysis::warning_lists(&options.warning_lists).map_err(anyhow::Error::msg)?;
-    let found = geneva_analysis::campaigns(&index, &Viewer::Operator, options.config(), lists)
-        .await?;
+    let found =
+        geneva_analysis::campaigns(&index, &Viewer::Operator, options.config(), lists).await?;
     if options.json {
         println!(
             "{}",
