@@ -145,6 +145,14 @@ pub async fn index_pending(index: &PostingIndex) -> Result<u64, AnalysisError> {
                 }
             }
         }
+        let mut named: Vec<u64> = batch
+            .postings
+            .iter()
+            .flat_map(|p| [p.item, p.source])
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        batch.access = store.version_access(&named).await?;
         if index.apply(batch, from)? {
             read += feed.len() as u64;
         }

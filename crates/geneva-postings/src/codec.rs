@@ -5,10 +5,11 @@
 
 use std::io::Write;
 
-use geneva_store::IndexedValue;
+use geneva_stix::Tlp;
+use geneva_store::{IndexedValue, Recipients, VersionAccess};
 
 /// First bytes of every file, with the format's version.
-pub(crate) const MAGIC: &[u8] = b"geneva-postings 1\n";
+pub(crate) const MAGIC: &[u8] = b"geneva-postings 2\n";
 
 /// A frame's payload may not claim more than this (a snapshot is written
 /// in chunks well under it).
@@ -21,6 +22,8 @@ pub(crate) struct Body {
     /// (item, source, indexes into `values`)
     pub groups: Vec<(u64, u64, Vec<u32>)>,
     pub references: Vec<(String, u64)>,
+    /// Access facts of versions the groups name.
+    pub access: Vec<VersionAccess>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +102,50 @@ fn put_body(out: &mut Vec<u8>, body: &Body) {
         put_bytes(out, target.as_bytes());
         put_varint(out, *item);
     }
+    put_varint(out, body.access.len() as u64);
+    for a in &body.access {
+        put_varint(out, a.seq);
+        put_bytes(out, a.id.as_bytes());
+        out.push(tlp_code(a.tlp));
+        match a.organisation_id {
+            None => put_varint(out, 0),
+            Some(org) => {
+                put_varint(out, 1);
+                put_varint(out, org as u64);
+            }
+        }
+        for list in [
+            &a.recipients.organisations,
+            &a.recipients.groups,
+            &a.recipients.users,
+        ] {
+            put_varint(out, list.len() as u64);
+            for id in list {
+                put_varint(out, *id as u64);
+            }
+        }
+    }
+}
+
+fn tlp_code(tlp: Tlp) -> u8 {
+    match tlp {
+        Tlp::Clear => 0,
+        Tlp::Green => 1,
+        Tlp::Amber => 2,
+        Tlp::AmberStrict => 3,
+        Tlp::Red => 4,
+    }
+}
+
+fn tlp_of_code(code: u8) -> Parse<Tlp> {
+    Ok(match code {
+        0 => Tlp::Clear,
+        1 => Tlp::Green,
+        2 => Tlp::Amber,
+        3 => Tlp::AmberStrict,
+        4 => Tlp::Red,
+        other => return Err(format!("TLP code {other}")),
+    })
 }
 
 pub(crate) fn encode(record: &Record) -> Vec<u8> {
@@ -297,10 +344,43 @@ impl<'a> Reader<'a> {
         for _ in 0..r {
             references.push((self.string()?, self.varint()?));
         }
+        let n = self.count(7)?;
+        let mut access = Vec::with_capacity(n);
+        for _ in 0..n {
+            let seq = self.varint()?;
+            let id = self.string()?;
+            let tlp = tlp_of_code(self.byte()?)?;
+            let organisation_id = match self.varint()? {
+                0 => None,
+                1 => Some(self.varint()? as i64),
+                other => return Err(format!("organisation tag {other}")),
+            };
+            let mut lists: [Vec<i64>; 3] = Default::default();
+            for list in &mut lists {
+                let k = self.count(1)?;
+                list.reserve(k);
+                for _ in 0..k {
+                    list.push(self.varint()? as i64);
+                }
+            }
+            let [organisations, groups, users] = lists;
+            access.push(VersionAccess {
+                seq,
+                id,
+                tlp,
+                organisation_id,
+                recipients: Recipients {
+                    organisations,
+                    groups,
+                    users,
+                },
+            });
+        }
         Ok(Body {
             values,
             groups,
             references,
+            access,
         })
     }
 }
@@ -352,6 +432,30 @@ mod tests {
             ],
             groups: vec![(7, 3, vec![0, 1]), (u64::MAX, 0, vec![])],
             references: vec![("indicator--x".into(), 9)],
+            access: vec![
+                VersionAccess {
+                    seq: 7,
+                    id: "incident--x".into(),
+                    tlp: Tlp::Amber,
+                    organisation_id: Some(3),
+                    recipients: Recipients {
+                        organisations: vec![1, 2],
+                        groups: vec![i64::MAX],
+                        users: vec![],
+                    },
+                },
+                VersionAccess {
+                    seq: 3,
+                    id: "domain-name--y".into(),
+                    tlp: Tlp::Red,
+                    organisation_id: None,
+                    recipients: Recipients {
+                        organisations: vec![],
+                        groups: vec![],
+                        users: vec![5],
+                    },
+                },
+            ],
         }
     }
 

@@ -10,9 +10,12 @@
 //! store's feed (it is a projection of stored versions, never evidence).
 //! One process writes a directory at a time (a file lock); another process
 //! opening it reads it and then keeps its own copy in memory. It must never
-//! decide who may see what: every posting it returns has passed the store's
-//! access check for the caller (`Store::visible_seqs`), and it never parses
-//! STIX or knows the link rules (those are `geneva-correlate`'s).
+//! make up its own access rules: every posting it returns has passed the
+//! store's rule for the caller, applied here to the access facts the indexer
+//! brought with each version (`VersionAccess::visible_to`, held to the same
+//! oracle as the store's SQL) or asked of the store (`Store::visible_seqs`);
+//! and it never parses STIX or knows the link rules (those are
+//! `geneva-correlate`'s).
 #![forbid(unsafe_code)]
 
 mod codec;
@@ -365,7 +368,7 @@ impl PostingIndex {
             .collect();
         seqs.sort_unstable();
         seqs.dedup();
-        let visible = self.visible(&seqs, viewer).await?;
+        let visible = self.visible_ids(&seqs, viewer).await?;
         Ok(found
             .into_iter()
             .map(|c| match c {
@@ -391,20 +394,47 @@ impl PostingIndex {
             .collect())
     }
 
-    async fn visible(
+    /// The STIX id of each of `seqs` the viewer may see. Versions whose
+    /// access facts came with their batch are decided here by the store's
+    /// rule (`VersionAccess::visible_to`); any other is asked of the store.
+    pub async fn visible_ids(
         &self,
         seqs: &[u64],
         viewer: &Viewer,
     ) -> Result<std::collections::HashMap<u64, String>, IndexError> {
+        let mut visible = std::collections::HashMap::with_capacity(seqs.len());
         if seqs.is_empty() {
-            return Ok(Default::default());
+            return Ok(visible);
         }
-        Ok(self
-            .store
-            .visible_seqs(seqs, viewer)
-            .await?
-            .into_iter()
-            .collect())
+        let groups: Vec<i64> = match viewer {
+            Viewer::Member { organisation, .. } => self
+                .store
+                .groups()
+                .await?
+                .into_iter()
+                .filter(|g| g.members.contains(organisation))
+                .map(|g| g.id)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut unknown = Vec::new();
+        {
+            let memory = self.memory();
+            for &seq in seqs {
+                match memory.access(seq) {
+                    Some(a) => {
+                        if a.visible_to(viewer, &groups) {
+                            visible.insert(seq, a.id.clone());
+                        }
+                    }
+                    None => unknown.push(seq),
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            visible.extend(self.store.visible_seqs(&unknown, viewer).await?);
+        }
+        Ok(visible)
     }
 
     /// For each derived-key hash, the value keys filed under it (at most `cap`).
@@ -441,7 +471,7 @@ impl PostingIndex {
         let mut sources: Vec<u64> = filed.iter().map(|(s, _)| *s).collect();
         sources.sort_unstable();
         sources.dedup();
-        let visible = self.visible(&sources, viewer).await?;
+        let visible = self.visible_ids(&sources, viewer).await?;
         let mut keys: Vec<String> = filed
             .into_iter()
             .filter(|(s, _)| visible.contains_key(s))
@@ -459,7 +489,7 @@ impl PostingIndex {
         let mut seqs: Vec<u64> = pairs.iter().flat_map(|&(i, s)| [i, s]).collect();
         seqs.sort_unstable();
         seqs.dedup();
-        let visible = self.visible(&seqs, viewer).await?;
+        let visible = self.visible_ids(&seqs, viewer).await?;
         let mut seen = std::collections::HashSet::new();
         // Pairs are in item order, so an id's first pair is its oldest version.
         Ok(pairs

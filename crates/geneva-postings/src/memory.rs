@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use geneva_store::{Capped, IndexBatch, IndexedValue};
+use geneva_store::{Capped, IndexBatch, IndexedValue, VersionAccess};
 
 use crate::codec::Body;
 
@@ -33,6 +33,8 @@ pub(crate) struct Memory {
     /// (item, source) → the values that source gives the item, sorted.
     items: BTreeMap<(u64, u64), Vec<u32>>,
     references: Map<Box<str>, Vec<u64>>,
+    /// Access facts of the versions postings name, by storage number.
+    access: Map<u64, VersionAccess>,
     pub postings: u64,
     pub derived_rows: u64,
 }
@@ -80,6 +82,7 @@ pub(crate) fn body_of(batch: IndexBatch) -> Body {
         values,
         groups,
         references: batch.references,
+        access: batch.access,
     }
 }
 
@@ -140,6 +143,18 @@ impl Memory {
                 item,
             );
         }
+        self.keep_access(body.access);
+    }
+
+    fn keep_access(&mut self, access: Vec<VersionAccess>) {
+        for a in access {
+            self.access.insert(a.seq, a);
+        }
+    }
+
+    /// The access facts of version `seq`, if a batch brought them.
+    pub fn access(&self, seq: u64) -> Option<&VersionAccess> {
+        self.access.get(&seq)
     }
 
     /// Each key's postings, or its count when over `cap`; `None` when never indexed.
@@ -261,6 +276,7 @@ impl Memory {
                 item,
             );
         }
+        self.keep_access(body.access);
         Ok(())
     }
 
@@ -316,6 +332,12 @@ impl Memory {
         for (target, items) in &self.references {
             body.references
                 .extend(items.iter().map(|&i| (target.to_string(), i)));
+        }
+        for access in self.access.values() {
+            body.access.push(access.clone());
+            if body.access.len() >= per_chunk {
+                emit(std::mem::take(&mut body))?;
+            }
         }
         emit(body)
     }

@@ -128,8 +128,12 @@ async fn batches_apply_once_by_compare_and_swap() {
 
 const DOMAIN: &str = "domain-name--00000001-0000-4000-8000-000000000000";
 
-/// Two incidents from two members sharing a domain.
-async fn shared_domain_fixture(f: &Fixture) -> (PostingIndex, Organisation, Organisation) {
+/// Two incidents from two members sharing a domain; the versions' access
+/// facts sent with the batch (decided in the index) or not (asked of the store).
+async fn shared_domain_fixture(
+    f: &Fixture,
+    with_access: bool,
+) -> (PostingIndex, Organisation, Organisation) {
     let add = |name: &'static str| {
         let store = f.store.clone();
         async move {
@@ -173,6 +177,11 @@ async fn shared_domain_fixture(f: &Fixture) -> (PostingIndex, Organisation, Orga
             },
         ],
         references: vec![(DOMAIN.to_owned(), i1)],
+        access: if with_access {
+            f.store.version_access(&[i1, i2, d]).await.unwrap()
+        } else {
+            Vec::new()
+        },
     };
     let (index, _) = f.open();
     assert!(index.apply(batch, None).unwrap());
@@ -245,15 +254,17 @@ async fn assert_shared_domain_reads(index: &PostingIndex, b: &Organisation, c: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_obey_visibility_and_caps() {
-    let f = Fixture::new();
-    let (index, b, c) = shared_domain_fixture(&f).await;
-    assert_shared_domain_reads(&index, &b, &c).await;
-    assert!(index.stats().bytes.unwrap() > 0);
-    // The same answers from the files, read again as by a new process.
-    drop(index);
-    let (again, opened) = f.open();
-    assert_eq!(opened, Opened::Writing);
-    assert_shared_domain_reads(&again, &b, &c).await;
+    for with_access in [true, false] {
+        let f = Fixture::new();
+        let (index, b, c) = shared_domain_fixture(&f, with_access).await;
+        assert_shared_domain_reads(&index, &b, &c).await;
+        assert!(index.stats().bytes.unwrap() > 0);
+        // The same answers from the files, read again as by a new process.
+        drop(index);
+        let (again, opened) = f.open();
+        assert_eq!(opened, Opened::Writing);
+        assert_shared_domain_reads(&again, &b, &c).await;
+    }
 }
 
 /// Values merged across batches, an item version's list growing, caps on derived keys.
@@ -303,6 +314,7 @@ async fn large_batches_merge_and_cap() {
             },
         ],
         references: Vec::new(),
+        access: f.store.version_access(&[i1, i2]).await.unwrap(),
     };
     // Folding at 1 KiB: the second batch's log is folded into a snapshot.
     let (index, _) = f.open();
@@ -324,6 +336,7 @@ async fn large_batches_merge_and_cap() {
             },
         ],
         references: Vec::new(),
+        access: f.store.version_access(&[i3]).await.unwrap(),
     };
     assert!(index.apply(second, Some(last)).unwrap());
     assert!(f.index_dir().join("postings.snapshot").exists());
@@ -388,6 +401,7 @@ async fn grow(f: &Fixture, index: &PostingIndex, n: u32, tag: &str) -> Vec<Strin
                 values: vec![value(&key, vec![seq], None)],
             }],
             references: Vec::new(),
+            access: f.store.version_access(&[seq]).await.unwrap(),
         };
         assert!(index.apply(batch, from).unwrap());
         keys.push(key);
@@ -510,4 +524,101 @@ async fn snapshots_and_logs_chain_over_many_folds() {
     keys.extend(grow(&f, &index, 5, "b").await);
     let found = index.postings(&keys, 10, &Viewer::Operator).await.unwrap();
     assert_eq!(linked(&found), 25);
+}
+
+/// The index decides from the facts its batches brought exactly as the
+/// store decides in SQL, for every viewer, over random levels, submitters,
+/// recipients and sharing groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_sees_what_the_store_sees() {
+    let f = Fixture::new();
+    let mut state = 0x5eed_u64;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let mut orgs = Vec::new();
+    let mut users = Vec::new();
+    for n in 0..5 {
+        let org = f
+            .store
+            .add_organisation(&format!("org{n}"), geneva_access::OrgKind::Company, None)
+            .await
+            .unwrap();
+        users.push(f.store.add_user(&format!("user{n}"), org.id).await.unwrap());
+        orgs.push(org);
+    }
+    let mut groups = Vec::new();
+    for g in 0..3 {
+        let members: Vec<i64> = orgs.iter().filter(|_| next(2) == 0).map(|o| o.id).collect();
+        groups.push(
+            f.store
+                .add_group(&format!("g{g}"), &members)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let levels = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
+    for n in 0..80u32 {
+        let submitter = &orgs[next(5) as usize];
+        let provenance = Provenance {
+            organisation: submitter.name.clone(),
+            organisation_id: Some(submitter.id),
+            submitted_at: "2026-01-01T00:00:00Z".into(),
+            default_tlp: levels[next(5) as usize],
+            recipients: Recipients {
+                organisations: orgs.iter().filter(|_| next(3) == 0).map(|o| o.id).collect(),
+                groups: groups.iter().filter(|_| next(3) == 0).copied().collect(),
+                users: users
+                    .iter()
+                    .filter(|_| next(3) == 0)
+                    .map(|u| u.id)
+                    .collect(),
+            },
+        };
+        f.import(&[incident(100 + n)], provenance).await;
+    }
+    let seqs: Vec<u64> = f
+        .store
+        .corr_feed(None, 1_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.seq)
+        .collect();
+    let (index, _) = f.open();
+    let batch = IndexBatch {
+        to: f.last_position().await,
+        access: f.store.version_access(&seqs).await.unwrap(),
+        ..Default::default()
+    };
+    assert!(index.apply(batch, None).unwrap());
+    let mut viewers = vec![Viewer::Operator, Viewer::Anonymous];
+    for (org, user) in orgs.iter().zip(&users) {
+        viewers.push(member(org));
+        viewers.push(Viewer::Member {
+            organisation: org.id,
+            user: Some(user.id),
+        });
+    }
+    for viewer in &viewers {
+        let mut from_index: Vec<(u64, String)> = index
+            .visible_ids(&seqs, viewer)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        from_index.sort();
+        let from_store = f.store.visible_seqs(&seqs, viewer).await.unwrap();
+        assert_eq!(from_index, from_store, "{viewer:?}");
+    }
 }

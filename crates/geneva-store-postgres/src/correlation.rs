@@ -90,3 +90,51 @@ pub(crate) async fn version_seqs(
     let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
     Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
 }
+
+pub(crate) async fn version_access(
+    client: &deadpool_postgres::Object,
+    seqs: &[u64],
+) -> Result<Vec<geneva_store::VersionAccess>, StoreError> {
+    let mut out = Vec::with_capacity(seqs.len());
+    for chunk in seqs.chunks(10_000) {
+        let list: Vec<i64> = chunk.iter().map(|s| *s as i64).collect();
+        let rows = client
+            .query(
+                "SELECT v.seq, v.id, v.tlp, v.org_id, \
+                   coalesce((SELECT array_agg(r.kind || ':' || r.ref_id ORDER BY r.kind, r.ref_id) \
+                             FROM version_recipients r WHERE r.seq = v.seq), '{}') \
+                 FROM unnest($1::bigint[]) AS k(seq) JOIN object_versions v ON v.seq = k.seq ORDER BY v.seq",
+                &[&list],
+            )
+            .await
+            .map_err(backend)?;
+        for r in rows {
+            let seq: i64 = r.get(0);
+            let tlp: String = r.get(2);
+            let mut recipients = geneva_store::Recipients::default();
+            for pair in r.get::<_, Vec<String>>(4) {
+                let Some((kind, id)) = pair.split_once(':') else {
+                    continue;
+                };
+                let id: i64 = id.parse().map_err(|_| {
+                    StoreError::Corrupt(format!("recipient {pair:?} of version {seq}"))
+                })?;
+                match kind {
+                    "org" => recipients.organisations.push(id),
+                    "group" => recipients.groups.push(id),
+                    _ => recipients.users.push(id),
+                }
+            }
+            out.push(geneva_store::VersionAccess {
+                seq: seq as u64,
+                id: r.get(1),
+                tlp: tlp.parse().map_err(|_| {
+                    StoreError::Corrupt(format!("version {seq} has TLP level {tlp:?}"))
+                })?,
+                organisation_id: r.get(3),
+                recipients,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -711,6 +711,13 @@ impl Store for PostgresStore {
         correlation::visible_seqs(&self.client().await?, seqs, viewer).await
     }
 
+    async fn version_access(
+        &self,
+        seqs: &[u64],
+    ) -> Result<Vec<geneva_store::VersionAccess>, StoreError> {
+        correlation::version_access(&self.client().await?, seqs).await
+    }
+
     async fn version_seqs(&self, id: &str, viewer: &Viewer) -> Result<Vec<u64>, StoreError> {
         correlation::version_seqs(&self.client().await?, id, viewer).await
     }

@@ -114,3 +114,75 @@ pub(crate) fn version_seqs(
         .collect::<Result<_, _>>()
         .map_err(backend)
 }
+
+pub(crate) fn version_access(
+    conn: &Connection,
+    seqs: &[i64],
+) -> Result<Vec<geneva_store::VersionAccess>, StoreError> {
+    let mut versions = conn
+        .prepare_cached(
+            "SELECT v.seq, v.id, v.tlp, v.org_id FROM object_versions v \
+             WHERE v.seq IN (SELECT value FROM json_each(?1)) ORDER BY v.seq",
+        )
+        .map_err(backend)?;
+    let mut recipients = conn
+        .prepare_cached(
+            "SELECT r.seq, r.kind, r.ref_id FROM version_recipients r \
+             WHERE r.seq IN (SELECT value FROM json_each(?1)) ORDER BY r.seq, r.kind, r.ref_id",
+        )
+        .map_err(backend)?;
+    let mut out: Vec<geneva_store::VersionAccess> = Vec::with_capacity(seqs.len());
+    for chunk in seqs.chunks(10_000) {
+        let list = json_list(chunk);
+        let rows = versions
+            .query_map([&list], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })
+            .map_err(backend)?;
+        let first = out.len();
+        for row in rows {
+            let (seq, id, tlp, organisation_id) = row.map_err(backend)?;
+            let tlp = tlp
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("version {seq} has TLP level {tlp:?}")))?;
+            out.push(geneva_store::VersionAccess {
+                seq: seq as u64,
+                id,
+                tlp,
+                organisation_id,
+                recipients: Default::default(),
+            });
+        }
+        let position: FxHashMap<u64, usize> = out[first..]
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.seq, first + i))
+            .collect();
+        let rows = recipients
+            .query_map([&list], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            let (seq, kind, id) = row.map_err(backend)?;
+            if let Some(&at) = position.get(&(seq as u64)) {
+                let to = &mut out[at].recipients;
+                match kind.as_str() {
+                    "org" => to.organisations.push(id),
+                    "group" => to.groups.push(id),
+                    _ => to.users.push(id),
+                }
+            }
+        }
+    }
+    Ok(out)
+}

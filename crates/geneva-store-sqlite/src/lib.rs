@@ -602,6 +602,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn version_access(
+        &self,
+        seqs: &[u64],
+    ) -> Result<Vec<geneva_store::VersionAccess>, StoreError> {
+        let seqs: Vec<i64> = seqs.iter().map(|s| *s as i64).collect();
+        self.read(move |conn| correlation::version_access(conn, &seqs))
+            .await
+    }
+
     async fn version_seqs(&self, id: &str, viewer: &Viewer) -> Result<Vec<u64>, StoreError> {
         let (id, viewer) = (id.to_owned(), viewer.clone());
         self.read(move |conn| correlation::version_seqs(conn, &id, &viewer))

@@ -1005,6 +1005,51 @@ pub async fn random_sharing_never_leaks(store: &dyn Store) {
             .collect();
         assert_reads(store, viewer, &all_ids, &expected, &format!("{viewer:?}")).await;
     }
+    // The same rules through storage numbers: `visible_seqs` in the store's
+    // SQL, and `VersionAccess::visible_to` on the facts `version_access` gives.
+    let mut seqs = Vec::new();
+    for id in &all_ids {
+        seqs.extend(store.version_seqs(id, &Viewer::Operator).await.unwrap());
+    }
+    seqs.push(u64::MAX >> 2);
+    let access = store.version_access(&seqs).await.unwrap();
+    assert_eq!(
+        access.len(),
+        all_ids.len(),
+        "a version each; no facts for a number naming nothing"
+    );
+    for a in &access {
+        let (_, tlp, submitter, _) = facts.iter().find(|f| f.0 == a.id).unwrap();
+        assert_eq!((a.tlp, a.organisation_id), (*tlp, *submitter), "{}", a.id);
+    }
+    for viewer in &viewers {
+        let expected: std::collections::BTreeSet<String> = facts
+            .iter()
+            .filter(|(_, tlp, s, r)| may_see(viewer, *tlp, *s, r, &groups_of))
+            .map(|f| f.0.clone())
+            .collect();
+        let from_sql: std::collections::BTreeSet<String> = store
+            .visible_seqs(&seqs, viewer)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        assert_eq!(from_sql, expected, "visible_seqs for {viewer:?}");
+        let groups = match viewer {
+            Viewer::Member { organisation, .. } => groups_of(*organisation),
+            _ => Vec::new(),
+        };
+        let from_facts: std::collections::BTreeSet<String> = access
+            .iter()
+            .filter(|a| a.visible_to(viewer, &groups))
+            .map(|a| a.id.clone())
+            .collect();
+        assert_eq!(
+            from_facts, expected,
+            "VersionAccess::visible_to for {viewer:?}"
+        );
+    }
 }
 
 /// Two members reporting the same object version are two reports; one member's

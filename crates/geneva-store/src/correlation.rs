@@ -59,6 +59,9 @@ pub struct IndexBatch {
     /// A container version's references: (referenced object id, container seq),
     /// so a later version of the referenced object reaches the container.
     pub references: Vec<(String, u64)>,
+    /// The access facts of the versions the postings name (items and
+    /// sources), so the index can check a viewer without the store.
+    pub access: Vec<crate::VersionAccess>,
 }
 
 /// The answer for one key: the matches, or, when they are more than the

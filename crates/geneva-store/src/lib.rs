@@ -106,6 +106,43 @@ pub struct StoredVersion {
     pub leaf_index: Option<u64>,
 }
 
+/// What the TLP 2.0 rules decide a version's visibility on: its level, who
+/// submitted it and to whom it was released. Fixed when the version is
+/// stored. The backends apply the same rules in SQL on every read; this is
+/// the rule for callers that keep versions' facts themselves (the
+/// correlation index), and the conformance suite holds both to one oracle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionAccess {
+    pub seq: u64,
+    pub id: String,
+    pub tlp: Tlp,
+    /// The submitting organisation (`None`: the instance's operators).
+    pub organisation_id: Option<i64>,
+    pub recipients: Recipients,
+}
+
+impl VersionAccess {
+    /// Whether `viewer`, whose organisation is in `viewer_groups`, may see it.
+    pub fn visible_to(&self, viewer: &Viewer, viewer_groups: &[i64]) -> bool {
+        match viewer {
+            Viewer::Operator => true,
+            Viewer::Anonymous => self.tlp == Tlp::Clear,
+            Viewer::Member { organisation, user } => match self.tlp {
+                Tlp::Clear | Tlp::Green => true,
+                _ if self.organisation_id == Some(*organisation) => true,
+                Tlp::Amber => {
+                    self.recipients.organisations.contains(organisation)
+                        || viewer_groups
+                            .iter()
+                            .any(|g| self.recipients.groups.contains(g))
+                }
+                Tlp::AmberStrict => self.recipients.organisations.contains(organisation),
+                Tlp::Red => user.is_some_and(|u| self.recipients.users.contains(&u)),
+            },
+        }
+    }
+}
+
 /// A stored version with everything needed to recreate it elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionRecord {
@@ -353,6 +390,11 @@ pub trait Store: Send + Sync + 'static {
         seqs: &[u64],
         viewer: &Viewer,
     ) -> Result<Vec<(u64, String)>, StoreError>;
+
+    /// The access facts of each of `seqs` that names a version, whoever may
+    /// see it: what the correlation index keeps to check its postings.
+    /// Operators only.
+    async fn version_access(&self, seqs: &[u64]) -> Result<Vec<VersionAccess>, StoreError>;
 
     /// The storage numbers of the versions of `id` the viewer may see, oldest first.
     async fn version_seqs(&self, id: &str, viewer: &Viewer) -> Result<Vec<u64>, StoreError>;

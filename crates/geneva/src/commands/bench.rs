@@ -291,6 +291,12 @@ async fn run_correlate(
     let incidents_import = started.elapsed();
     let seqs = incident_seqs(store.as_ref()).await?;
     let cursor = index.cursor();
+    // The incidents' access facts, as the indexer would send them with their first batch.
+    let mut access = Some(
+        store
+            .version_access(&seqs.iter().map(|(_, s)| *s).collect::<Vec<u64>>())
+            .await?,
+    );
 
     let mut generator = Generator::new(args.seed, args.observables);
     let per_incident = args.observables / args.incidents;
@@ -326,6 +332,7 @@ async fn run_correlate(
             to: cursor.unwrap_or_default(),
             postings,
             references: Vec::new(),
+            access: access.take().unwrap_or_default(),
         };
         anyhow::ensure!(index.apply(batch, cursor)?, "the index moved");
         batch_ms.push(t.elapsed().as_secs_f64() * 1e3);
