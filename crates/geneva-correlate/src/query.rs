@@ -107,11 +107,20 @@ impl Links {
         if hit.item == self.item {
             return;
         }
-        let (reasons, via) = self.found.entry(hit.item.clone()).or_default();
+        // Most hits repeat an item and a source already found: no copies for those.
+        if !self.found.contains_key(hit.item.as_str()) {
+            self.found.insert(hit.item.clone(), Default::default());
+        }
+        let (reasons, via) = self
+            .found
+            .get_mut(hit.item.as_str())
+            .expect("inserted above");
         if !reasons.contains(reason) {
             reasons.push(reason.clone());
         }
-        via.insert(hit.source.clone());
+        if !via.contains(hit.source.as_str()) {
+            via.insert(hit.source.clone());
+        }
     }
 }
 
