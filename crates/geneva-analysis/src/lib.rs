@@ -193,7 +193,11 @@ impl Postings for ViewerPostings<'_> {
             .collect())
     }
 
-    async fn derived(&self, hashes: &[u64], cap: usize) -> Result<Vec<Capped<String>>, IndexError> {
+    async fn derived(
+        &self,
+        hashes: &[u64],
+        cap: usize,
+    ) -> Result<Vec<Capped<std::sync::Arc<str>>>, IndexError> {
         let found = self.index.derived(hashes, cap);
         Ok(found.into_iter().map(|c| capped(c, |k| k)).collect())
     }
@@ -202,7 +206,7 @@ impl Postings for ViewerPostings<'_> {
         &self,
         ranges: &[(u128, u128)],
         cap: usize,
-    ) -> Result<Vec<Capped<String>>, IndexError> {
+    ) -> Result<Vec<Capped<std::sync::Arc<str>>>, IndexError> {
         let found = self.index.addresses(ranges, cap);
         Ok(found.into_iter().map(|c| capped(c, |k| k)).collect())
     }

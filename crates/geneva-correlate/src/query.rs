@@ -32,8 +32,9 @@ pub enum Capped<T> {
 /// An item carrying a value, and the object that carried it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Hit {
-    pub item: String,
-    pub source: String,
+    /// Shared, not copied: one item is hit by many values in a query.
+    pub item: std::sync::Arc<str>,
+    pub source: std::sync::Arc<str>,
 }
 
 /// Where postings come from. Implementations answer only with what the
@@ -46,14 +47,17 @@ pub trait Postings: Sync {
     /// Items carrying each value key.
     async fn postings(&self, keys: &[String], cap: usize) -> Result<Vec<Capped<Hit>>, Self::Error>;
     /// Value keys filed under each derived-key hash.
-    async fn derived(&self, hashes: &[u64], cap: usize)
-    -> Result<Vec<Capped<String>>, Self::Error>;
+    async fn derived(
+        &self,
+        hashes: &[u64],
+        cap: usize,
+    ) -> Result<Vec<Capped<std::sync::Arc<str>>>, Self::Error>;
     /// Address value keys inside each inclusive range.
     async fn addresses(
         &self,
         ranges: &[(u128, u128)],
         cap: usize,
-    ) -> Result<Vec<Capped<String>>, Self::Error>;
+    ) -> Result<Vec<Capped<std::sync::Arc<str>>>, Self::Error>;
 }
 
 /// What a round-one value lookup means when it finds items.
@@ -104,22 +108,19 @@ struct Links {
 
 impl Links {
     fn add(&mut self, hit: &Hit, reason: &Reason) {
-        if hit.item == self.item {
+        if *hit.item == *self.item {
             return;
         }
         // Most hits repeat an item and a source already found: no copies for those.
-        if !self.found.contains_key(hit.item.as_str()) {
-            self.found.insert(hit.item.clone(), Default::default());
+        if !self.found.contains_key(&*hit.item) {
+            self.found.insert(hit.item.to_string(), Default::default());
         }
-        let (reasons, via) = self
-            .found
-            .get_mut(hit.item.as_str())
-            .expect("inserted above");
+        let (reasons, via) = self.found.get_mut(&*hit.item).expect("inserted above");
         if !reasons.contains(reason) {
             reasons.push(reason.clone());
         }
-        if !via.contains(hit.source.as_str()) {
-            via.insert(hit.source.clone());
+        if !via.contains(&*hit.source) {
+            via.insert(hit.source.to_string());
         }
     }
 }
@@ -285,8 +286,8 @@ pub async fn correlate<P: Postings>(
     // more items together than the cap (a registrable domain with hosts
     // everywhere, a file family spread over many incidents), the group is
     // noise, as one over-correlating value would be.
-    let mut second: Vec<(String, Reason, String)> = Vec::new();
-    let mut judged: FxHashSet<(String, String)> = FxHashSet::default();
+    let mut second: Vec<(std::sync::Arc<str>, Reason, String)> = Vec::new();
+    let mut judged: FxHashSet<(&str, std::sync::Arc<str>)> = FxHashSet::default();
     let candidates = leads
         .iter()
         .map(|(_, lead)| lead)
@@ -306,20 +307,22 @@ pub async fn correlate<P: Postings>(
                 continue;
             }
         };
+        let ours_key = match lead {
+            Lead::Registrable { ours, .. } => ours,
+            Lead::UrlsOnHost { host } => host,
+            Lead::Ssdeep { ours } | Lead::Tlsh { ours, .. } => ours,
+            Lead::AddressesIn { range } => range,
+        };
         for theirs in values {
+            // The grams of one digest lead to the same files over and over:
+            // each pair is parsed and judged once.
+            if !judged.insert((ours_key.as_str(), theirs.clone())) {
+                continue;
+            }
             let Some(theirs_o) = Observable::from_key(&theirs) else {
                 continue;
             };
             if warnings.list_of(&theirs_o).is_some() {
-                continue;
-            }
-            let ours_key = match lead {
-                Lead::Registrable { ours, .. } => ours.clone(),
-                Lead::UrlsOnHost { host } => host.clone(),
-                Lead::Ssdeep { ours } | Lead::Tlsh { ours, .. } => ours.clone(),
-                Lead::AddressesIn { range } => range.clone(),
-            };
-            if !judged.insert((ours_key, theirs.clone())) {
                 continue;
             }
             let reason = match (lead, &theirs_o) {
@@ -360,7 +363,7 @@ pub async fn correlate<P: Postings>(
                 }
                 (Lead::AddressesIn { range }, Observable::Ipv4(_) | Observable::Ipv6(_)) => {
                     Reason::InRange {
-                        address: theirs.clone(),
+                        address: theirs.to_string(),
                         range: range.clone(),
                     }
                 }
@@ -392,7 +395,7 @@ pub async fn correlate<P: Postings>(
             list.push(i);
         }
         let mut hits: Vec<Option<Capped<Hit>>> = vec![None; second.len()];
-        let mut reached: FxHashMap<&str, FxHashSet<String>> = FxHashMap::default();
+        let mut reached: FxHashMap<&str, FxHashSet<std::sync::Arc<str>>> = FxHashMap::default();
         let mut over: FxHashSet<&str> = FxHashSet::default();
         let mut read: FxHashMap<&str, usize> = FxHashMap::default();
         let mut slice = cap + 1;
@@ -411,7 +414,7 @@ pub async fn correlate<P: Postings>(
             if ask.is_empty() {
                 break;
             }
-            let keys: Vec<String> = ask.iter().map(|&i| second[i].0.clone()).collect();
+            let keys: Vec<String> = ask.iter().map(|&i| second[i].0.to_string()).collect();
             let found = source.postings(&keys, cap).await?;
             for (&i, found) in ask.iter().zip(found) {
                 let group = second[i].2.as_str();

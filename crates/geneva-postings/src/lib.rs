@@ -368,7 +368,8 @@ impl PostingIndex {
             .collect();
         seqs.sort_unstable();
         seqs.dedup();
-        let visible = self.visible_ids(&seqs, viewer).await?;
+        // One shared id a version, however many postings name it.
+        let visible = self.visible_shared(&seqs, viewer).await?;
         Ok(found
             .into_iter()
             .map(|c| match c {
@@ -378,14 +379,12 @@ impl PostingIndex {
                     for (item, source) in pairs {
                         if let (Some(item), Some(source)) =
                             (visible.get(&item), visible.get(&source))
+                            && !hits.iter().any(|h| h.item == *item && h.source == *source)
                         {
-                            let hit = PostingHit {
+                            hits.push(PostingHit {
                                 item: item.clone(),
                                 source: source.clone(),
-                            };
-                            if !hits.contains(&hit) {
-                                hits.push(hit);
-                            }
+                            });
                         }
                     }
                     Capped::Within(hits)
@@ -402,6 +401,19 @@ impl PostingIndex {
         seqs: &[u64],
         viewer: &Viewer,
     ) -> Result<std::collections::HashMap<u64, String>, IndexError> {
+        Ok(self
+            .visible_shared(seqs, viewer)
+            .await?
+            .into_iter()
+            .map(|(seq, id)| (seq, id.to_string()))
+            .collect())
+    }
+
+    async fn visible_shared(
+        &self,
+        seqs: &[u64],
+        viewer: &Viewer,
+    ) -> Result<std::collections::HashMap<u64, Arc<str>>, IndexError> {
         let mut visible = std::collections::HashMap::with_capacity(seqs.len());
         if seqs.is_empty() {
             return Ok(visible);
@@ -422,9 +434,9 @@ impl PostingIndex {
             let memory = self.memory();
             for &seq in seqs {
                 match memory.access(seq) {
-                    Some(a) => {
-                        if a.visible_to(viewer, &groups) {
-                            visible.insert(seq, a.id.clone());
+                    Some((id, facts)) => {
+                        if facts.visible_to(viewer, &groups) {
+                            visible.insert(seq, id.clone());
                         }
                     }
                     None => unknown.push(seq),
@@ -432,19 +444,25 @@ impl PostingIndex {
             }
         }
         if !unknown.is_empty() {
-            visible.extend(self.store.visible_seqs(&unknown, viewer).await?);
+            for (seq, id) in self.store.visible_seqs(&unknown, viewer).await? {
+                visible.insert(seq, Arc::from(id));
+            }
         }
         Ok(visible)
     }
 
     /// For each derived-key hash, the value keys filed under it (at most `cap`).
-    pub fn derived(&self, hashes: &[u64], cap: usize) -> Vec<Capped<String>> {
+    pub fn derived(&self, hashes: &[u64], cap: usize) -> Vec<Capped<std::sync::Arc<str>>> {
         self.memory().derived(hashes, cap)
     }
 
     /// For each inclusive range of the 128-bit address space, the address
     /// values inside it (at most `cap`).
-    pub fn addresses(&self, ranges: &[(u128, u128)], cap: usize) -> Vec<Capped<String>> {
+    pub fn addresses(
+        &self,
+        ranges: &[(u128, u128)],
+        cap: usize,
+    ) -> Vec<Capped<std::sync::Arc<str>>> {
         self.memory().addresses(ranges, cap)
     }
 

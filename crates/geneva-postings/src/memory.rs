@@ -33,8 +33,9 @@ pub(crate) struct Memory {
     /// (item, source) → the values that source gives the item, sorted.
     items: BTreeMap<(u64, u64), Vec<u32>>,
     references: Map<Box<str>, Vec<u64>>,
-    /// Access facts of the versions postings name, by storage number.
-    access: Map<u64, VersionAccess>,
+    /// Access facts of the versions postings name, by storage number, with
+    /// the version's id shared (the facts' own `id` is left empty).
+    access: Map<u64, (Arc<str>, VersionAccess)>,
     pub postings: u64,
     pub derived_rows: u64,
 }
@@ -147,13 +148,14 @@ impl Memory {
     }
 
     fn keep_access(&mut self, access: Vec<VersionAccess>) {
-        for a in access {
-            self.access.insert(a.seq, a);
+        for mut a in access {
+            let id: Arc<str> = Arc::from(std::mem::take(&mut a.id));
+            self.access.insert(a.seq, (id, a));
         }
     }
 
-    /// The access facts of version `seq`, if a batch brought them.
-    pub fn access(&self, seq: u64) -> Option<&VersionAccess> {
+    /// The id and access facts of version `seq`, if a batch brought them.
+    pub fn access(&self, seq: u64) -> Option<&(Arc<str>, VersionAccess)> {
         self.access.get(&seq)
     }
 
@@ -174,18 +176,22 @@ impl Memory {
             .collect()
     }
 
-    pub fn derived(&self, hashes: &[u64], cap: usize) -> Vec<Capped<String>> {
+    pub fn derived(&self, hashes: &[u64], cap: usize) -> Vec<Capped<std::sync::Arc<str>>> {
         hashes
             .iter()
             .map(|h| match self.derived.get(h) {
                 None => Capped::Within(Vec::new()),
                 Some(ids) if ids.len() > cap => Capped::Over(cap + 1),
-                Some(ids) => Capped::Within(ids.iter().map(|&i| self.key(i)).collect()),
+                Some(ids) => Capped::Within(ids.iter().map(|&i| self.shared_key(i)).collect()),
             })
             .collect()
     }
 
-    pub fn addresses(&self, ranges: &[(u128, u128)], cap: usize) -> Vec<Capped<String>> {
+    pub fn addresses(
+        &self,
+        ranges: &[(u128, u128)],
+        cap: usize,
+    ) -> Vec<Capped<std::sync::Arc<str>>> {
         ranges
             .iter()
             .map(|&(start, end)| {
@@ -201,7 +207,7 @@ impl Memory {
                 if found.len() > cap {
                     Capped::Over(found.len())
                 } else {
-                    Capped::Within(found.into_iter().map(|i| self.key(i)).collect())
+                    Capped::Within(found.into_iter().map(|i| self.shared_key(i)).collect())
                 }
             })
             .collect()
@@ -232,6 +238,10 @@ impl Memory {
     /// Every (item, source) pair filed.
     pub fn item_pairs(&self) -> Vec<(u64, u64)> {
         self.items.keys().copied().collect()
+    }
+
+    fn shared_key(&self, id: u32) -> Arc<str> {
+        self.values[id as usize].key.clone()
     }
 
     fn key(&self, id: u32) -> String {
@@ -333,8 +343,11 @@ impl Memory {
             body.references
                 .extend(items.iter().map(|&i| (target.to_string(), i)));
         }
-        for access in self.access.values() {
-            body.access.push(access.clone());
+        for (id, access) in self.access.values() {
+            body.access.push(VersionAccess {
+                id: id.to_string(),
+                ..access.clone()
+            });
             if body.access.len() >= per_chunk {
                 emit(std::mem::take(&mut body))?;
             }

@@ -85,7 +85,7 @@ impl Fixture {
 fn items(found: &Capped<PostingHit>) -> Vec<String> {
     match found {
         Capped::Within(hits) => {
-            let mut items: Vec<String> = hits.iter().map(|h| h.item.clone()).collect();
+            let mut items: Vec<String> = hits.iter().map(|h| h.item.to_string()).collect();
             items.sort();
             items
         }
@@ -196,7 +196,7 @@ async fn assert_shared_domain_reads(index: &PostingIndex, b: &Organisation, c: &
     let seen_by_c = index.postings(&key, 10, &member(c)).await.unwrap();
     assert_eq!(items(&seen_by_c[0]), vec![id(1)]);
     if let Capped::Within(hits) = &seen_by_c[0] {
-        assert_eq!(hits[0].source, DOMAIN);
+        assert_eq!(&*hits[0].source, DOMAIN);
     }
     let seen_by_b = index.postings(&key, 10, &member(b)).await.unwrap();
     assert_eq!(items(&seen_by_b[0]).len(), 2);
@@ -369,7 +369,7 @@ async fn large_batches_merge_and_cap() {
         let derived = index.derived(&hashes, 10);
         assert_eq!(derived[0], Capped::Over(11), "key 7 is hot");
         for (n, d) in derived.iter().enumerate().skip(1) {
-            assert_eq!(d, &Capped::Within(vec![keys[n - 1].clone()]));
+            assert_eq!(d, &Capped::Within(vec![keys[n - 1].as_str().into()]));
         }
         let stats = index.stats();
         assert_eq!(

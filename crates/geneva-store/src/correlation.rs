@@ -77,10 +77,10 @@ pub enum Capped<T> {
 /// An item version that carries a value, as the viewer may see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostingHit {
-    /// The item's STIX id.
-    pub item: String,
+    /// The item's STIX id (shared: many values hit one item).
+    pub item: std::sync::Arc<str>,
     /// The source version's STIX id (the item's own, or what it refers to).
-    pub source: String,
+    pub source: std::sync::Arc<str>,
 }
 
 /// Size of the index, for `geneva correlate --stats` and the benchmark.
