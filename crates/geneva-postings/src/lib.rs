@@ -29,6 +29,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use geneva_store::{Capped, IndexBatch, IndexStats, PostingHit, Store, StoreError, Viewer};
 
 use codec::{Frames, MAGIC, Record};
+
+/// Maps over storage numbers and ids within one query: seeded per process,
+/// and much cheaper than SipHash for the thousands of lookups a query makes.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use memory::Memory;
 
 #[derive(Debug, thiserror::Error)]
@@ -369,7 +374,17 @@ impl PostingIndex {
         seqs.sort_unstable();
         seqs.dedup();
         // One shared id a version, however many postings name it.
-        let visible = self.visible_shared(&seqs, viewer).await?;
+        let mut visible = self.visible_shared(&seqs, viewer).await?;
+        // Versions of one object share one id, so that hits compare by pointer.
+        let mut interned: FastSet<Arc<str>> = FastSet::default();
+        for id in visible.values_mut() {
+            match interned.get(id) {
+                Some(first) => *id = first.clone(),
+                None => {
+                    interned.insert(id.clone());
+                }
+            }
+        }
         Ok(found
             .into_iter()
             .map(|c| match c {
@@ -379,7 +394,9 @@ impl PostingIndex {
                     for (item, source) in pairs {
                         if let (Some(item), Some(source)) =
                             (visible.get(&item), visible.get(&source))
-                            && !hits.iter().any(|h| h.item == *item && h.source == *source)
+                            && !hits.iter().any(|h| {
+                                Arc::ptr_eq(&h.item, item) && Arc::ptr_eq(&h.source, source)
+                            })
                         {
                             hits.push(PostingHit {
                                 item: item.clone(),
@@ -413,8 +430,8 @@ impl PostingIndex {
         &self,
         seqs: &[u64],
         viewer: &Viewer,
-    ) -> Result<std::collections::HashMap<u64, Arc<str>>, IndexError> {
-        let mut visible = std::collections::HashMap::with_capacity(seqs.len());
+    ) -> Result<FastMap<u64, Arc<str>>, IndexError> {
+        let mut visible = FastMap::with_capacity_and_hasher(seqs.len(), Default::default());
         if seqs.is_empty() {
             return Ok(visible);
         }
