@@ -33,9 +33,11 @@ pub(crate) struct Memory {
     /// (item, source) → the values that source gives the item, sorted.
     items: BTreeMap<(u64, u64), Vec<u32>>,
     references: Map<Box<str>, Vec<u64>>,
-    /// Access facts of the versions postings name, by storage number, with
-    /// the version's id shared (the facts' own `id` is left empty).
-    access: Map<u64, (Arc<str>, VersionAccess)>,
+    /// Access facts of the versions postings name, with the version's id
+    /// shared (the facts' own `id` is left empty); found through a compact
+    /// map from storage number to place, since a query looks up thousands.
+    access: Vec<(Arc<str>, VersionAccess)>,
+    access_at: Map<u64, u32>,
     pub postings: u64,
     pub derived_rows: u64,
 }
@@ -150,13 +152,21 @@ impl Memory {
     fn keep_access(&mut self, access: Vec<VersionAccess>) {
         for mut a in access {
             let id: Arc<str> = Arc::from(std::mem::take(&mut a.id));
-            self.access.insert(a.seq, (id, a));
+            match self.access_at.get(&a.seq) {
+                Some(&at) => self.access[at as usize] = (id, a),
+                None => {
+                    self.access_at.insert(a.seq, self.access.len() as u32);
+                    self.access.push((id, a));
+                }
+            }
         }
     }
 
     /// The id and access facts of version `seq`, if a batch brought them.
     pub fn access(&self, seq: u64) -> Option<&(Arc<str>, VersionAccess)> {
-        self.access.get(&seq)
+        self.access_at
+            .get(&seq)
+            .map(|&at| &self.access[at as usize])
     }
 
     /// Each key's postings, or its count when over `cap`; `None` when never indexed.
@@ -343,7 +353,7 @@ impl Memory {
             body.references
                 .extend(items.iter().map(|&i| (target.to_string(), i)));
         }
-        for (id, access) in self.access.values() {
+        for (id, access) in &self.access {
             body.access.push(VersionAccess {
                 id: id.to_string(),
                 ..access.clone()
