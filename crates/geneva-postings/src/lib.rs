@@ -327,12 +327,32 @@ impl PostingIndex {
         memory.apply(body);
         memory.cursor = Some(to);
         memory.batches += 1;
-        if let Some(files) = files.as_mut()
-            && files.log_bytes > self.fold_at.max(files.snapshot_bytes)
-        {
-            fold(files, &memory)?;
+        let due = files
+            .as_ref()
+            .is_some_and(|f| f.log_bytes > self.fold_at.max(f.snapshot_bytes));
+        drop(files);
+        drop(memory);
+        // The batch is in the log: a failed fold loses nothing and is tried
+        // again after the next batch.
+        if due && let Err(e) = self.fold_if_due() {
+            tracing::warn!(error = %e, "cannot fold the correlation log into a snapshot");
         }
         Ok(true)
+    }
+
+    /// Folds the log into a snapshot if it is due, under the read lock:
+    /// queries go on while the snapshot is written (a second at 10M
+    /// observables); batches wait, since the log is started again after it.
+    fn fold_if_due(&self) -> Result<(), IndexError> {
+        // Memory before files, as in `apply`.
+        let memory = self.memory();
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        match files.as_mut() {
+            Some(files) if files.log_bytes > self.fold_at.max(files.snapshot_bytes) => {
+                fold(files, &memory)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Empties the index, to be rebuilt from the start of the feed.
