@@ -33,8 +33,19 @@ impl Drop for Server {
     }
 }
 
+/// A data directory for this test process (the correlation index and key
+/// files live there whatever the database), never the working directory.
+fn scratch(name: &str) -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .join(name)
+}
+
 fn geneva(database: &str, args: &[&str]) -> std::process::Output {
     let out = Command::new(env!("CARGO_BIN_EXE_geneva"))
+        .arg("--data")
+        .arg(scratch("cli"))
         .arg("--database")
         .arg(database)
         .args(args)
@@ -96,8 +107,11 @@ fn four_servers_eight_importers_no_duplicates() {
     let token = token.trim().to_owned();
 
     let servers: Vec<Server> = (0..SERVERS)
-        .map(|_| {
+        .map(|n| {
+            // Each server keeps its own correlation index, as deployed.
             let mut child = Command::new(env!("CARGO_BIN_EXE_geneva"))
+                .arg("--data")
+                .arg(scratch(&format!("server{n}")))
                 .args(["--database", &database, "serve", "--listen", "127.0.0.1:0"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
