@@ -40,10 +40,11 @@ use memory::Memory;
 pub enum IndexError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("correlation index file {}: {source}", path.display())]
+    /// The cause is in the message, not chained, so that it is said once.
+    #[error("correlation index file {}: {error} (the index is rebuilt from the store if this path is removed)", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -70,7 +71,7 @@ struct Files {
 impl Files {
     fn io(&self, name: &str) -> impl FnOnce(std::io::Error) -> IndexError {
         let path = self.dir.join(name);
-        move |source| IndexError::Io { path, source }
+        move |error| IndexError::Io { path, error }
     }
 }
 
@@ -93,9 +94,9 @@ pub enum Opened {
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
-    move |source| IndexError::Io {
+    move |error| IndexError::Io {
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 
