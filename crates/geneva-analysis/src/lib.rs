@@ -180,17 +180,25 @@ impl Postings for ViewerPostings<'_> {
         Ok(self.index.range_prefixes())
     }
 
-    async fn postings(&self, keys: &[String], cap: usize) -> Result<Vec<Capped<Hit>>, IndexError> {
+    async fn postings(&self, keys: &[&str], cap: usize) -> Result<Vec<Capped<Hit>>, IndexError> {
         let found = self.index.postings(keys, cap, self.viewer).await?;
         Ok(found
             .into_iter()
             .map(|c| {
                 capped(c, |h| Hit {
-                    item: h.item,
-                    source: h.source,
+                    item: h.item.0,
+                    source: h.source.0,
                 })
             })
             .collect())
+    }
+
+    async fn names(&self, objects: &[u64]) -> Result<Vec<Option<std::sync::Arc<str>>>, IndexError> {
+        let handles: Vec<geneva_store::ObjectHandle> = objects
+            .iter()
+            .map(|&o| geneva_store::ObjectHandle(o))
+            .collect();
+        Ok(self.index.object_ids(&handles))
     }
 
     async fn derived(
@@ -224,7 +232,7 @@ async fn own_observables(
     if !keys.is_empty() {
         let mut own: Vec<Observable> = keys
             .iter()
-            .filter_map(|k| Observable::from_key(k))
+            .filter_map(|k| Observable::from_index_key(k))
             .collect();
         own.sort();
         return Ok(own);

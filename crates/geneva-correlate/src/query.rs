@@ -8,10 +8,8 @@
 //! the rules (a different domain under the same registrable domain, an ssdeep
 //! score or TLSH distance within the thresholds, not on a warning list).
 
-use std::collections::BTreeSet;
-
 use async_trait::async_trait;
-use geneva_observables::fuzzy::{self, Tlsh};
+use geneva_observables::fuzzy::{SsdeepDigest, Tlsh};
 use geneva_observables::{Observable, normalize};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -29,12 +27,13 @@ pub enum Capped<T> {
     Over(usize),
 }
 
-/// An item carrying a value, and the object that carried it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// An item carrying a value, and the object that carried it, as numbers the
+/// source gives its objects (equal numbers, equal objects): a query meets
+/// thousands of hits and reports a few hundred links, so it names only those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Hit {
-    /// Shared, not copied: one item is hit by many values in a query.
-    pub item: std::sync::Arc<str>,
-    pub source: std::sync::Arc<str>,
+    pub item: u64,
+    pub source: u64,
 }
 
 /// Where postings come from. Implementations answer only with what the
@@ -45,13 +44,17 @@ pub trait Postings: Sync {
     /// Prefix lengths (in the 128-bit space) of the ranges held.
     async fn range_prefixes(&self) -> Result<Vec<u8>, Self::Error>;
     /// Items carrying each value key.
-    async fn postings(&self, keys: &[String], cap: usize) -> Result<Vec<Capped<Hit>>, Self::Error>;
+    async fn postings(&self, keys: &[&str], cap: usize) -> Result<Vec<Capped<Hit>>, Self::Error>;
     /// Value keys filed under each derived-key hash.
     async fn derived(
         &self,
         hashes: &[u64],
         cap: usize,
     ) -> Result<Vec<Capped<std::sync::Arc<str>>>, Self::Error>;
+    /// The STIX ids of objects hits named; `None` for one the source no
+    /// longer knows (its index was rebuilt meanwhile), which is left out.
+    async fn names(&self, objects: &[u64])
+    -> Result<Vec<Option<std::sync::Arc<str>>>, Self::Error>;
     /// Address value keys inside each inclusive range.
     async fn addresses(
         &self,
@@ -71,11 +74,24 @@ enum Exact {
 
 /// What a derived or range lookup leads to.
 enum Lead {
-    Registrable { registrable: String, ours: String },
-    UrlsOnHost { host: String },
-    Ssdeep { ours: String },
-    Tlsh { ours: String, parsed: Box<Tlsh> },
-    AddressesIn { range: String },
+    Registrable {
+        registrable: String,
+        ours: String,
+    },
+    UrlsOnHost {
+        host: String,
+    },
+    Ssdeep {
+        ours: String,
+        parsed: Box<SsdeepDigest>,
+    },
+    Tlsh {
+        ours: String,
+        parsed: Box<Tlsh>,
+    },
+    AddressesIn {
+        range: String,
+    },
 }
 
 /// IPv4, mapped into `::ffff:0:0/96`.
@@ -101,26 +117,21 @@ fn url_host_key_of(host_key: &str) -> String {
     format!("url-host:{host_key}")
 }
 
+/// What each other item shares, by object number; the item asked about is
+/// told apart by name once the numbers are named.
+#[derive(Default)]
 struct Links {
-    item: String,
-    found: FxHashMap<String, (Vec<Reason>, BTreeSet<String>)>,
+    found: FxHashMap<u64, (Vec<Reason>, Vec<u64>)>,
 }
 
 impl Links {
     fn add(&mut self, hit: &Hit, reason: &Reason) {
-        if *hit.item == *self.item {
-            return;
-        }
-        // Most hits repeat an item and a source already found: no copies for those.
-        if !self.found.contains_key(&*hit.item) {
-            self.found.insert(hit.item.to_string(), Default::default());
-        }
-        let (reasons, via) = self.found.get_mut(&*hit.item).expect("inserted above");
+        let (reasons, via) = self.found.entry(hit.item).or_default();
         if !reasons.contains(reason) {
             reasons.push(reason.clone());
         }
-        if !via.contains(&*hit.source) {
-            via.insert(hit.source.to_string());
+        if !via.contains(&hit.source) {
+            via.push(hit.source);
         }
     }
 }
@@ -218,8 +229,16 @@ pub async fn correlate<P: Postings>(
                 }
             }
             Observable::Ssdeep(s) => {
-                for gram in ssdeep_gram_keys(s) {
-                    leads.push((derived_hash(&gram), Lead::Ssdeep { ours: s.clone() }));
+                if let Ok(parsed) = SsdeepDigest::parse(s) {
+                    for gram in ssdeep_gram_keys(s) {
+                        leads.push((
+                            derived_hash(&gram),
+                            Lead::Ssdeep {
+                                ours: s.clone(),
+                                parsed: Box::new(parsed.clone()),
+                            },
+                        ));
+                    }
                 }
             }
             Observable::Tlsh(t) => {
@@ -239,7 +258,7 @@ pub async fn correlate<P: Postings>(
         }
     }
 
-    let exact_keys: Vec<String> = exact.iter().map(|(k, _)| k.clone()).collect();
+    let exact_keys: Vec<&str> = exact.iter().map(|(k, _)| k.as_str()).collect();
     let hashes: Vec<u64> = leads.iter().map(|(h, _)| *h).collect();
     let spans: Vec<(u128, u128)> = ranges.iter().map(|(r, _)| *r).collect();
     let exact_hits = source.postings(&exact_keys, cap).await?;
@@ -254,10 +273,7 @@ pub async fn correlate<P: Postings>(
         source.addresses(&spans, cap).await?
     };
 
-    let mut links = Links {
-        item: item.to_owned(),
-        found: FxHashMap::default(),
-    };
+    let mut links = Links::default();
     for ((_, meaning), hits) in exact.iter().zip(exact_hits) {
         match (meaning, hits) {
             (Exact::Same(key), Capped::Over(n)) => note(&mut noise, key.clone(), n),
@@ -286,7 +302,10 @@ pub async fn correlate<P: Postings>(
     // more items together than the cap (a registrable domain with hosts
     // everywhere, a file family spread over many incidents), the group is
     // noise, as one over-correlating value would be.
-    let mut second: Vec<(std::sync::Arc<str>, Reason, String)> = Vec::new();
+    let mut second: Vec<(std::sync::Arc<str>, Reason, usize)> = Vec::new();
+    // The group of each of our values, named once however many candidates it has.
+    let mut group_names: Vec<String> = Vec::new();
+    let mut group_of: FxHashMap<String, usize> = FxHashMap::default();
     let mut judged: FxHashSet<(&str, std::sync::Arc<str>)> = FxHashSet::default();
     let candidates = leads
         .iter()
@@ -310,8 +329,23 @@ pub async fn correlate<P: Postings>(
         let ours_key = match lead {
             Lead::Registrable { ours, .. } => ours,
             Lead::UrlsOnHost { host } => host,
-            Lead::Ssdeep { ours } | Lead::Tlsh { ours, .. } => ours,
+            Lead::Ssdeep { ours, .. } | Lead::Tlsh { ours, .. } => ours,
             Lead::AddressesIn { range } => range,
+        };
+        let group_name = match lead {
+            Lead::Registrable { registrable, .. } => registrable_key(registrable),
+            Lead::UrlsOnHost { host } => url_host_key_of(host),
+            Lead::Ssdeep { ours, .. } => format!("ssdeep:{ours}"),
+            Lead::Tlsh { ours, .. } => format!("tlsh:{ours}"),
+            Lead::AddressesIn { range } => range.clone(),
+        };
+        let group = match group_of.get(&group_name) {
+            Some(&g) => g,
+            None => {
+                group_names.push(group_name.clone());
+                group_of.insert(group_name, group_names.len() - 1);
+                group_names.len() - 1
+            }
         };
         for theirs in values {
             // The grams of one digest lead to the same files over and over:
@@ -319,7 +353,7 @@ pub async fn correlate<P: Postings>(
             if !judged.insert((ours_key.as_str(), theirs.clone())) {
                 continue;
             }
-            let Some(theirs_o) = Observable::from_key(&theirs) else {
+            let Some(theirs_o) = Observable::from_index_key(&theirs) else {
                 continue;
             };
             if warnings.list_of(&theirs_o).is_some() {
@@ -341,8 +375,8 @@ pub async fn correlate<P: Postings>(
                         host: host.clone(),
                     }
                 }
-                (Lead::Ssdeep { ours }, Observable::Ssdeep(t)) if t != ours => {
-                    match fuzzy::ssdeep_score(ours, t) {
+                (Lead::Ssdeep { ours, parsed }, Observable::Ssdeep(t)) if t != ours => {
+                    match SsdeepDigest::parse(t).map(|theirs| parsed.score(&theirs)) {
                         Ok(score) if score >= config.ssdeep_min_score => Reason::Ssdeep {
                             ours: ours.clone(),
                             theirs: t.clone(),
@@ -369,13 +403,6 @@ pub async fn correlate<P: Postings>(
                 }
                 _ => continue,
             };
-            let group = match lead {
-                Lead::Registrable { registrable, .. } => registrable_key(registrable),
-                Lead::UrlsOnHost { host } => url_host_key_of(host),
-                Lead::Ssdeep { ours } => format!("ssdeep:{ours}"),
-                Lead::Tlsh { ours, .. } => format!("tlsh:{ours}"),
-                Lead::AddressesIn { range } => range.clone(),
-            };
             second.push((theirs, reason, group));
         }
     }
@@ -385,63 +412,60 @@ pub async fn correlate<P: Postings>(
         // more items than the cap: what it reaches only grows with more
         // candidates, so the verdict is the one reading them all would give,
         // and a hot file family costs one slice instead of hundreds of reads.
-        let mut groups: Vec<&str> = Vec::new();
-        let mut members: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
-        for (i, (_, _, group)) in second.iter().enumerate() {
-            let list = members.entry(group.as_str()).or_insert_with(|| {
-                groups.push(group.as_str());
-                Vec::new()
-            });
-            list.push(i);
+        let mut groups: Vec<usize> = Vec::new();
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); group_names.len()];
+        for (i, &(_, _, group)) in second.iter().enumerate() {
+            if members[group].is_empty() {
+                groups.push(group);
+            }
+            members[group].push(i);
         }
         let mut hits: Vec<Option<Capped<Hit>>> = vec![None; second.len()];
-        let mut reached: FxHashMap<&str, FxHashSet<std::sync::Arc<str>>> = FxHashMap::default();
-        let mut over: FxHashSet<&str> = FxHashSet::default();
-        let mut read: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut reached: Vec<FxHashSet<u64>> = vec![FxHashSet::default(); group_names.len()];
+        let mut over = vec![false; group_names.len()];
+        let mut read = vec![0usize; group_names.len()];
         let mut slice = cap + 1;
         loop {
             let mut ask: Vec<usize> = Vec::new();
-            for group in &groups {
-                if over.contains(group) {
+            for &group in &groups {
+                if over[group] {
                     continue;
                 }
                 let list = &members[group];
-                let from = read.get(group).copied().unwrap_or(0);
+                let from = read[group];
                 let to = (from + slice).min(list.len());
                 ask.extend(&list[from..to]);
-                read.insert(group, to);
+                read[group] = to;
             }
             if ask.is_empty() {
                 break;
             }
-            let keys: Vec<String> = ask.iter().map(|&i| second[i].0.to_string()).collect();
+            let keys: Vec<&str> = ask.iter().map(|&i| &*second[i].0).collect();
             let found = source.postings(&keys, cap).await?;
             for (&i, found) in ask.iter().zip(found) {
-                let group = second[i].2.as_str();
+                let group = second[i].2;
                 match &found {
                     Capped::Within(h) => {
-                        let items = reached.entry(group).or_default();
-                        items.extend(h.iter().map(|h| h.item.clone()));
+                        let items = &mut reached[group];
+                        items.extend(h.iter().map(|h| h.item));
                         if items.len() > cap {
-                            over.insert(group);
+                            over[group] = true;
                         }
                     }
-                    Capped::Over(_) => {
-                        over.insert(group);
-                    }
+                    Capped::Over(_) => over[group] = true,
                 }
                 hits[i] = Some(found);
             }
             slice = slice.saturating_mul(2);
         }
-        for group in &groups {
-            if over.contains(group) {
-                let n = reached.get(group).map_or(cap + 1, |i| i.len().max(cap + 1));
-                note(&mut noise, (*group).to_owned(), n);
+        for &group in &groups {
+            if over[group] {
+                let n = reached[group].len().max(cap + 1);
+                note(&mut noise, group_names[group].clone(), n);
             }
         }
         for ((_, reason, group), hits) in second.iter().zip(&hits) {
-            if over.contains(group.as_str()) {
+            if over[*group] {
                 continue;
             }
             if let Some(Capped::Within(hits)) = hits {
@@ -452,14 +476,38 @@ pub async fn correlate<P: Postings>(
         }
     }
 
+    let mut objects: Vec<u64> = links
+        .found
+        .iter()
+        .flat_map(|(&other, (_, via))| std::iter::once(other).chain(via.iter().copied()))
+        .collect();
+    objects.sort_unstable();
+    objects.dedup();
+    let names: FxHashMap<u64, std::sync::Arc<str>> = objects
+        .iter()
+        .zip(source.names(&objects).await?)
+        .filter_map(|(&o, name)| Some((o, name?)))
+        .collect();
     let mut out: Vec<Link> = links
         .found
         .into_iter()
-        .map(|(other, (reasons, via))| Link {
-            item: other,
-            weight: 1.0 - reasons.iter().map(|r| 1.0 - r.weight()).product::<f64>(),
-            reasons,
-            via: via.into_iter().collect(),
+        .filter_map(|(other, (reasons, via))| {
+            let other = names.get(&other)?;
+            if **other == *item {
+                return None;
+            }
+            let mut via: Vec<String> = via
+                .iter()
+                .filter_map(|s| names.get(s).map(|n| n.to_string()))
+                .collect();
+            via.sort_unstable();
+            via.dedup();
+            Some(Link {
+                item: other.to_string(),
+                weight: 1.0 - reasons.iter().map(|r| 1.0 - r.weight()).product::<f64>(),
+                reasons,
+                via,
+            })
         })
         .collect();
     out.sort_by(|a, b| {

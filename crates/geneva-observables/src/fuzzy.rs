@@ -8,11 +8,13 @@ const SPAMSUM_LENGTH: usize = 64;
 const MIN_BLOCKSIZE: u64 = 3;
 const ROLLING_WINDOW: usize = 7;
 
-struct Ssdeep<'a> {
+/// An ssdeep digest, parsed once so that one digest can be scored against
+/// many without parsing it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsdeepDigest {
     block_size: u64,
     first: Vec<u8>,
     second: Vec<u8>,
-    _text: &'a str,
 }
 
 /// Runs of more than three equal characters carry no more information
@@ -28,29 +30,79 @@ fn strip_sequences(s: &str) -> Vec<u8> {
     out
 }
 
-fn parse_ssdeep(text: &str) -> Result<Ssdeep<'_>, NormalizeError> {
+fn parse_ssdeep(text: &str) -> Result<SsdeepDigest, NormalizeError> {
     let normal = normalize::ssdeep(text)?;
     let mut parts = normal.splitn(3, ':');
     let block_size = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
     let first = strip_sequences(parts.next().unwrap_or(""));
     let second = strip_sequences(parts.next().unwrap_or(""));
-    Ok(Ssdeep {
+    Ok(SsdeepDigest {
         block_size,
         first,
         second,
-        _text: text,
     })
+}
+
+/// The 7-byte windows of a part, packed into integers: two parts share a
+/// window exactly when they share one of these.
+fn packed_windows(part: &[u8]) -> Vec<u64> {
+    part.windows(ROLLING_WINDOW)
+        .map(|w| w.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+        .collect()
 }
 
 fn has_common_substring(a: &[u8], b: &[u8]) -> bool {
     if a.len() < ROLLING_WINDOW || b.len() < ROLLING_WINDOW {
         return false;
     }
-    a.windows(ROLLING_WINDOW)
-        .any(|w| b.windows(ROLLING_WINDOW).any(|v| v == w))
+    let mut ours = packed_windows(a);
+    ours.sort_unstable();
+    packed_windows(b)
+        .iter()
+        .any(|w| ours.binary_search(w).is_ok())
 }
 
+/// Unit-cost edit distance. Parts are at most 64 bytes, so the shorter one
+/// fits a machine word and Myers' bit-parallel algorithm (in Hyyrö's
+/// formulation) computes a column of the table per step.
 fn levenshtein(a: &[u8], b: &[u8]) -> usize {
+    let (pattern, text) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if pattern.is_empty() {
+        return text.len();
+    }
+    if pattern.len() > 64 {
+        return levenshtein_table(a, b);
+    }
+    let mut peq = [0u64; 256];
+    for (i, &c) in pattern.iter().enumerate() {
+        peq[usize::from(c)] |= 1 << i;
+    }
+    let last = 1u64 << (pattern.len() - 1);
+    let mut pv = u64::MAX;
+    let mut mv = 0u64;
+    let mut score = pattern.len();
+    for &c in text {
+        let eq = peq[usize::from(c)];
+        let xv = eq | mv;
+        let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+        let mut ph = mv | !(xh | pv);
+        let mut mh = pv & xh;
+        if ph & last != 0 {
+            score += 1;
+        } else if mh & last != 0 {
+            score -= 1;
+        }
+        ph = (ph << 1) | 1;
+        mh <<= 1;
+        pv = mh | !(xv | ph);
+        mv = ph & xv;
+    }
+    score
+}
+
+/// The textbook table, for parts too long for a word (never from a valid
+/// digest; kept so that `levenshtein` is total) and as the tests' oracle.
+fn levenshtein_table(a: &[u8], b: &[u8]) -> usize {
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     let mut current = vec![0; b.len() + 1];
     for (i, x) in a.iter().enumerate() {
@@ -81,23 +133,38 @@ fn score_strings(a: &[u8], b: &[u8], block_size: u64) -> u32 {
     score as u32
 }
 
+impl SsdeepDigest {
+    pub fn parse(text: &str) -> Result<SsdeepDigest, NormalizeError> {
+        parse_ssdeep(text)
+    }
+
+    /// ssdeep's match score against `other`, 0 (nothing in common) to 100.
+    pub fn score(&self, other: &SsdeepDigest) -> u32 {
+        let (x, y) = (self, other);
+        let (bx, by) = (x.block_size, y.block_size);
+        if bx != by && bx != by.saturating_mul(2) && by != bx.saturating_mul(2) {
+            return 0;
+        }
+        if bx == by && x.first == y.first {
+            return 100;
+        }
+        if bx == by {
+            score_strings(&x.first, &y.first, bx).max(score_strings(
+                &x.second,
+                &y.second,
+                by.saturating_mul(2),
+            ))
+        } else if bx == by.saturating_mul(2) {
+            score_strings(&x.first, &y.second, bx)
+        } else {
+            score_strings(&x.second, &y.first, by)
+        }
+    }
+}
+
 /// ssdeep's match score of two digests, 0 (nothing in common) to 100.
 pub fn ssdeep_score(a: &str, b: &str) -> Result<u32, NormalizeError> {
-    let (x, y) = (parse_ssdeep(a)?, parse_ssdeep(b)?);
-    let (bx, by) = (x.block_size, y.block_size);
-    if bx != by && bx != by * 2 && by != bx * 2 {
-        return Ok(0);
-    }
-    if bx == by && x.first == y.first {
-        return Ok(100);
-    }
-    Ok(if bx == by {
-        score_strings(&x.first, &y.first, bx).max(score_strings(&x.second, &y.second, by * 2))
-    } else if bx == by * 2 {
-        score_strings(&x.first, &y.second, bx)
-    } else {
-        score_strings(&x.second, &y.first, by)
-    })
+    Ok(parse_ssdeep(a)?.score(&parse_ssdeep(b)?))
 }
 
 /// The 7-character substrings of a digest's two parts (and its first part
@@ -111,7 +178,10 @@ pub fn ssdeep_grams(digest: &str) -> Result<(u64, Vec<String>), NormalizeError> 
         d.block_size,
         String::from_utf8_lossy(&d.first)
     )];
-    for (part, size) in [(&d.first, d.block_size), (&d.second, d.block_size * 2)] {
+    for (part, size) in [
+        (&d.first, d.block_size),
+        (&d.second, d.block_size.saturating_mul(2)),
+    ] {
         for w in part.windows(ROLLING_WINDOW) {
             grams.push(format!("{size}:{}", String::from_utf8_lossy(w)));
         }
@@ -140,7 +210,10 @@ pub fn ssdeep_winnowed_grams(digest: &str, window: usize) -> Result<Vec<String>,
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
     }
-    for (part, size) in [(&d.first, d.block_size), (&d.second, d.block_size * 2)] {
+    for (part, size) in [
+        (&d.first, d.block_size),
+        (&d.second, d.block_size.saturating_mul(2)),
+    ] {
         let all: Vec<&[u8]> = part.windows(ROLLING_WINDOW).collect();
         if all.is_empty() {
             continue;
@@ -241,4 +314,61 @@ impl Tlsh {
 /// TLSH distance of two digests.
 pub fn tlsh_distance(a: &str, b: &str) -> Result<u32, NormalizeError> {
     Ok(Tlsh::parse(a)?.distance(&Tlsh::parse(b)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+
+    /// Random parts over a small alphabet, so that edits and shared runs are common.
+    fn part(rng: &mut StdRng, max: usize) -> Vec<u8> {
+        let len = rng.random_range(0..=max);
+        (0..len)
+            .map(|_| b"ABCDab+/"[rng.random_range(0..8)])
+            .collect()
+    }
+
+    #[test]
+    fn bit_parallel_edit_distance_agrees_with_the_table() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let (a, b) = (part(&mut rng, 64), part(&mut rng, 64));
+            assert_eq!(
+                levenshtein(&a, &b),
+                levenshtein_table(&a, &b),
+                "{:?} {:?}",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b)
+            );
+        }
+        assert_eq!(levenshtein(b"", b"abc"), 3);
+        assert_eq!(levenshtein(b"kitten", b"sitting"), 3);
+        let long = vec![b'a'; 70];
+        assert_eq!(levenshtein(&long, &long[..65]), 5);
+    }
+
+    #[test]
+    fn shared_windows_agree_with_the_naive_search() {
+        let mut rng = StdRng::seed_from_u64(8);
+        for _ in 0..20_000 {
+            let (a, b) = (part(&mut rng, 20), part(&mut rng, 20));
+            let naive = a.len() >= ROLLING_WINDOW
+                && b.len() >= ROLLING_WINDOW
+                && a.windows(ROLLING_WINDOW)
+                    .any(|w| b.windows(ROLLING_WINDOW).any(|v| v == w));
+            assert_eq!(has_common_substring(&a, &b), naive);
+        }
+    }
+
+    #[test]
+    fn the_largest_block_sizes_do_not_overflow() {
+        let top = 3u64 << 62;
+        let a = format!("{top}:AAAAAAAAAB:CCCCCCCCD");
+        assert!(ssdeep_grams(&a).is_ok());
+        assert!(ssdeep_winnowed_grams(&a, 4).is_ok());
+        assert_eq!(ssdeep_score(&a, &a).unwrap(), 100);
+        let half = format!("{}:AAAAAAAAAB:CCCCCCCCD", top / 2);
+        assert!(ssdeep_score(&a, &half).is_ok());
+    }
 }

@@ -135,6 +135,44 @@ impl Observable {
         (o.key() == key).then_some(o)
     }
 
+    /// The observable a key made by [`key`](Observable::key) names, without
+    /// normalising it again: for keys read back from an index that only
+    /// files keys of normalised values, where normalising (IDNA, URL
+    /// parsing) would cost more than the lookup. Text that is not such a
+    /// key may give an observable that matches nothing; it never panics.
+    pub fn from_index_key(key: &str) -> Option<Observable> {
+        let (kind, value) = key.split_once(':')?;
+        fn net(value: &str) -> Option<(&str, u8)> {
+            let (address, prefix) = value.split_once('/')?;
+            Some((address, prefix.parse().ok()?))
+        }
+        Some(match kind {
+            "ipv4" => Observable::Ipv4(value.parse().ok()?),
+            "ipv6" => Observable::Ipv6(value.parse().ok()?),
+            "ipv4-net" => {
+                let (address, prefix) = net(value)?;
+                Observable::Ipv4Net(address.parse().ok()?, prefix)
+            }
+            "ipv6-net" => {
+                let (address, prefix) = net(value)?;
+                Observable::Ipv6Net(address.parse().ok()?, prefix)
+            }
+            "domain" => Observable::Domain(value.to_owned()),
+            "url" => Observable::Url(value.to_owned()),
+            "email" => Observable::Email(value.to_owned()),
+            "ssdeep" => Observable::Ssdeep(value.to_owned()),
+            "tlsh" => Observable::Tlsh(value.to_owned()),
+            "x509-serial" => Observable::X509Serial(value.to_owned()),
+            "regkey" => Observable::RegistryKey(value.to_owned()),
+            "mutex" => Observable::Mutex(value.to_owned()),
+            "md5" => Observable::FileHash(HashAlgo::Md5, value.to_owned()),
+            "sha1" => Observable::FileHash(HashAlgo::Sha1, value.to_owned()),
+            "sha256" => Observable::FileHash(HashAlgo::Sha256, value.to_owned()),
+            "sha512" => Observable::FileHash(HashAlgo::Sha512, value.to_owned()),
+            _ => return Observable::from_key(key),
+        })
+    }
+
     /// `kind:value`: equal keys mean the same thing.
     pub fn key(&self) -> String {
         let value = match self {

@@ -26,14 +26,15 @@ use std::io::{BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use geneva_store::{Capped, IndexBatch, IndexStats, PostingHit, Store, StoreError, Viewer};
+use geneva_store::{
+    Capped, IndexBatch, IndexStats, ObjectHandle, PostingHit, Store, StoreError, Viewer,
+};
 
 use codec::{Frames, MAGIC, Record};
 
 /// Maps over storage numbers and ids within one query: seeded per process,
 /// and much cheaper than SipHash for the thousands of lookups a query makes.
 type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use memory::Memory;
 
 #[derive(Debug, thiserror::Error)]
@@ -123,10 +124,10 @@ type Damage = String;
 /// Loads the snapshot, if any: the memory it holds, or what is wrong with it.
 fn load_snapshot(path: &Path) -> Result<Result<Memory, Damage>, IndexError> {
     let Some(reader) = open_existing(path)? else {
-        return Ok(Ok(Memory::default()));
+        return Ok(Ok(Memory::new()));
     };
     let mut frames = Frames::new(reader, MAGIC.len() as u64);
-    let mut memory = Memory::default();
+    let mut memory = Memory::new();
     while let Some(payload) = frames.next_frame().map_err(io_at(path))? {
         match codec::decode(&payload) {
             Ok(Record::Chunk(body)) => {
@@ -191,7 +192,7 @@ impl PostingIndex {
     pub fn in_memory(store: Arc<dyn Store>) -> Self {
         PostingIndex {
             store,
-            memory: RwLock::new(Memory::default()),
+            memory: RwLock::new(Memory::new()),
             files: Mutex::new(None),
             fold_at: FOLD_AT,
         }
@@ -229,7 +230,7 @@ impl PostingIndex {
                     remove_if_present(&snapshot)?;
                     remove_if_present(&log)?;
                 }
-                (Memory::default(), 0)
+                (Memory::new(), 0)
             }
         };
         if !writing {
@@ -365,7 +366,7 @@ impl PostingIndex {
             files.snapshot_bytes = 0;
             restart_log(files)?;
         }
-        *memory = Memory::default();
+        *memory = Memory::new();
         Ok(())
     }
 
@@ -377,58 +378,67 @@ impl PostingIndex {
     /// For each key, the item versions carrying it that the viewer may see,
     /// through sources the viewer may see; or, when more than `cap` versions
     /// carry it (whoever may see them), "more than `cap`".
-    pub async fn postings(
+    pub async fn postings<K: AsRef<str> + Sync>(
         &self,
-        keys: &[String],
+        keys: &[K],
         cap: usize,
         viewer: &Viewer,
     ) -> Result<Vec<Capped<PostingHit>>, IndexError> {
-        let found = self.memory().postings(keys, cap);
-        let mut seqs: Vec<u64> = found
-            .iter()
-            .filter_map(|c| match c {
-                Capped::Within(pairs) => Some(pairs.iter().flat_map(|&(i, s)| [i, s])),
-                Capped::Over(_) => None,
-            })
-            .flatten()
-            .collect();
-        seqs.sort_unstable();
-        seqs.dedup();
-        // One shared id a version, however many postings name it.
-        let mut visible = self.visible_shared(&seqs, viewer).await?;
-        // Versions of one object share one id, so that hits compare by pointer.
-        let mut interned: FastSet<Arc<str>> = FastSet::default();
-        for id in visible.values_mut() {
-            match interned.get(id) {
-                Some(first) => *id = first.clone(),
-                None => {
-                    interned.insert(id.clone());
+        // All keys' postings are copied into one buffer under the lock: one
+        // allocation however many keys, and no lock held across the await.
+        let mut flat: Vec<(u64, u64)> = Vec::new();
+        let mut spans: Vec<Option<std::ops::Range<usize>>> = Vec::with_capacity(keys.len());
+        {
+            let memory = self.memory();
+            for key in keys {
+                let p = memory.postings_of(key.as_ref());
+                if p.len() > cap {
+                    spans.push(None);
+                } else {
+                    spans.push(Some(flat.len()..flat.len() + p.len()));
+                    flat.extend_from_slice(p);
                 }
             }
         }
-        Ok(found
+        let mut seqs: Vec<u64> = flat.iter().flat_map(|&(i, s)| [i, s]).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let visible = self.visible_objects(&seqs, viewer).await?;
+        // Postings are unique pairs of versions; they are unique pairs of
+        // objects too unless two of the versions are of one object.
+        let mut objects: Vec<ObjectHandle> = visible.values().copied().collect();
+        objects.sort_unstable();
+        objects.dedup();
+        let versions_share_objects = objects.len() < visible.len();
+        Ok(spans
             .into_iter()
-            .map(|c| match c {
-                Capped::Over(n) => Capped::Over(n),
-                Capped::Within(pairs) => {
-                    let mut hits: Vec<PostingHit> = Vec::new();
-                    for (item, source) in pairs {
-                        if let (Some(item), Some(source)) =
-                            (visible.get(&item), visible.get(&source))
-                            && !hits.iter().any(|h| {
-                                Arc::ptr_eq(&h.item, item) && Arc::ptr_eq(&h.source, source)
-                            })
-                        {
-                            hits.push(PostingHit {
-                                item: item.clone(),
-                                source: source.clone(),
-                            });
+            .map(|span| {
+                let Some(span) = span else {
+                    return Capped::Over(cap + 1);
+                };
+                let p = &flat[span];
+                let mut hits: Vec<PostingHit> = Vec::with_capacity(p.len());
+                for (item, source) in p {
+                    if let (Some(&item), Some(&source)) = (visible.get(item), visible.get(source)) {
+                        let hit = PostingHit { item, source };
+                        if !(versions_share_objects && hits.contains(&hit)) {
+                            hits.push(hit);
                         }
                     }
-                    Capped::Within(hits)
                 }
+                Capped::Within(hits)
             })
             .collect())
+    }
+
+    /// The STIX ids of objects this index handed out; `None` for a handle
+    /// from before the index was rebuilt.
+    pub fn object_ids(&self, handles: &[ObjectHandle]) -> Vec<Option<Arc<str>>> {
+        let memory = self.memory();
+        handles
+            .iter()
+            .map(|&h| memory.object_id(h).cloned())
+            .collect()
     }
 
     /// The STIX id of each of `seqs` the viewer may see. Versions whose
@@ -439,19 +449,20 @@ impl PostingIndex {
         seqs: &[u64],
         viewer: &Viewer,
     ) -> Result<std::collections::HashMap<u64, String>, IndexError> {
-        Ok(self
-            .visible_shared(seqs, viewer)
-            .await?
+        let visible = self.visible_objects(seqs, viewer).await?;
+        let memory = self.memory();
+        Ok(visible
             .into_iter()
-            .map(|(seq, id)| (seq, id.to_string()))
+            .filter_map(|(seq, h)| Some((seq, memory.object_id(h)?.to_string())))
             .collect())
     }
 
-    async fn visible_shared(
+    /// The object of each of `seqs` the viewer may see.
+    async fn visible_objects(
         &self,
         seqs: &[u64],
         viewer: &Viewer,
-    ) -> Result<FastMap<u64, Arc<str>>, IndexError> {
+    ) -> Result<FastMap<u64, ObjectHandle>, IndexError> {
         let mut visible = FastMap::with_capacity_and_hasher(seqs.len(), Default::default());
         if seqs.is_empty() {
             return Ok(visible);
@@ -472,9 +483,9 @@ impl PostingIndex {
             let memory = self.memory();
             for &seq in seqs {
                 match memory.access(seq) {
-                    Some((id, facts)) => {
+                    Some((object, facts)) => {
                         if facts.visible_to(viewer, &groups) {
-                            visible.insert(seq, id.clone());
+                            visible.insert(seq, memory.handle(object));
                         }
                     }
                     None => unknown.push(seq),
@@ -482,8 +493,13 @@ impl PostingIndex {
             }
         }
         if !unknown.is_empty() {
-            for (seq, id) in self.store.visible_seqs(&unknown, viewer).await? {
-                visible.insert(seq, Arc::from(id));
+            let found = self.store.visible_seqs(&unknown, viewer).await?;
+            // Rare (versions indexed before batches carried access facts):
+            // their objects are numbered as they are met.
+            let mut memory = self.memory.write().unwrap_or_else(|e| e.into_inner());
+            for (seq, id) in found {
+                let object = memory.object(&id);
+                visible.insert(seq, memory.handle(object));
             }
         }
         Ok(visible)

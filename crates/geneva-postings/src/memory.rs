@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use geneva_store::{Capped, IndexBatch, IndexedValue, VersionAccess};
+use geneva_store::{Capped, IndexBatch, IndexedValue, ObjectHandle, VersionAccess};
 
 use crate::codec::Body;
 
@@ -21,6 +21,9 @@ struct Value {
 
 #[derive(Default)]
 pub(crate) struct Memory {
+    /// Which index this is: handles carry it, so that a handle given out
+    /// before a rebuild is never read as another object after it.
+    epoch: u32,
     pub cursor: Option<u64>,
     /// Batches applied since the index was empty: what the log chains on.
     pub batches: u64,
@@ -33,11 +36,15 @@ pub(crate) struct Memory {
     /// (item, source) → the values that source gives the item, sorted.
     items: BTreeMap<(u64, u64), Vec<u32>>,
     references: Map<Box<str>, Vec<u64>>,
-    /// Access facts of the versions postings name, with the version's id
-    /// shared (the facts' own `id` is left empty); found through a compact
-    /// map from storage number to place, since a query looks up thousands.
-    access: Vec<(Arc<str>, VersionAccess)>,
-    access_at: Map<u64, u32>,
+    /// Access facts of the versions postings name, with the version's
+    /// object number (the facts' own `id` is left empty); found through a
+    /// compact map from storage number to place and object, since a query
+    /// looks up thousands and the operator needs only the object.
+    access: Vec<(u32, VersionAccess)>,
+    access_at: Map<u64, (u32, u32)>,
+    /// Objects by number: one shared id for all versions of an object.
+    objects: Vec<Arc<str>>,
+    object_of: Map<Arc<str>, u32>,
     pub postings: u64,
     pub derived_rows: u64,
 }
@@ -89,7 +96,40 @@ pub(crate) fn body_of(batch: IndexBatch) -> Body {
     }
 }
 
+static EPOCHS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
 impl Memory {
+    pub fn new() -> Memory {
+        Memory {
+            epoch: EPOCHS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            ..Memory::default()
+        }
+    }
+
+    /// The number of the object with STIX id `id`, given one if new.
+    pub fn object(&mut self, id: &str) -> u32 {
+        if let Some(&n) = self.object_of.get(id) {
+            return n;
+        }
+        let n = self.objects.len() as u32;
+        let id: Arc<str> = Arc::from(id);
+        self.objects.push(id.clone());
+        self.object_of.insert(id, n);
+        n
+    }
+
+    pub fn handle(&self, object: u32) -> ObjectHandle {
+        ObjectHandle((u64::from(self.epoch) << 32) | u64::from(object))
+    }
+
+    /// The STIX id a handle of this index names.
+    pub fn object_id(&self, handle: ObjectHandle) -> Option<&Arc<str>> {
+        if (handle.0 >> 32) as u32 != self.epoch {
+            return None;
+        }
+        self.objects.get(handle.0 as u32 as usize)
+    }
+
     fn intern(&mut self, value: IndexedValue) -> u32 {
         if let Some(&id) = self.by_key.get(value.key.as_str()) {
             return id;
@@ -151,39 +191,35 @@ impl Memory {
 
     fn keep_access(&mut self, access: Vec<VersionAccess>) {
         for mut a in access {
-            let id: Arc<str> = Arc::from(std::mem::take(&mut a.id));
+            let object = self.object(&std::mem::take(&mut a.id));
             match self.access_at.get(&a.seq) {
-                Some(&at) => self.access[at as usize] = (id, a),
+                Some(&(at, _)) => {
+                    self.access_at.insert(a.seq, (at, object));
+                    self.access[at as usize] = (object, a);
+                }
                 None => {
-                    self.access_at.insert(a.seq, self.access.len() as u32);
-                    self.access.push((id, a));
+                    self.access_at
+                        .insert(a.seq, (self.access.len() as u32, object));
+                    self.access.push((object, a));
                 }
             }
         }
     }
 
-    /// The id and access facts of version `seq`, if a batch brought them.
-    pub fn access(&self, seq: u64) -> Option<&(Arc<str>, VersionAccess)> {
+    /// The object and access facts of version `seq`, if a batch brought
+    /// them. The facts are only read if the caller reads them.
+    pub fn access(&self, seq: u64) -> Option<(u32, &VersionAccess)> {
         self.access_at
             .get(&seq)
-            .map(|&at| &self.access[at as usize])
+            .map(|&(at, object)| (object, &self.access[at as usize].1))
     }
 
-    /// Each key's postings, or its count when over `cap`; `None` when never indexed.
-    pub fn postings(&self, keys: &[String], cap: usize) -> Vec<Capped<(u64, u64)>> {
-        keys.iter()
-            .map(|k| match self.by_key.get(k.as_str()) {
-                None => Capped::Within(Vec::new()),
-                Some(&id) => {
-                    let p = &self.values[id as usize].postings;
-                    if p.len() > cap {
-                        Capped::Over(cap + 1)
-                    } else {
-                        Capped::Within(p.clone())
-                    }
-                }
-            })
-            .collect()
+    /// The postings of one key, sorted and unique; empty when never indexed.
+    pub fn postings_of(&self, key: &str) -> &[(u64, u64)] {
+        match self.by_key.get(key) {
+            Some(&id) => &self.values[id as usize].postings,
+            None => &[],
+        }
     }
 
     pub fn derived(&self, hashes: &[u64], cap: usize) -> Vec<Capped<std::sync::Arc<str>>> {
@@ -353,9 +389,9 @@ impl Memory {
             body.references
                 .extend(items.iter().map(|&i| (target.to_string(), i)));
         }
-        for (id, access) in &self.access {
+        for (object, access) in &self.access {
             body.access.push(VersionAccess {
-                id: id.to_string(),
+                id: self.objects[*object as usize].to_string(),
                 ..access.clone()
             });
             if body.access.len() >= per_chunk {

@@ -82,10 +82,16 @@ impl Fixture {
     }
 }
 
-fn items(found: &Capped<PostingHit>) -> Vec<String> {
+/// The STIX ids of the items hit, sorted: handles are named by the index that gave them.
+fn items(index: &PostingIndex, found: &Capped<PostingHit>) -> Vec<String> {
     match found {
         Capped::Within(hits) => {
-            let mut items: Vec<String> = hits.iter().map(|h| h.item.to_string()).collect();
+            let handles: Vec<_> = hits.iter().map(|h| h.item).collect();
+            let mut items: Vec<String> = index
+                .object_ids(&handles)
+                .into_iter()
+                .map(|id| id.expect("a handle of this index").to_string())
+                .collect();
             items.sort();
             items
         }
@@ -191,17 +197,20 @@ async fn shared_domain_fixture(
 async fn assert_shared_domain_reads(index: &PostingIndex, b: &Organisation, c: &Organisation) {
     let key = vec!["domain:x.example".to_owned()];
     let everyone = index.postings(&key, 10, &Viewer::Operator).await.unwrap();
-    assert_eq!(items(&everyone[0]), vec![id(1), id(2)]);
+    assert_eq!(items(index, &everyone[0]), vec![id(1), id(2)]);
     // C sees A's GREEN incident, through A's GREEN domain, and not B's AMBER one.
     let seen_by_c = index.postings(&key, 10, &member(c)).await.unwrap();
-    assert_eq!(items(&seen_by_c[0]), vec![id(1)]);
+    assert_eq!(items(index, &seen_by_c[0]), vec![id(1)]);
     if let Capped::Within(hits) = &seen_by_c[0] {
-        assert_eq!(&*hits[0].source, DOMAIN);
+        assert_eq!(
+            index.object_ids(&[hits[0].source])[0].as_deref(),
+            Some(DOMAIN)
+        );
     }
     let seen_by_b = index.postings(&key, 10, &member(b)).await.unwrap();
-    assert_eq!(items(&seen_by_b[0]).len(), 2);
+    assert_eq!(items(index, &seen_by_b[0]).len(), 2);
     let anonymous = index.postings(&key, 10, &Viewer::Anonymous).await.unwrap();
-    assert!(items(&anonymous[0]).is_empty());
+    assert!(items(index, &anonymous[0]).is_empty());
     // Over the cap: "more than the cap", whoever asks.
     for viewer in [Viewer::Operator, Viewer::Anonymous] {
         assert_eq!(
@@ -210,7 +219,7 @@ async fn assert_shared_domain_reads(index: &PostingIndex, b: &Organisation, c: &
         );
     }
     let unknown = index
-        .postings(&["domain:nowhere.example".into()], 10, &Viewer::Operator)
+        .postings(&["domain:nowhere.example"], 10, &Viewer::Operator)
         .await
         .unwrap();
     assert_eq!(unknown[0], Capped::Within(Vec::new()));
@@ -356,9 +365,9 @@ async fn large_batches_merge_and_cap() {
                 expected.push(id(3));
             }
             expected.sort();
-            assert_eq!(items(c), expected, "{}", all[n]);
+            assert_eq!(items(index, c), expected, "{}", all[n]);
         }
-        assert_eq!(items(&found[12_000]), vec![id(1)]);
+        assert_eq!(items(index, &found[12_000]), vec![id(1)]);
         assert_eq!(found[12_001], Capped::Within(Vec::new()));
         let values_of_1 = index.item_values(&id(1), &Viewer::Operator).await.unwrap();
         assert_eq!(values_of_1.len(), 12_001, "both batches' values, once each");
@@ -409,8 +418,8 @@ async fn grow(f: &Fixture, index: &PostingIndex, n: u32, tag: &str) -> Vec<Strin
     keys
 }
 
-fn linked(found: &[Capped<PostingHit>]) -> usize {
-    found.iter().filter(|c| items(c).len() == 1).count()
+fn linked(index: &PostingIndex, found: &[Capped<PostingHit>]) -> usize {
+    found.iter().filter(|c| items(index, c).len() == 1).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,7 +436,7 @@ async fn a_torn_tail_is_cut_and_the_rest_kept() {
     let (index, _) = f.open();
     assert!(index.cursor() < cursor, "the torn batch is gone");
     let found = index.postings(&keys, 10, &Viewer::Operator).await.unwrap();
-    assert_eq!(linked(&found), 4);
+    assert_eq!(linked(&index, &found), 4);
     assert!(
         std::fs::metadata(&log).unwrap().len() < bytes.len() as u64 - 5,
         "the torn tail is cut off the file"
@@ -437,7 +446,7 @@ async fn a_torn_tail_is_cut_and_the_rest_kept() {
     drop(index);
     let (index, _) = f.open();
     let found = index.postings(&more, 10, &Viewer::Operator).await.unwrap();
-    assert_eq!(linked(&found), 1);
+    assert_eq!(linked(&index, &found), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -501,7 +510,7 @@ async fn a_second_process_reads_and_keeps_its_own_copy() {
     assert_eq!(reader.cursor(), writer.cursor());
     assert_eq!(reader.stats().bytes, None, "it writes nothing");
     let found = reader.postings(&keys, 10, &Viewer::Operator).await.unwrap();
-    assert_eq!(linked(&found), 3);
+    assert_eq!(linked(&reader, &found), 3);
     // Once the writer is gone, the next process writes.
     drop(writer);
     drop(reader);
@@ -523,7 +532,7 @@ async fn snapshots_and_logs_chain_over_many_folds() {
     );
     keys.extend(grow(&f, &index, 5, "b").await);
     let found = index.postings(&keys, 10, &Viewer::Operator).await.unwrap();
-    assert_eq!(linked(&found), 25);
+    assert_eq!(linked(&index, &found), 25);
 }
 
 /// The index decides from the facts its batches brought exactly as the
@@ -620,5 +629,58 @@ async fn the_index_sees_what_the_store_sees() {
         from_index.sort();
         let from_store = f.store.visible_seqs(&seqs, viewer).await.unwrap();
         assert_eq!(from_index, from_store, "{viewer:?}");
+    }
+}
+
+/// Two versions of one incident carrying one value are one hit, with or
+/// without access facts; a handle from before a rebuild names nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handles_name_objects_across_versions_and_not_after_a_rebuild() {
+    for with_access in [true, false] {
+        let f = Fixture::new();
+        let mut newer = incident(7);
+        newer["modified"] = json!("2026-02-01T00:00:00.000Z");
+        f.import(&[incident(7)], provenance(None, Tlp::Green)).await;
+        f.import(&[newer], provenance(None, Tlp::Green)).await;
+        let seqs: Vec<u64> = f
+            .store
+            .corr_feed(None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|v| v.version.id == id(7))
+            .map(|v| v.seq)
+            .collect();
+        assert_eq!(seqs.len(), 2, "two versions");
+        let (index, _) = f.open();
+        let batch = IndexBatch {
+            to: f.last_position().await,
+            postings: seqs
+                .iter()
+                .map(|&s| ItemPostings {
+                    item: s,
+                    source: s,
+                    values: vec![value("mutex:twice", vec![], None)],
+                })
+                .collect(),
+            references: Vec::new(),
+            access: if with_access {
+                f.store.version_access(&seqs).await.unwrap()
+            } else {
+                Vec::new()
+            },
+        };
+        assert!(index.apply(batch, None).unwrap());
+        let found = index
+            .postings(&["mutex:twice"], 10, &Viewer::Operator)
+            .await
+            .unwrap();
+        let Capped::Within(hits) = &found[0] else {
+            panic!("over the cap")
+        };
+        assert_eq!(hits.len(), 1, "with_access {with_access}: {hits:?}");
+        assert_eq!(items(&index, &found[0]), vec![id(7)]);
+        index.reset().unwrap();
+        assert_eq!(index.object_ids(&[hits[0].item]), vec![None]);
     }
 }

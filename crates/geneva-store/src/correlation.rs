@@ -74,13 +74,20 @@ pub enum Capped<T> {
     Over(usize),
 }
 
+/// An object as an index numbers it: equal handles are the same object, for
+/// as long as the index that gave them is not rebuilt. A query works on
+/// these and asks for the STIX ids of the few it reports, since reading an
+/// id costs a trip to memory that a number does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectHandle(pub u64);
+
 /// An item version that carries a value, as the viewer may see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PostingHit {
-    /// The item's STIX id (shared: many values hit one item).
-    pub item: std::sync::Arc<str>,
-    /// The source version's STIX id (the item's own, or what it refers to).
-    pub source: std::sync::Arc<str>,
+    /// The item.
+    pub item: ObjectHandle,
+    /// The source version's object (the item itself, or what it refers to).
+    pub source: ObjectHandle,
 }
 
 /// Size of the index, for `geneva correlate --stats` and the benchmark.

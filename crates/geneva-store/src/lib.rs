@@ -15,7 +15,8 @@ mod directory;
 mod log;
 
 pub use correlation::{
-    Capped, FeedVersion, IndexBatch, IndexStats, IndexedValue, ItemPostings, PostingHit,
+    Capped, FeedVersion, IndexBatch, IndexStats, IndexedValue, ItemPostings, ObjectHandle,
+    PostingHit,
 };
 
 pub use directory::{AuditEntry, NewAuditEntry, Organisation, SharingGroup, TokenRecord, User};
