@@ -356,7 +356,15 @@ pub async fn correlate<P: Postings>(
             let Some(theirs_o) = Observable::from_index_key(&theirs) else {
                 continue;
             };
-            if warnings.list_of(&theirs_o).is_some() {
+            let url_host = match &theirs_o {
+                Observable::Url(u) => normalize::url_host(u),
+                _ => None,
+            };
+            let listed = match &theirs_o {
+                Observable::Url(_) => warnings.list_of_url(&theirs_o, url_host.as_ref()),
+                _ => warnings.list_of(&theirs_o),
+            };
+            if listed.is_some() {
                 continue;
             }
             let reason = match (lead, &theirs_o) {
@@ -368,7 +376,7 @@ pub async fn correlate<P: Postings>(
                     }
                 }
                 (Lead::UrlsOnHost { host }, Observable::Url(u))
-                    if normalize::url_host(u).is_some_and(|h| h.key() == *host) =>
+                    if url_host.as_ref().is_some_and(|h| h.key() == *host) =>
                 {
                     Reason::UrlHost {
                         url: u.clone(),

@@ -150,7 +150,25 @@ impl WarningLists {
         self.position_of(o).map(|p| self.lists[p].0.as_str())
     }
 
+    /// As [`list_of`](Self::list_of) for a URL whose host the caller has
+    /// already taken (with [`normalize::url_host`]), to parse it once.
+    pub fn list_of_url(&self, url: &Observable, host: Option<&Observable>) -> Option<&str> {
+        self.position_of_with_host(url, host)
+            .map(|p| self.lists[p].0.as_str())
+    }
+
     fn position_of(&self, o: &Observable) -> Option<usize> {
+        match o {
+            Observable::Url(u) => self.position_of_with_host(o, normalize::url_host(u).as_ref()),
+            _ => self.position_of_with_host(o, None),
+        }
+    }
+
+    fn position_of_with_host(
+        &self,
+        o: &Observable,
+        url_host: Option<&Observable>,
+    ) -> Option<usize> {
         let mut best: Option<usize> = self.exact.get(o).copied();
         let mut consider = |p: usize| best = Some(best.map_or(p, |b| b.min(p)));
         match o {
@@ -167,9 +185,9 @@ impl WarningLists {
                     }
                 }
             }
-            Observable::Url(u) => {
-                if let Some(host) = normalize::url_host(u)
-                    && let Some(p) = self.position_of(&host)
+            Observable::Url(_) => {
+                if let Some(host) = url_host
+                    && let Some(p) = self.position_of(host)
                 {
                     consider(p);
                 }

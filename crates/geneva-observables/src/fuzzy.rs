@@ -43,23 +43,22 @@ fn parse_ssdeep(text: &str) -> Result<SsdeepDigest, NormalizeError> {
     })
 }
 
-/// The 7-byte windows of a part, packed into integers: two parts share a
-/// window exactly when they share one of these.
-fn packed_windows(part: &[u8]) -> Vec<u64> {
-    part.windows(ROLLING_WINDOW)
-        .map(|w| w.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
-        .collect()
-}
-
+/// Whether two parts share a 7-byte window. Windows are packed into
+/// integers, ours sorted on the stack (parts are at most 64 bytes).
 fn has_common_substring(a: &[u8], b: &[u8]) -> bool {
     if a.len() < ROLLING_WINDOW || b.len() < ROLLING_WINDOW {
         return false;
     }
-    let mut ours = packed_windows(a);
+    let pack = |w: &[u8]| w.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    let mut ours = [0u64; SPAMSUM_LENGTH];
+    let n = (a.len() - ROLLING_WINDOW + 1).min(SPAMSUM_LENGTH);
+    for (slot, w) in ours.iter_mut().zip(a.windows(ROLLING_WINDOW)) {
+        *slot = pack(w);
+    }
+    let ours = &mut ours[..n];
     ours.sort_unstable();
-    packed_windows(b)
-        .iter()
-        .any(|w| ours.binary_search(w).is_ok())
+    b.windows(ROLLING_WINDOW)
+        .any(|w| ours.binary_search(&pack(w)).is_ok())
 }
 
 /// Unit-cost edit distance. Parts are at most 64 bytes, so the shorter one
