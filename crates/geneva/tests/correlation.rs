@@ -267,3 +267,54 @@ fn correlate_and_campaigns_from_the_command_line_and_over_http() {
         "GREEN reports are not for anonymous callers"
     );
 }
+
+/// `geneva bench correlate` end to end on a small load: it ingests every
+/// observable, finds links, keeps its index where asked, and `--reuse`
+/// finds the same links from the index's files. (Its timings are figures
+/// for BENCHMARKS.md, never assertions.)
+#[test]
+fn the_correlation_benchmark_runs_and_reuses_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept");
+    let kept_arg = kept.to_str().unwrap();
+    let small = [
+        "bench",
+        "correlate",
+        "--observables",
+        "20000",
+        "--incidents",
+        "400",
+        "--queries",
+        "100",
+        "--warmup",
+        "10",
+        "--json",
+    ];
+    let mut args = small.to_vec();
+    args.extend(["--keep", kept_arg]);
+    let first = ok_json(dir.path(), &args);
+    assert_eq!(first["observables"], 20_000);
+    assert_eq!(first["incidents"], 400);
+    assert!(first["values"].as_u64().unwrap() > 1_000, "{first}");
+    assert!(first["postings"].as_u64().unwrap() > 10_000, "{first}");
+    let links = first["mean_links_per_query"].as_f64().unwrap();
+    assert!(
+        links > 0.0,
+        "the Zipf-hot infrastructure links incidents: {first}"
+    );
+    let p = &first["query_ms"];
+    assert!(p["p50"].as_f64().unwrap() <= p["p99"].as_f64().unwrap());
+    assert!(kept.join("correlation").is_dir());
+
+    let mut args = small.to_vec();
+    args.retain(|a| *a != "--json");
+    args.extend(["--reuse", kept_arg]);
+    let again = ok_json(dir.path(), &args);
+    assert_eq!(again["mean_links_per_query"].as_f64().unwrap(), links);
+    // Refused: keeping into a directory that already holds a run.
+    let mut args = small.to_vec();
+    args.extend(["--keep", kept_arg]);
+    let out = geneva(dir.path(), &args);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+}

@@ -38,6 +38,10 @@ pub struct CorrelateArgs {
     /// Correlation queries to time.
     #[arg(long, default_value_t = 2_000)]
     queries: usize,
+    /// Queries run first and not timed: the first ones after start-up pay
+    /// for reading the database's pages and faulting in the index's.
+    #[arg(long, default_value_t = 200)]
+    warmup: usize,
     #[arg(long, default_value_t = 5)]
     seed: u64,
     /// Observables written in one transaction.
@@ -227,6 +231,7 @@ async fn correlate(args: CorrelateArgs) -> anyhow::Result<ExitCode> {
             "reused": path,
             "index_load_s": load.as_secs_f64(),
             "query_ms": percentiles(&latencies),
+            "warmup_queries": args.warmup,
             "mean_links_per_query": links as f64 / args.queries as f64,
             "peak_rss_mb": peak_rss_mb(),
         });
@@ -361,6 +366,7 @@ async fn run_correlate(
         "index_bytes_per_observable": stats.bytes.map(|b| (b as f64 / total as f64 * 10.0).round() / 10.0),
         "database_bytes": std::fs::metadata(path).map(|m| m.len()).ok(),
         "query_ms": percentiles(&latencies),
+        "warmup_queries": args.warmup,
         "mean_links_per_query": links as f64 / args.queries as f64,
         "peak_rss_mb": peak_rss_mb(),
     });
@@ -398,6 +404,17 @@ async fn time_queries(
     let mut rng = StdRng::seed_from_u64(args.seed + 1);
     let mut latencies = Vec::with_capacity(args.queries);
     let mut links = 0usize;
+    for _ in 0..args.warmup {
+        let (id, _) = &seqs[rng.random_range(0..seqs.len())];
+        geneva_analysis::correlate(
+            index,
+            &Viewer::Operator,
+            id,
+            Config::default(),
+            WarningLists::builtin(),
+        )
+        .await?;
+    }
     for _ in 0..args.queries {
         let (id, _) = &seqs[rng.random_range(0..seqs.len())];
         let t = Instant::now();
