@@ -1,7 +1,9 @@
 //! `/taxii2/`: TAXII 2.1 over the store, for member systems (MISP, OpenCTI,
 //! commercial platforms) that speak it. One API root; its collections are
-//! views of the store by TLP level, and the access rules decide what each
-//! caller sees in them, exactly as on `/api/v1`.
+//! views of the store by TLP level and by sharing group, and the access
+//! rules decide what each caller sees in them, exactly as on `/api/v1`.
+
+use std::borrow::Cow;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,8 +14,8 @@ use axum::routing::get;
 use geneva_access::{Principal, Scope};
 use geneva_stix::Tlp;
 use geneva_store::{
-    Cursor, NewAuditEntry, Provenance, RequestStatus, StoreError, StoredVersion, VersionPage,
-    VersionQuery, VersionSelect,
+    Cursor, NewAuditEntry, Provenance, RequestStatus, SharingGroup, StoreError, StoredVersion,
+    VersionPage, VersionQuery, VersionSelect,
 };
 use geneva_taxii::{
     ApiRoot, Collection, Collections, Discovery, ErrorMessage, Manifest, ManifestRecord, MediaKind,
@@ -30,75 +32,109 @@ const API_ROOT: &str = "geneva";
 /// Most objects (or manifest entries, or versions) on one page.
 const MAX_PAGE: usize = 1_000;
 
-/// A collection: a view of the store at one TLP level, or of everything.
+/// A collection: a view of the store at one TLP level, of everything, or of
+/// what was released to one sharing group.
+#[derive(Clone)]
 struct CollectionView {
-    id: &'static str,
-    alias: &'static str,
-    title: &'static str,
-    description: &'static str,
+    id: Cow<'static, str>,
+    alias: Cow<'static, str>,
+    title: Cow<'static, str>,
+    description: Cow<'static, str>,
     tlp: Option<Tlp>,
     /// Reports come in here (and only here); it serves nothing back.
     intake: bool,
+    /// A sharing group's collection: the group and its member organisations.
+    group: Option<(i64, Vec<i64>)>,
+}
+
+/// Sharing groups' collections are numbered after the fixed ones' prefix:
+/// stable as long as the group exists.
+const GROUP_COLLECTION_PREFIX: &str = "9d7c8c7e-4a8e-4f3c-9d43-";
+
+impl CollectionView {
+    fn of_group(group: &SharingGroup) -> CollectionView {
+        CollectionView {
+            id: Cow::Owned(format!("{GROUP_COLLECTION_PREFIX}{:012x}", group.id)),
+            alias: Cow::Owned(format!("group-{}", group.id)),
+            title: Cow::Owned(format!("Sharing group {}", group.name)),
+            description: Cow::Owned(format!(
+                "Released to the sharing group {}: its members see it under the access rules.",
+                group.name
+            )),
+            tlp: None,
+            intake: false,
+            group: Some((group.id, group.members.clone())),
+        }
+    }
 }
 
 /// Fixed ids, so that clients may keep them across restarts and upgrades.
 const COLLECTIONS: &[CollectionView] = &[
     CollectionView {
-        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c01",
-        alias: "clear",
-        title: "TLP:CLEAR",
-        description: "What the body publishes to everyone; no credentials needed.",
+        id: Cow::Borrowed("9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c01"),
+        alias: Cow::Borrowed("clear"),
+        title: Cow::Borrowed("TLP:CLEAR"),
+        description: Cow::Borrowed("What the body publishes to everyone; no credentials needed."),
         tlp: Some(Tlp::Clear),
         intake: false,
+        group: None,
     },
     CollectionView {
-        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c02",
-        alias: "green",
-        title: "TLP:GREEN",
-        description: "Shared with the community of members.",
+        id: Cow::Borrowed("9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c02"),
+        alias: Cow::Borrowed("green"),
+        title: Cow::Borrowed("TLP:GREEN"),
+        description: Cow::Borrowed("Shared with the community of members."),
         tlp: Some(Tlp::Green),
         intake: false,
+        group: None,
     },
     CollectionView {
-        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c03",
-        alias: "amber",
-        title: "TLP:AMBER",
-        description: "Released to your organisation or a group it belongs to.",
+        id: Cow::Borrowed("9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c03"),
+        alias: Cow::Borrowed("amber"),
+        title: Cow::Borrowed("TLP:AMBER"),
+        description: Cow::Borrowed("Released to your organisation or a group it belongs to."),
         tlp: Some(Tlp::Amber),
         intake: false,
+        group: None,
     },
     CollectionView {
-        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c04",
-        alias: "amber-strict",
-        title: "TLP:AMBER+STRICT",
-        description: "Released to your organisation only.",
+        id: Cow::Borrowed("9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c04"),
+        alias: Cow::Borrowed("amber-strict"),
+        title: Cow::Borrowed("TLP:AMBER+STRICT"),
+        description: Cow::Borrowed("Released to your organisation only."),
         tlp: Some(Tlp::AmberStrict),
         intake: false,
+        group: None,
     },
     CollectionView {
-        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c05",
-        alias: "red",
-        title: "TLP:RED",
-        description: "Released to you by name.",
+        id: Cow::Borrowed("9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c05"),
+        alias: Cow::Borrowed("red"),
+        title: Cow::Borrowed("TLP:RED"),
+        description: Cow::Borrowed("Released to you by name."),
         tlp: Some(Tlp::Red),
         intake: false,
+        group: None,
     },
     CollectionView {
-        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c06",
-        alias: "all",
-        title: "Everything you may see",
-        description: "Every level at once, as the access rules allow.",
+        id: Cow::Borrowed("9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c06"),
+        alias: Cow::Borrowed("all"),
+        title: Cow::Borrowed("Everything you may see"),
+        description: Cow::Borrowed("Every level at once, as the access rules allow."),
         tlp: None,
         intake: false,
+        group: None,
     },
     CollectionView {
-        id: "9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c07",
-        alias: "intake",
-        title: "Intake",
-        description: "Where members report: objects posted here are stored as your \
+        id: Cow::Borrowed("9d7c8c7e-4a8e-4f3c-9d42-1f2b8f6b0c07"),
+        alias: Cow::Borrowed("intake"),
+        title: Cow::Borrowed("Intake"),
+        description: Cow::Borrowed(
+            "Where members report: objects posted here are stored as your \
                       organisation's submission, under their TLP markings (AMBER when unmarked).",
+        ),
         tlp: None,
         intake: true,
+        group: None,
     },
 ];
 
@@ -226,19 +262,49 @@ fn check_root(root: &str) -> Result<(), TaxiiError> {
 }
 
 fn can_read(principal: &Principal, c: &CollectionView) -> bool {
-    !c.intake && (!matches!(principal, Principal::Anonymous) || c.tlp == Some(Tlp::Clear))
+    if c.intake {
+        return false;
+    }
+    match (&c.group, principal) {
+        (_, Principal::Anonymous) => c.group.is_none() && c.tlp == Some(Tlp::Clear),
+        (Some((_, members)), Principal::Member { organisation, .. }) => {
+            principal.has(Scope::Admin) || members.contains(organisation)
+        }
+        (None, Principal::Member { .. }) => true,
+    }
 }
 
 fn can_write(principal: &Principal, c: &CollectionView) -> bool {
     c.intake && principal.has(Scope::Submit)
 }
 
-/// The collection named by id (or alias).
-fn named(name: &str) -> Result<&'static CollectionView, TaxiiError> {
-    COLLECTIONS
-        .iter()
-        .find(|c| c.id == name || c.alias == name)
-        .ok_or_else(|| TaxiiError::not_found(format!("no collection {name:.80}")))
+/// The collection named by id (or alias): a fixed one or a sharing group's.
+async fn named(state: &AppState, name: &str) -> Result<CollectionView, TaxiiError> {
+    if let Some(c) = COLLECTIONS.iter().find(|c| c.id == name || c.alias == name) {
+        return Ok(c.clone());
+    }
+    let group = name
+        .strip_prefix(GROUP_COLLECTION_PREFIX)
+        .filter(|hex| hex.len() == 12)
+        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+        .or_else(|| name.strip_prefix("group-")?.parse::<i64>().ok());
+    if let Some(id) = group
+        && let Some(g) = state.store.groups().await?.iter().find(|g| g.id == id)
+    {
+        return Ok(CollectionView::of_group(g));
+    }
+    Err(TaxiiError::not_found(format!("no collection {name:.80}")))
+}
+
+/// Why a caller may not read a collection.
+fn unreadable(c: &CollectionView) -> String {
+    match c.group {
+        Some(_) => format!(
+            "collection {} is a sharing group's that your organisation is not in",
+            c.alias
+        ),
+        None => format!("collection {} needs a member's token", c.alias),
+    }
 }
 
 /// 401 for a caller who has not said who they are, 403 for one who has.
@@ -250,12 +316,13 @@ fn refused(principal: &Principal, why: String) -> TaxiiError {
 }
 
 /// The collection named by id (or alias), if the caller may read it.
-fn find_collection(
+async fn find_collection(
+    state: &AppState,
     principal: &Principal,
     name: &str,
-) -> Result<&'static CollectionView, TaxiiError> {
-    let found = named(name)?;
-    if can_read(principal, found) {
+) -> Result<CollectionView, TaxiiError> {
+    let found = named(state, name).await?;
+    if can_read(principal, &found) {
         Ok(found)
     } else if found.intake {
         Err(refused(
@@ -263,33 +330,31 @@ fn find_collection(
             "the intake collection takes reports and serves nothing back".into(),
         ))
     } else {
-        Err(refused(
-            principal,
-            format!("collection {} needs a member's token", found.alias),
-        ))
+        Err(refused(principal, unreadable(&found)))
     }
 }
 
 /// What every read of a collection checks first: the caller takes TAXII
 /// JSON, may read, names our API root and a collection it may read.
-fn readable_collection(
+async fn readable_collection(
+    state: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
     root: &str,
     name: &str,
-) -> Result<&'static CollectionView, TaxiiError> {
+) -> Result<CollectionView, TaxiiError> {
     negotiate(headers)?;
     require_read(principal)?;
     check_root(root)?;
-    find_collection(principal, name)
+    find_collection(state, principal, name).await
 }
 
 fn describe(principal: &Principal, c: &CollectionView) -> Collection {
     Collection {
-        id: c.id.to_owned(),
-        title: c.title.to_owned(),
-        description: Some(c.description.to_owned()),
-        alias: Some(c.alias.to_owned()),
+        id: c.id.to_string(),
+        title: c.title.to_string(),
+        description: Some(c.description.to_string()),
+        alias: Some(c.alias.to_string()),
         can_read: can_read(principal, c),
         can_write: can_write(principal, c),
         media_types: vec![STIX_MEDIA_TYPE.to_owned()],
@@ -331,7 +396,7 @@ async fn api_root(
         &ApiRoot {
             title: "Geneva".into(),
             description: Some(
-                "Collections by TLP level; what you see follows the access rules.".into(),
+                "Collections by TLP level and sharing group; what you see follows the access rules.".into(),
             ),
             versions: vec![TAXII_MEDIA_TYPE.to_owned()],
             max_content_length: state.config.max_body_bytes as u64,
@@ -340,6 +405,7 @@ async fn api_root(
 }
 
 async fn collections(
+    State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(root): Path<String>,
     headers: HeaderMap,
@@ -347,11 +413,22 @@ async fn collections(
     negotiate(&headers)?;
     require_read(&principal)?;
     check_root(&root)?;
+    let groups: Vec<CollectionView> = match principal {
+        Principal::Anonymous => Vec::new(),
+        _ => state
+            .store
+            .groups()
+            .await?
+            .iter()
+            .map(CollectionView::of_group)
+            .collect(),
+    };
     Ok(taxii_json(
         StatusCode::OK,
         &Collections {
             collections: COLLECTIONS
                 .iter()
+                .chain(&groups)
                 .filter(|c| can_read(&principal, c) || can_write(&principal, c))
                 .map(|c| describe(&principal, c))
                 .collect(),
@@ -360,6 +437,7 @@ async fn collections(
 }
 
 async fn collection(
+    State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path((root, name)): Path<(String, String)>,
     headers: HeaderMap,
@@ -367,14 +445,11 @@ async fn collection(
     negotiate(&headers)?;
     require_read(&principal)?;
     check_root(&root)?;
-    let c = named(&name)?;
-    if !can_read(&principal, c) && !can_write(&principal, c) {
-        return Err(refused(
-            &principal,
-            format!("collection {} needs a member's token", c.alias),
-        ));
+    let c = named(&state, &name).await?;
+    if !can_read(&principal, &c) && !can_write(&principal, &c) {
+        return Err(refused(&principal, unreadable(&c)));
     }
-    Ok(taxii_json(StatusCode::OK, &describe(&principal, c)))
+    Ok(taxii_json(StatusCode::OK, &describe(&principal, &c)))
 }
 
 /// The store query a request's filters and the collection's scope make.
@@ -401,6 +476,7 @@ fn version_query(
     Ok((
         VersionQuery {
             tlp: scope.tlp,
+            group: scope.group.as_ref().map(|(id, _)| *id),
             ids,
             types: filter.types.clone(),
             spec_versions: filter.spec_versions.clone(),
@@ -469,8 +545,8 @@ async fn objects(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    let scope = readable_collection(&principal, &headers, &root, &name)?;
-    let (query, _) = version_query(scope, &uri, None)?;
+    let scope = readable_collection(&state, &principal, &headers, &root, &name).await?;
+    let (query, _) = version_query(&scope, &uri, None)?;
     let page = read_page(&state, &principal, &query).await?;
     Ok(envelope(&page))
 }
@@ -482,8 +558,8 @@ async fn object(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    let scope = readable_collection(&principal, &headers, &root, &name)?;
-    let (query, _) = version_query(scope, &uri, Some(&id))?;
+    let scope = readable_collection(&state, &principal, &headers, &root, &name).await?;
+    let (query, _) = version_query(&scope, &uri, Some(&id))?;
     let page = read_page(&state, &principal, &query).await?;
     if page.items.is_empty() && query.after.is_none() {
         return Err(TaxiiError::not_found(format!(
@@ -501,8 +577,8 @@ async fn versions(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    let scope = readable_collection(&principal, &headers, &root, &name)?;
-    let (mut query, _) = version_query(scope, &uri, Some(&id))?;
+    let scope = readable_collection(&state, &principal, &headers, &root, &name).await?;
+    let (mut query, _) = version_query(&scope, &uri, Some(&id))?;
     // The versions endpoint lists every version; match[version] does not apply.
     query.select = VersionSelect {
         all: true,
@@ -537,8 +613,8 @@ async fn manifest(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    let scope = readable_collection(&principal, &headers, &root, &name)?;
-    let (query, _) = version_query(scope, &uri, None)?;
+    let scope = readable_collection(&state, &principal, &headers, &root, &name).await?;
+    let (query, _) = version_query(&scope, &uri, None)?;
     // A manifest names versions without revealing content: no audit entry.
     let page = state
         .store
@@ -601,7 +677,7 @@ async fn add_objects(
 ) -> Result<Response, TaxiiError> {
     negotiate(&headers)?;
     check_root(&root)?;
-    let collection = named(&name)?;
+    let collection = named(&state, &name).await?;
     let Principal::Member {
         organisation,
         organisation_name,

@@ -695,3 +695,186 @@ async fn every_endpoint_answers_the_same_faults_the_same_way() {
     }
     server.shutdown().await;
 }
+
+/// A sharing group has a collection of what was released to it: its members
+/// list and read it (by id or alias), others are refused, and the access
+/// rules still apply inside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharing_groups_have_collections_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("geneva.db")).unwrap());
+    let mut orgs = Vec::new();
+    for name in ["Acme", "Beta", "Gamma"] {
+        orgs.push(
+            store
+                .add_organisation(name, OrgKind::State, None)
+                .await
+                .unwrap(),
+        );
+    }
+    let ops = store
+        .add_group("Ops <&> \"quoted\"", &[orgs[0].id, orgs[1].id])
+        .await
+        .unwrap();
+    let quiet = store.add_group("Quiet", &[orgs[1].id]).await.unwrap();
+    for (n, tlp, groups) in [
+        (5, Tlp::Amber, vec![ops.id]),
+        (6, Tlp::Amber, Vec::new()),
+        (7, Tlp::AmberStrict, vec![ops.id]),
+    ] {
+        store
+            .import(
+                prepared(&[campaign(n, T1)]),
+                Provenance {
+                    organisation: "Acme".into(),
+                    organisation_id: Some(orgs[0].id),
+                    submitted_at: "2026-01-01T00:00:00.000Z".into(),
+                    default_tlp: tlp,
+                    recipients: Recipients {
+                        groups,
+                        ..Default::default()
+                    },
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let (acme, beta, gamma) = (
+        token(&store, "Acme").await,
+        token(&store, "Beta").await,
+        token(&store, "Gamma").await,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(geneva_server::serve(
+        listener,
+        store,
+        ServerConfig::default(),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let server = Server {
+        base,
+        acme: acme.clone(),
+        beta: beta.clone(),
+        acme_submit: acme,
+        stop: Some(tx),
+        task,
+        _dir: dir,
+    };
+
+    let alias = format!("group-{}", ops.id);
+    let id = format!("9d7c8c7e-4a8e-4f3c-9d43-{:012x}", ops.id);
+    let listed = |body: &Value| -> Vec<String> {
+        body["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["alias"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, _, beta_list) = server.get("/taxii2/geneva/collections/", Some(&beta)).await;
+    let beta_sees = listed(&beta_list);
+    assert!(beta_sees.contains(&alias), "{beta_sees:?}");
+    assert!(beta_sees.contains(&format!("group-{}", quiet.id)));
+    let described = beta_list["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["alias"] == alias.as_str())
+        .unwrap();
+    assert_eq!(described["id"], id.as_str());
+    assert_eq!(described["title"], "Sharing group Ops <&> \"quoted\"");
+    assert_eq!(described["can_read"], true);
+    assert_eq!(described["can_write"], false);
+    let (_, _, gamma_list) = server
+        .get("/taxii2/geneva/collections/", Some(&gamma))
+        .await;
+    assert!(!listed(&gamma_list).iter().any(|a| a.starts_with("group-")));
+    let (_, _, anonymous_list) = server.get("/taxii2/geneva/collections/", None).await;
+    assert_eq!(listed(&anonymous_list), vec!["clear"]);
+
+    // Beta reads what was released to the group (not Acme's AMBER+STRICT,
+    // though it names the group, nor Acme's AMBER released to no one).
+    for name in [&alias, &id] {
+        let (status, _, body) = server
+            .get(
+                &format!("/taxii2/geneva/collections/{name}/objects/"),
+                Some(&beta),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(ids(&body), vec![c(5)]);
+        let (status, _, about) = server
+            .get(&format!("/taxii2/geneva/collections/{name}/"), Some(&beta))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(about["id"], id.as_str());
+    }
+    // Acme, the submitter, sees both of its releases to the group.
+    let (_, _, body) = server
+        .get(
+            &format!("/taxii2/geneva/collections/{alias}/objects/"),
+            Some(&server.acme),
+        )
+        .await;
+    assert_eq!(ids(&body), vec![c(5), c(7)]);
+    let (_, _, body) = server
+        .get(
+            &format!("/taxii2/geneva/collections/{alias}/manifest/"),
+            Some(&beta),
+        )
+        .await;
+    assert_eq!(body["objects"].as_array().unwrap().len(), 1);
+
+    // Others are refused, and an unknown group is not found.
+    let (status, _, body) = server
+        .get(
+            &format!("/taxii2/geneva/collections/{alias}/objects/"),
+            Some(&gamma),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body["description"].as_str().unwrap().contains("Ops"));
+    let (status, _, _) = server
+        .get(
+            &format!("/taxii2/geneva/collections/{alias}/"),
+            Some(&gamma),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = server
+        .get(
+            &format!("/taxii2/geneva/collections/{alias}/objects/"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    for unknown in [
+        "group-999999".to_owned(),
+        "9d7c8c7e-4a8e-4f3c-9d43-0000000f423f".to_owned(),
+        "group-x".to_owned(),
+        format!("9d7c8c7e-4a8e-4f3c-9d43-{:x}", ops.id),
+    ] {
+        let (status, _, _) = server
+            .get(
+                &format!("/taxii2/geneva/collections/{unknown}/objects/"),
+                Some(&beta),
+            )
+            .await;
+        assert_eq!(status, 404, "{unknown}");
+    }
+    // Reports still go to the intake collection only.
+    let (status, _) = server
+        .post(
+            &format!("/taxii2/geneva/collections/{alias}/objects/"),
+            Some(&server.acme),
+            TAXII,
+            json!({"objects": [campaign(8, T1)]}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 403);
+    server.shutdown().await;
+}

@@ -554,14 +554,21 @@ impl Store for PostgresStore {
         let mut params = Params::default();
         // Visible to the viewer and within the collection's scope.
         let scope = |alias: &str, params: &mut Params| -> String {
-            let visible = visibility::version_visible(alias, viewer, &groups, params);
-            match query.tlp {
-                Some(tlp) => format!(
+            let mut visible = visibility::version_visible(alias, viewer, &groups, params);
+            if let Some(tlp) = query.tlp {
+                visible = format!(
                     "{visible} AND {alias}.tlp = {}",
                     params.bind(tlp.as_str().to_owned())
-                ),
-                None => visible,
+                );
             }
+            if let Some(group) = query.group {
+                visible = format!(
+                    "{visible} AND EXISTS (SELECT 1 FROM version_recipients r WHERE r.seq = {alias}.seq \
+                     AND r.kind = 'group' AND r.ref_id = {})",
+                    params.bind(group)
+                );
+            }
+            visible
         };
         let mut sql = format!(
             "SELECT {VERSION_COLUMNS}, v.seq = (SELECT c.seq FROM current_objects c WHERE c.id = v.id), v.seq \

@@ -1375,14 +1375,21 @@ fn versions_page(
     let groups = visibility::groups_of(conn, viewer).map_err(backend)?;
     // Visible to the viewer and within the collection's scope.
     let scope = |alias: &str, args: &mut Vec<Value>| -> String {
-        let visible = visibility::version_visible(alias, viewer, &groups, args);
-        match query.tlp {
-            Some(tlp) => format!(
+        let mut visible = visibility::version_visible(alias, viewer, &groups, args);
+        if let Some(tlp) = query.tlp {
+            visible = format!(
                 "{visible} AND {alias}.tlp = {}",
                 visibility::bind(args, tlp.as_str().to_owned())
-            ),
-            None => visible,
+            );
         }
+        if let Some(group) = query.group {
+            visible = format!(
+                "{visible} AND EXISTS (SELECT 1 FROM version_recipients r WHERE r.seq = {alias}.seq \
+                 AND r.kind = 'group' AND r.ref_id = {})",
+                visibility::bind(args, group)
+            );
+        }
+        visible
     };
     let in_list = |column: &str, values: &[String], args: &mut Vec<Value>| -> String {
         let marks: Vec<String> = values

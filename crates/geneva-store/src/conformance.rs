@@ -1753,12 +1753,45 @@ pub async fn versions_list_in_added_order_with_filters(store: &dyn Store) {
         .list_versions(
             &VersionQuery {
                 after: Some(crate::Cursor("campaign--x".into())),
-                ..q(all)
+                ..q(all.clone())
             },
             &Viewer::Operator,
         )
         .await;
     assert!(matches!(bad, Err(StoreError::InvalidCursor(_))));
+
+    // A sharing group's collection: what was released to the group, as
+    // each viewer may see it.
+    let group = store.add_group("versions-group", &[b.id]).await.unwrap();
+    let other = store.add_group("versions-other", &[a.id]).await.unwrap();
+    store
+        .import(
+            prepared(&[campaign(4, t1)]),
+            Provenance {
+                recipients: Recipients {
+                    groups: vec![group.id],
+                    ..Default::default()
+                },
+                ..at(&a, "2026-01-04T00:00:00Z", Tlp::Amber)
+            },
+        )
+        .await
+        .unwrap();
+    let in_group = |id: i64| VersionQuery {
+        group: Some(id),
+        ..q(all.clone())
+    };
+    let released = vec![(c(4), t1.to_owned())];
+    assert_eq!(list(in_group(group.id), Viewer::Operator).await, released);
+    assert_eq!(list(in_group(group.id), member_b.clone()).await, released);
+    let member_a = Viewer::Member {
+        organisation: a.id,
+        user: None,
+    };
+    assert_eq!(list(in_group(group.id), member_a).await, released);
+    assert!(list(in_group(group.id), Viewer::Anonymous).await.is_empty());
+    assert!(list(in_group(other.id), Viewer::Operator).await.is_empty());
+    assert!(list(in_group(other.id), member_b).await.is_empty());
 }
 
 pub async fn request_statuses_are_kept_once(store: &dyn Store) {

@@ -202,6 +202,10 @@ pub struct RequestStatus {
 pub struct VersionQuery {
     /// Only versions at this TLP level (a collection's scope).
     pub tlp: Option<Tlp>,
+    /// Only versions released to this sharing group (a group's collection).
+    /// The viewer's rules still apply: a group names an audience, it does
+    /// not widen one.
+    pub group: Option<i64>,
     /// Only these ids (any when empty).
     pub ids: Vec<String>,
     /// Only these types (any when empty).
