@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_correlation.sql"),
     include_str!("../migrations/0005_request_status.sql"),
     include_str!("../migrations/0006_correlation_leaves_the_database.sql"),
+    include_str!("../migrations/0007_feeds.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -1311,6 +1312,97 @@ impl Store for PostgresStore {
         Ok(changed == 1)
     }
 
+    async fn add_feed(
+        &self,
+        feed: &geneva_store::NewFeed,
+    ) -> Result<geneva_store::Feed, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                &format!(
+                    "INSERT INTO feeds (url, collection, user_name, password_env, every_secs, allow_private, \
+                     organisation, tlp, since, last_added, next_run_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING {FEED_COLUMNS}"
+                ),
+                &[
+                    &feed.url,
+                    &feed.collection,
+                    &feed.user,
+                    &feed.password_env,
+                    &feed.every_secs,
+                    &feed.allow_private,
+                    &feed.organisation,
+                    &feed.tlp.as_str(),
+                    &feed.since,
+                    &now_ms(),
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(feed_of(&row))
+    }
+
+    async fn feeds(&self) -> Result<Vec<geneva_store::Feed>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY id"),
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows.iter().map(feed_of).collect())
+    }
+
+    async fn remove_feed(&self, id: i64) -> Result<bool, StoreError> {
+        self.client()
+            .await?
+            .execute("DELETE FROM feeds WHERE id = $1", &[&id])
+            .await
+            .map(|n| n > 0)
+            .map_err(backend)
+    }
+
+    async fn claim_due_feeds(&self, now_ms: i64) -> Result<Vec<geneva_store::Feed>, StoreError> {
+        // One statement: of several servers on this database, the one whose
+        // update takes a feed's row runs it; the others no longer see it due.
+        // RETURNING gives the new next run; the caller needs the rest.
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "UPDATE feeds SET next_run_ms = $1 + every_secs * 1000 WHERE next_run_ms <= $1 \
+                     RETURNING {FEED_COLUMNS}"
+                ),
+                &[&now_ms],
+            )
+            .await
+            .map_err(backend)?;
+        let mut feeds: Vec<geneva_store::Feed> = rows.iter().map(feed_of).collect();
+        feeds.sort_by_key(|f| f.id);
+        Ok(feeds)
+    }
+
+    async fn record_feed_run(
+        &self,
+        id: i64,
+        run: &geneva_store::FeedRun,
+    ) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE feeds SET last_added = coalesce($2, last_added), last_run_ms = $3, \
+                 last_objects = $4, last_error = $5 WHERE id = $1",
+                &[&id, &run.last_added, &run.at_ms, &run.objects, &run.error],
+            )
+            .await
+            .map(|_| ())
+            .map_err(backend)
+    }
+
     async fn put_request_status(
         &self,
         status: &geneva_store::RequestStatus,
@@ -1394,3 +1486,35 @@ impl Store for PostgresStore {
 
 /// Lets a `ToSql` value be boxed into a dynamic parameter list.
 pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
+
+const FEED_COLUMNS: &str = "id, url, collection, user_name, password_env, every_secs, allow_private, \
+     organisation, tlp, since, last_added, next_run_ms, last_run_ms, last_objects, last_error";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn feed_of(r: &Row) -> geneva_store::Feed {
+    let tlp: String = r.get(8);
+    geneva_store::Feed {
+        id: r.get(0),
+        spec: geneva_store::NewFeed {
+            url: r.get(1),
+            collection: r.get(2),
+            user: r.get(3),
+            password_env: r.get(4),
+            every_secs: r.get(5),
+            allow_private: r.get(6),
+            organisation: r.get(7),
+            tlp: tlp.parse::<Tlp>().unwrap_or(Tlp::Red),
+            since: r.get(9),
+        },
+        last_added: r.get(10),
+        next_run_ms: r.get(11),
+        last_run_ms: r.get(12),
+        last_objects: r.get(13),
+        last_error: r.get(14),
+    }
+}

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_correlation.sql"),
     include_str!("../migrations/0007_request_status.sql"),
     include_str!("../migrations/0008_correlation_leaves_the_database.sql"),
+    include_str!("../migrations/0009_feeds.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -1133,6 +1134,100 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn add_feed(
+        &self,
+        feed: &geneva_store::NewFeed,
+    ) -> Result<geneva_store::Feed, StoreError> {
+        let feed = feed.clone();
+        self.write(move |conn| {
+            let now = now_ms();
+            let id: i64 = conn
+                .query_row(
+                    "INSERT INTO feeds (url, collection, user_name, password_env, every_secs, allow_private, \
+                     organisation, tlp, since, last_added, next_run_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) RETURNING id",
+                    params![
+                        feed.url,
+                        feed.collection,
+                        feed.user,
+                        feed.password_env,
+                        feed.every_secs,
+                        feed.allow_private,
+                        feed.organisation,
+                        feed.tlp.as_str(),
+                        feed.since,
+                        now
+                    ],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            feeds_where(conn, "f.id = ?1", params![id])?
+                .pop()
+                .ok_or_else(|| StoreError::Corrupt(format!("feed {id} vanished")))
+        })
+        .await
+    }
+
+    async fn feeds(&self) -> Result<Vec<geneva_store::Feed>, StoreError> {
+        self.read(|conn| feeds_where(conn, "1 = 1", params![]))
+            .await
+    }
+
+    async fn remove_feed(&self, id: i64) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            conn.execute("DELETE FROM feeds WHERE id = ?1", [id])
+                .map(|n| n > 0)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn claim_due_feeds(&self, now_ms: i64) -> Result<Vec<geneva_store::Feed>, StoreError> {
+        self.write(move |conn| {
+            let tx = conn.unchecked_transaction().map_err(backend)?;
+            let ids: Vec<i64> = {
+                let mut stmt = tx
+                    .prepare(
+                        "UPDATE feeds SET next_run_ms = ?1 + every_secs * 1000 \
+                         WHERE next_run_ms <= ?1 RETURNING id",
+                    )
+                    .map_err(backend)?;
+                let ids = stmt
+                    .query_map([now_ms], |r| r.get(0))
+                    .map_err(backend)?
+                    .collect::<Result<Vec<i64>, _>>()
+                    .map_err(backend)?;
+                ids
+            };
+            let mut due = Vec::with_capacity(ids.len());
+            for id in ids {
+                due.extend(feeds_where(&tx, "f.id = ?1", params![id])?);
+            }
+            due.sort_by_key(|f| f.id);
+            tx.commit().map_err(backend)?;
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn record_feed_run(
+        &self,
+        id: i64,
+        run: &geneva_store::FeedRun,
+    ) -> Result<(), StoreError> {
+        let run = run.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE feeds SET last_added = coalesce(?2, last_added), last_run_ms = ?3, \
+                 last_objects = ?4, last_error = ?5 WHERE id = ?1",
+                params![id, run.last_added, run.at_ms, run.objects, run.error],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
     async fn put_request_status(
         &self,
         status: &geneva_store::RequestStatus,
@@ -1487,4 +1582,49 @@ fn versions_page(
         items,
         next: more.then(|| last_seq.map(Cursor::after_version)).flatten(),
     })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn feeds_where(
+    conn: &Connection,
+    condition: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<geneva_store::Feed>, StoreError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT f.id, f.url, f.collection, f.user_name, f.password_env, f.every_secs, f.allow_private, \
+             f.organisation, f.tlp, f.since, f.last_added, f.next_run_ms, f.last_run_ms, f.last_objects, \
+             f.last_error FROM feeds f WHERE {condition} ORDER BY f.id"
+        ))
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(args, |r| {
+            let tlp: String = r.get(8)?;
+            Ok(geneva_store::Feed {
+                id: r.get(0)?,
+                spec: geneva_store::NewFeed {
+                    url: r.get(1)?,
+                    collection: r.get(2)?,
+                    user: r.get(3)?,
+                    password_env: r.get(4)?,
+                    every_secs: r.get(5)?,
+                    allow_private: r.get(6)?,
+                    organisation: r.get(7)?,
+                    tlp: tlp.parse::<Tlp>().unwrap_or(Tlp::Red),
+                    since: r.get(9)?,
+                },
+                last_added: r.get(10)?,
+                next_run_ms: r.get(11)?,
+                last_run_ms: r.get(12)?,
+                last_objects: r.get(13)?,
+                last_error: r.get(14)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
 }

@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             corr_feed_and_visible_seqs,
             versions_list_in_added_order_with_filters,
             request_statuses_are_kept_once,
+            feeds_run_when_due_once_and_resume,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1792,6 +1793,103 @@ pub async fn versions_list_in_added_order_with_filters(store: &dyn Store) {
     assert!(list(in_group(group.id), Viewer::Anonymous).await.is_empty());
     assert!(list(in_group(other.id), Viewer::Operator).await.is_empty());
     assert!(list(in_group(other.id), member_b).await.is_empty());
+}
+
+/// Feeds: kept as given (no secret), claimed once when due, moved to their
+/// next run, resumed from the last date added a run saw.
+pub async fn feeds_run_when_due_once_and_resume(store: &dyn Store) {
+    use crate::{FeedRun, NewFeed};
+    let spec = NewFeed {
+        url: "https://cti.example.org/taxii2/feeds/".into(),
+        collection: "91a7b528-80eb-42ed-a74d-c6fbd5a26116".into(),
+        user: Some("geneva".into()),
+        password_env: Some("FEED_PASSWORD".into()),
+        every_secs: 60,
+        allow_private: false,
+        organisation: Some("CERT-A".into()),
+        tlp: Tlp::Green,
+        since: Some("2026-01-01T00:00:00.000Z".into()),
+    };
+    assert!(store.feeds().await.unwrap().is_empty());
+    let feed = store.add_feed(&spec).await.unwrap();
+    assert_eq!(feed.spec, spec);
+    assert_eq!(feed.last_added.as_deref(), Some("2026-01-01T00:00:00.000Z"));
+    assert_eq!(
+        (feed.last_run_ms, feed.last_objects, feed.last_error.clone()),
+        (None, 0, None)
+    );
+    let other = store
+        .add_feed(&NewFeed {
+            since: None,
+            every_secs: 3600,
+            user: None,
+            password_env: None,
+            ..spec.clone()
+        })
+        .await
+        .unwrap();
+    assert!(other.id > feed.id);
+    assert_eq!(
+        store.feeds().await.unwrap(),
+        vec![feed.clone(), other.clone()]
+    );
+
+    // Both are due at once; claimed, they are not due again until their interval passes.
+    let now = feed.next_run_ms.max(other.next_run_ms) + 1;
+    let claimed = store.claim_due_feeds(now).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|f| f.id).collect::<Vec<_>>(),
+        vec![feed.id, other.id]
+    );
+    assert_eq!(claimed[0].next_run_ms, now + 60_000);
+    assert_eq!(claimed[1].next_run_ms, now + 3_600_000);
+    assert!(store.claim_due_feeds(now).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_due_feeds(now + 59_999)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_due_feeds(now + 60_000).await.unwrap();
+    assert_eq!(
+        again.iter().map(|f| f.id).collect::<Vec<_>>(),
+        vec![feed.id]
+    );
+
+    // A run records where to resume; a failed run keeps it.
+    let ok = FeedRun {
+        at_ms: now,
+        last_added: Some("2026-02-01T00:00:00.000Z".into()),
+        objects: 12,
+        error: None,
+    };
+    store.record_feed_run(feed.id, &ok).await.unwrap();
+    let failed = FeedRun {
+        at_ms: now + 60_000,
+        last_added: None,
+        objects: 0,
+        error: Some("connection refused".into()),
+    };
+    store.record_feed_run(feed.id, &failed).await.unwrap();
+    let after = store.feeds().await.unwrap().remove(0);
+    assert_eq!(
+        after.last_added.as_deref(),
+        Some("2026-02-01T00:00:00.000Z")
+    );
+    assert_eq!(after.last_run_ms, Some(now + 60_000));
+    assert_eq!(after.last_objects, 0);
+    assert_eq!(after.last_error.as_deref(), Some("connection refused"));
+
+    assert!(store.remove_feed(feed.id).await.unwrap());
+    assert!(!store.remove_feed(feed.id).await.unwrap());
+    assert_eq!(
+        store.feeds().await.unwrap(),
+        vec![crate::Feed {
+            next_run_ms: now + 3_600_000,
+            ..other
+        }]
+    );
 }
 
 pub async fn request_statuses_are_kept_once(store: &dyn Store) {

@@ -196,6 +196,51 @@ pub struct RequestStatus {
     pub body: String,
 }
 
+/// A remote TAXII 2.1 collection to pull on a schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFeed {
+    /// The remote API root.
+    pub url: String,
+    pub collection: String,
+    /// User name for HTTP Basic.
+    pub user: Option<String>,
+    /// The environment variable the server reads the password from: secrets
+    /// are never stored.
+    pub password_env: Option<String>,
+    pub every_secs: i64,
+    /// Private, loopback and link-local targets allowed.
+    pub allow_private: bool,
+    /// The member organisation whose submission the objects are recorded
+    /// as (by name); `None`: the instance's own.
+    pub organisation: Option<String>,
+    /// TLP level for objects without a marking.
+    pub tlp: Tlp,
+    /// Where the first run starts (a date added); `None`: the beginning.
+    pub since: Option<String>,
+}
+
+/// A registered feed and how its runs went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feed {
+    pub id: i64,
+    pub spec: NewFeed,
+    /// The last date added seen: the next run resumes after it.
+    pub last_added: Option<String>,
+    pub next_run_ms: i64,
+    pub last_run_ms: Option<i64>,
+    pub last_objects: i64,
+    pub last_error: Option<String>,
+}
+
+/// The outcome of one run of a feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedRun {
+    pub at_ms: i64,
+    pub last_added: Option<String>,
+    pub objects: i64,
+    pub error: Option<String>,
+}
+
 /// A listing of object versions in the order they were added (what a TAXII
 /// collection serves): every filter narrows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -472,6 +517,19 @@ pub trait Store: Send + Sync + 'static {
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
     /// Marks a token revoked from `at` on; false if there is no such token.
     async fn revoke_token(&self, id: &TokenId, at: &str) -> Result<bool, StoreError>;
+
+    /// Registers a feed: a remote TAXII collection the server pulls.
+    async fn add_feed(&self, feed: &NewFeed) -> Result<Feed, StoreError>;
+    /// Every feed, by id.
+    async fn feeds(&self) -> Result<Vec<Feed>, StoreError>;
+    /// Removes a feed; whether it existed. What it pulled stays.
+    async fn remove_feed(&self, id: i64) -> Result<bool, StoreError>;
+    /// The feeds due at `now_ms`, each moved to its next run in the same
+    /// step: of several processes on one database, one runs a feed.
+    async fn claim_due_feeds(&self, now_ms: i64) -> Result<Vec<Feed>, StoreError>;
+    /// What a run of feed `id` did: where to resume (kept when `None`), how
+    /// many objects it brought, and why it failed if it did.
+    async fn record_feed_run(&self, id: i64, run: &FeedRun) -> Result<(), StoreError>;
 
     /// Keeps the outcome of a request (a TAXII status resource, as JSON) for
     /// its owner to read again; an id used before is `AlreadyExists`.
