@@ -1192,12 +1192,10 @@ impl Store for SqliteStore {
                          WHERE next_run_ms <= ?1 RETURNING id",
                     )
                     .map_err(backend)?;
-                let ids = stmt
-                    .query_map([now_ms], |r| r.get(0))
+                stmt.query_map([now_ms], |r| r.get(0))
                     .map_err(backend)?
                     .collect::<Result<Vec<i64>, _>>()
-                    .map_err(backend)?;
-                ids
+                    .map_err(backend)?
             };
             let mut due = Vec::with_capacity(ids.len());
             for id in ids {
