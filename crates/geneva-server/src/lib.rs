@@ -9,6 +9,7 @@
 mod api;
 mod auth;
 mod error;
+pub mod feeds;
 mod log;
 mod taxii;
 
@@ -51,6 +52,8 @@ pub struct ServerConfig {
     /// Where the correlation index keeps its files; `None` keeps it in
     /// memory only, rebuilt from the store's feed after each start.
     pub correlation_dir: Option<std::path::PathBuf>,
+    /// How often the feeds (`geneva feeds add`) are looked at for runs due.
+    pub feed_tick: Duration,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             correlation: geneva_correlate::Config::default(),
             warning_lists: geneva_correlate::WarningLists::builtin(),
             correlation_dir: None,
+            feed_tick: Duration::from_secs(5),
         }
     }
 }
@@ -195,6 +199,7 @@ pub async fn serve(
             }
         });
     }
+    feeds::spawn(store.clone(), log.clone(), config.feed_tick);
     let app = router_with(store, log, index, config);
     axum::serve(
         listener,

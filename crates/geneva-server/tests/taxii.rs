@@ -7,7 +7,7 @@ use std::sync::Arc;
 use geneva_access::{ApiToken, OrgKind, Scope, Scopes};
 use geneva_server::ServerConfig;
 use geneva_stix::Tlp;
-use geneva_store::{Provenance, Recipients, Store, TokenRecord};
+use geneva_store::{Provenance, Recipients, Store, TokenRecord, Viewer};
 use geneva_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
@@ -877,4 +877,102 @@ async fn sharing_groups_have_collections_of_their_own() {
         .await;
     assert_eq!(status, 403);
     server.shutdown().await;
+}
+
+/// A feed: one server pulls another's public collection on a schedule,
+/// imports it, resumes after what it saw, and refuses a loopback target
+/// unless allowed (server-side request forgery).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_pull_on_a_schedule_and_resume() {
+    let source = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("geneva.db")).unwrap());
+    let root = format!("{}/taxii2/geneva/", source.base);
+    let spec = geneva_store::NewFeed {
+        url: root.clone(),
+        collection: "clear".into(),
+        user: None,
+        password_env: None,
+        every_secs: 1,
+        allow_private: true,
+        organisation: None,
+        tlp: Tlp::Amber,
+        since: None,
+    };
+    let pulled = store.add_feed(&spec).await.unwrap();
+    let guarded = store
+        .add_feed(&geneva_store::NewFeed {
+            allow_private: false,
+            every_secs: 3600,
+            ..spec.clone()
+        })
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let config = ServerConfig {
+        feed_tick: std::time::Duration::from_millis(100),
+        ..ServerConfig::default()
+    };
+    let task = tokio::spawn(geneva_server::serve(
+        listener,
+        store.clone(),
+        config,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let feed = |id: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .feeds()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|f| f.id == id)
+                .unwrap()
+        }
+    };
+    // The first run brings the one campaign in the source's CLEAR
+    // collection, as the instance's own submission; it carries no marking,
+    // so it is recorded at the feed's level.
+    let mut waited = 0;
+    while feed(pulled.id).await.last_run_ms.is_none() {
+        assert!(waited < 200, "the feed never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let first = feed(pulled.id).await;
+    assert_eq!(first.last_error, None);
+    assert_eq!(first.last_objects, 1);
+    assert_eq!(
+        first.last_added.as_deref(),
+        Some("2026-01-04T00:00:00.000Z")
+    );
+    let got = store.get(&c(3), &Viewer::Operator).await.unwrap().unwrap();
+    assert_eq!(got.tlp, Tlp::Amber);
+    assert!(store.get(&c(1), &Viewer::Operator).await.unwrap().is_none());
+    // The next run resumes after it: nothing new.
+    while feed(pulled.id).await.last_run_ms == first.last_run_ms {
+        assert!(waited < 400, "the feed never ran again");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let second = feed(pulled.id).await;
+    assert_eq!((second.last_objects, second.last_error), (0, None));
+    assert_eq!(second.last_added, first.last_added);
+    // Loopback is refused unless the feed allows it.
+    let refused = feed(guarded.id).await;
+    assert!(
+        refused
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("refused")),
+        "{refused:?}"
+    );
+    assert_eq!(refused.last_added, None);
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+    source.shutdown().await;
 }

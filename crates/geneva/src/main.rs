@@ -94,6 +94,9 @@ enum Command {
     /// Other TAXII 2.1 servers: pull a collection in, push files out.
     #[command(subcommand)]
     Taxii(commands::taxii::TaxiiCommand),
+    /// Remote TAXII collections `geneva serve` pulls on a schedule.
+    #[command(subcommand)]
+    Feeds(commands::feeds::FeedsCommand),
     /// Benchmarks that generate their own load.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -139,6 +142,7 @@ fn main() -> ExitCode {
             Command::Correlate(args) => commands::correlate::correlate(data, args).await,
             Command::Campaigns(options) => commands::correlate::campaigns(data, options).await,
             Command::Taxii(c) => commands::taxii::run(data, c).await,
+            Command::Feeds(c) => commands::feeds::run(data, c).await,
             Command::Bench(c) => commands::bench::run(c).await,
         }
     });

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::geneva;
+use common::{geneva, ok};
 
 fn geneva_json(data: &Path, args: &[&str]) -> Value {
     let out = geneva(data, args);
@@ -540,4 +540,73 @@ fn evidence_files_are_kept_by_hash_and_verified() {
             .status
             .success()
     );
+}
+
+/// `geneva feeds add|list|remove`: kept as given, refused with a reason
+/// when they could never run.
+#[test]
+fn feeds_are_added_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let added = geneva_json(
+        data,
+        &[
+            "feeds",
+            "add",
+            "https://cti.example.org/taxii2/feeds/",
+            "--collection",
+            "91a7b528-80eb-42ed-a74d-c6fbd5a26116",
+            "--user",
+            "geneva",
+            "--every",
+            "1h",
+            "--tlp",
+            "green",
+            "--json",
+        ],
+    );
+    assert_eq!(added["every_secs"], 3600);
+    assert_eq!(added["password_env"], "GENEVA_TAXII_PASSWORD");
+    assert_eq!(added["tlp"], "green");
+    assert_eq!(added["resumes_after"], Value::Null);
+    let listed = geneva_json(data, &["feeds", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], added["id"]);
+    for (bad, why) in [
+        (
+            vec!["ftp://x.example/", "--collection", "c"],
+            "http or https",
+        ),
+        (
+            vec!["https://x.example/", "--collection", "c", "--every", "5w"],
+            "unit",
+        ),
+        (
+            vec!["https://x.example/", "--collection", "c", "--as", "Nobody"],
+            "no organisation",
+        ),
+        (
+            vec![
+                "https://x.example/",
+                "--collection",
+                "c",
+                "--since",
+                "yesterday",
+            ],
+            "--since",
+        ),
+    ] {
+        let mut args = vec!["feeds", "add"];
+        args.extend(bad);
+        let out = geneva(data, &args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+    }
+    let id = added["id"].to_string();
+    ok(data, &["feeds", "remove", &id]);
+    let again = geneva(data, &["feeds", "remove", &id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no feed"));
+    assert!(ok(data, &["feeds", "list"]).contains("no feeds"));
 }

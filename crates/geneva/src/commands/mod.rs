@@ -5,6 +5,7 @@ pub mod bench_taxii;
 pub mod correlate;
 pub mod evidence;
 pub mod export;
+pub mod feeds;
 pub mod import;
 pub mod log;
 pub mod members;

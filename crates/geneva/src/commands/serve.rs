@@ -41,6 +41,9 @@ pub struct Args {
     /// Milliseconds between looks for log leaves left pending (by a crash or another process).
     #[arg(long, default_value_t = 2000)]
     log_interval_ms: u64,
+    /// How often feeds (`geneva feeds add`) are looked at for runs due, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    feed_check_ms: u64,
     /// More correlation warning lists: files of IP addresses, ranges, domains or hashes, one a line.
     #[arg(long = "warning-list", value_name = "FILE")]
     warning_lists: Vec<std::path::PathBuf>,
@@ -74,6 +77,7 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
         warning_lists: geneva_analysis::warning_lists(&args.warning_lists)
             .map_err(anyhow::Error::msg)?,
         correlation_dir: Some(super::index_dir(data)),
+        feed_tick: Duration::from_millis(args.feed_check_ms.max(10)),
     };
     geneva_server::serve(listener, store, config, geneva_server::shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use geneva_stix::{DocumentError, PrepareOptions, Tlp};
-use geneva_store::{Provenance, Store};
+use geneva_store::{NewFeed, Store};
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use super::{display_name, open_store, read_input};
 
@@ -91,23 +90,6 @@ async fn connect(remote: &Remote) -> anyhow::Result<geneva_feeds::Target> {
     Ok(geneva_feeds::connect(&remote.url, remote.allow_private, credentials).await?)
 }
 
-/// The objects as one bundle, for the import pipeline.
-fn bundle_of(objects: &[Box<RawValue>]) -> Vec<u8> {
-    let mut out = format!(
-        r#"{{"type":"bundle","id":"bundle--{}","objects":["#,
-        uuid::Uuid::new_v4()
-    )
-    .into_bytes();
-    for (i, o) in objects.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(o.get().as_bytes());
-    }
-    out.extend_from_slice(b"]}");
-    out
-}
-
 fn explain(error: DocumentError, origin: &str, outcome: &str) -> anyhow::Error {
     match error {
         DocumentError::Invalid { issues, .. } => {
@@ -139,61 +121,57 @@ async fn pull(data: &super::StoreLocation, args: PullArgs) -> anyhow::Result<Exi
         geneva_stix::Timestamp::parse(since)
             .map_err(|e| anyhow::anyhow!("--since {since}: {e}"))?;
     }
-    let target = connect(&args.remote).await?;
-    let pulled = geneva_feeds::pull(
-        &target,
-        &args.remote.collection,
+    let password =
+        match &args.remote.user {
+            None => None,
+            Some(user) => Some(std::env::var(PASSWORD_VARIABLE).with_context(|| {
+                format!("--user {user} needs the password in {PASSWORD_VARIABLE}")
+            })?),
+        };
+    let feed = NewFeed {
+        url: args.remote.url.clone(),
+        collection: args.remote.collection.clone(),
+        user: args.remote.user.clone(),
+        password_env: Some(PASSWORD_VARIABLE.into()),
+        every_secs: 1,
+        allow_private: args.remote.allow_private,
+        organisation: args.organisation.clone(),
+        tlp: args.tlp,
+        since: args.since.clone(),
+    };
+    let store: Arc<dyn Store> = open_store(data, true).await?;
+    let log = super::log::open_log(data, Arc::clone(&store), true).await?;
+    let pulled = geneva_server::feeds::pull_once(
+        &store,
+        &log,
+        &feed,
+        password,
         args.since.as_deref(),
         args.max_objects,
     )
     .await?;
-    let origin = format!("{} collection {}", args.remote.url, args.remote.collection);
-    let mut summary = json!({
-        "pages": pulled.pages,
-        "objects": pulled.objects.len(),
-        "new": 0, "updated": 0, "unchanged": 0,
-        "last_added": pulled.last_added,
-    });
-    if !pulled.objects.is_empty() {
-        let bytes = bundle_of(&pulled.objects);
-        let options = PrepareOptions {
-            max_document_bytes: bytes.len() as u64 + 1,
-            ..PrepareOptions::default()
-        };
-        let prepared = tokio::task::spawn_blocking(move || geneva_stix::prepare(&bytes, &options))
-            .await?
-            .map_err(|e| explain(e, &origin, "nothing imported"))?;
-        let store: Arc<dyn Store> = open_store(data, true).await?;
-        let log = super::log::open_log(data, Arc::clone(&store), true).await?;
-        let (organisation, organisation_id) =
-            super::submitter(store.as_ref(), args.organisation.as_deref()).await?;
-        let imported = store
-            .import(
-                prepared.objects,
-                Provenance {
-                    organisation,
-                    organisation_id,
-                    submitted_at: geneva_stix::timestamp::now_rfc3339(),
-                    default_tlp: args.tlp,
-                    recipients: Default::default(),
-                },
-            )
-            .await?;
+    if pulled.objects > 0 {
         super::log::integrate_or_explain(&log, args.json).await?;
-        summary["new"] = json!(imported.new);
-        summary["updated"] = json!(imported.updated);
-        summary["unchanged"] = json!(imported.unchanged);
     }
+    let origin = format!("{} collection {}", args.remote.url, args.remote.collection);
     if args.json {
-        println!("{summary}");
+        println!(
+            "{}",
+            json!({
+                "pages": pulled.pages,
+                "objects": pulled.objects,
+                "new": pulled.new, "updated": pulled.updated, "unchanged": pulled.unchanged,
+                "last_added": pulled.last_added,
+            })
+        );
     } else {
         println!(
             "{origin}: {} objects in {} pages; {} new, {} updated, {} unchanged; resume with --since {}",
-            summary["objects"],
-            summary["pages"],
-            summary["new"],
-            summary["updated"],
-            summary["unchanged"],
+            pulled.objects,
+            pulled.pages,
+            pulled.new,
+            pulled.updated,
+            pulled.unchanged,
             pulled
                 .last_added
                 .as_deref()
