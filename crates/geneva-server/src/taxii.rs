@@ -722,10 +722,12 @@ async fn add_objects(
             format!("the body is not a TAXII envelope with objects: {e}"),
         )
     })?;
+    // Well-formed JSON and an envelope, but nothing a status could be kept
+    // for: unprocessable, not malformed.
     let names: Vec<Named> = serde_json::from_str(envelope.objects.get()).map_err(|e| {
         TaxiiError(
-            StatusCode::BAD_REQUEST,
-            "Bad Request",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable Entity",
             format!("objects must be a list of JSON objects: {e}"),
         )
     })?;

@@ -478,17 +478,21 @@ async fn posting_to_intake_is_one_submission_with_a_status() {
         )
         .await;
     assert_eq!(status, 415);
-    for garbage in [
-        "not json",
-        "{}",
-        r#"{"objects": 3}"#,
-        r#"{"objects": [1, 2]}"#,
+    // Malformed: 400. Well-formed envelopes whose objects are not objects:
+    // 422, nothing stored either way.
+    for (garbage, code) in [
+        ("not json", 400),
+        ("{}", 400),
+        (r#"{"objects": 3}"#, 422),
+        (r#"{"objects": [1, 2]}"#, 422),
+        (r#"{"objects": {"id": "campaign--1"}}"#, 422),
     ] {
         let (status, error) = server
             .post(intake, Some(&server.acme_submit), TAXII, garbage.into())
             .await;
-        assert_eq!(status, 400, "{garbage}");
-        assert_eq!(error["http_status"], "400");
+        assert_eq!(status, code, "{garbage}");
+        assert_eq!(error["http_status"], code.to_string());
+        assert!(error["title"].is_string(), "{error}");
     }
     let (status, _, _) = server.get(intake, Some(&server.acme_submit)).await;
     assert_eq!(status, 403, "intake serves nothing back");
