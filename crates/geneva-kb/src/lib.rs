@@ -1,0 +1,130 @@
+//! The attribution knowledge base: one view of each threat actor, merged
+//! from MITRE ATT&CK's groups (their techniques, software and the
+//! campaigns attributed to them) and MISP galaxy threat actors (aliases,
+//! suspected state sponsor, victims, target categories), by ATT&CK id
+//! first and by alias otherwise.
+//!
+//! This crate owns reading those two formats and merging them. It must never
+//! do I/O (callers hand it bytes), touch storage, or rank candidates: it
+//! states what is known, the attribution engine weighs it.
+#![forbid(unsafe_code)]
+
+mod attack;
+mod misp;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use misp::MergeReport;
+
+/// Why a knowledge-base file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KbError {
+    #[error("not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("at {path}: {message}")]
+    Shape { path: String, message: String },
+}
+
+fn shape(path: impl Into<String>, message: impl Into<String>) -> KbError {
+    KbError::Shape {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// A threat actor as the knowledge base knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    /// ATT&CK's group id (`G0006`), when ATT&CK knows the actor.
+    pub attack_id: Option<String>,
+    /// The ATT&CK intrusion-set's STIX id.
+    pub stix_id: Option<String>,
+    /// The MISP galaxy cluster's UUID, when the galaxy knows the actor.
+    pub misp_uuid: Option<String>,
+    /// Every name it goes by, its own included, as written.
+    pub aliases: BTreeSet<String>,
+    /// The state suspected of sponsoring it (MISP's CFR field, or its country).
+    pub sponsor: Option<String>,
+    pub victims: BTreeSet<String>,
+    pub target_categories: BTreeSet<String>,
+    /// ATT&CK technique ids (`T1059`, `T1059.001`) it is known to use.
+    pub techniques: BTreeSet<String>,
+    /// ATT&CK software ids (`S0002`) it is known to use.
+    pub software: BTreeSet<String>,
+}
+
+/// A campaign ATT&CK describes, and the actor it is attributed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Campaign {
+    pub attack_id: String,
+    pub stix_id: String,
+    pub name: String,
+    /// Index into [`KnowledgeBase::actors`].
+    pub attributed_to: Option<usize>,
+    pub techniques: BTreeSet<String>,
+    pub software: BTreeSet<String>,
+}
+
+/// The merged knowledge base.
+#[derive(Debug, Clone, Default)]
+pub struct KnowledgeBase {
+    pub actors: Vec<Actor>,
+    pub campaigns: Vec<Campaign>,
+    /// Technique and software names by ATT&CK id.
+    pub names: BTreeMap<String, String>,
+    /// Actors by normalised alias and by ATT&CK id.
+    index: BTreeMap<String, usize>,
+}
+
+/// How names compare: case, spaces, dashes and dots do not matter
+/// (`Comment Panda`, `comment-panda`).
+pub fn normalise_alias(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl KnowledgeBase {
+    /// A knowledge base of an ATT&CK STIX 2.0 or 2.1 bundle's active groups,
+    /// campaigns, techniques and software (revoked and deprecated objects and
+    /// relationships left out).
+    pub fn from_attack(bytes: &[u8]) -> Result<KnowledgeBase, KbError> {
+        attack::read(bytes)
+    }
+
+    /// Merges a MISP galaxy threat-actor file: each cluster joins the actor
+    /// with its ATT&CK id or one of its names, or becomes an actor of its own.
+    pub fn merge_misp_galaxy(&mut self, bytes: &[u8]) -> Result<MergeReport, KbError> {
+        misp::merge(self, bytes)
+    }
+
+    /// The actor with this ATT&CK id or name (any alias, compared normalised).
+    pub fn actor(&self, name_or_id: &str) -> Option<&Actor> {
+        self.index
+            .get(name_or_id)
+            .or_else(|| self.index.get(&normalise_alias(name_or_id)))
+            .map(|&i| &self.actors[i])
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    /// Files an actor's ATT&CK id and aliases; an alias already filed for
+    /// another actor keeps its first owner (ATT&CK's, which come first).
+    fn file(&mut self, at: usize) {
+        let actor = &self.actors[at];
+        let mut keys: Vec<String> = actor.aliases.iter().map(|a| normalise_alias(a)).collect();
+        keys.push(normalise_alias(&actor.name));
+        if let Some(id) = &actor.attack_id {
+            keys.push(id.clone());
+        }
+        for key in keys {
+            if !key.is_empty() {
+                self.index.entry(key).or_insert(at);
+            }
+        }
+    }
+}
