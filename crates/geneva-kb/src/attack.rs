@@ -1,6 +1,6 @@
 //! MITRE ATT&CK's STIX bundles (2.0 and 2.1 alike for what is read here).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -32,6 +32,15 @@ fn active(object: &Value) -> bool {
 
 fn text(object: &Value, field: &str) -> Option<String> {
     object.get(field).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Files a used ATT&CK id as a technique (`T…`) or software (`S…`).
+fn note_use(techniques: &mut BTreeSet<String>, software: &mut BTreeSet<String>, id: &str) {
+    if id.starts_with('T') {
+        techniques.insert(id.to_owned());
+    } else {
+        software.insert(id.to_owned());
+    }
 }
 
 pub(crate) fn read(bytes: &[u8]) -> Result<KnowledgeBase, KbError> {
@@ -66,7 +75,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<KnowledgeBase, KbError> {
         let name = text(object, "name").unwrap_or_else(|| id.clone());
         match kind {
             "intrusion-set" => {
-                let mut aliases: std::collections::BTreeSet<String> = object
+                let mut aliases: BTreeSet<String> = object
                     .get("aliases")
                     .and_then(Value::as_array)
                     .map(|a| {
@@ -114,19 +123,11 @@ pub(crate) fn read(bytes: &[u8]) -> Result<KnowledgeBase, KbError> {
         match (kind, known.get(source), known.get(target)) {
             ("uses", Some(Known::Actor(a)), Some(Known::Used(id))) => {
                 let actor = &mut kb.actors[*a];
-                if id.starts_with('T') {
-                    actor.techniques.insert(id.clone());
-                } else {
-                    actor.software.insert(id.clone());
-                }
+                note_use(&mut actor.techniques, &mut actor.software, id);
             }
             ("uses", Some(Known::Campaign(c)), Some(Known::Used(id))) => {
                 let campaign = &mut kb.campaigns[*c];
-                if id.starts_with('T') {
-                    campaign.techniques.insert(id.clone());
-                } else {
-                    campaign.software.insert(id.clone());
-                }
+                note_use(&mut campaign.techniques, &mut campaign.software, id);
             }
             ("attributed-to", Some(Known::Campaign(c)), Some(Known::Actor(a))) => {
                 kb.campaigns[*c].attributed_to = Some(*a);

@@ -158,12 +158,6 @@ pub async fn pull_once(
 /// Most objects one scheduled run brings back; the next run goes on from there.
 const MAX_OBJECTS_A_RUN: usize = 1_000_000;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Runs one due feed and records how it went.
 async fn run_feed(store: &Arc<dyn Store>, log: &geneva_log::TransparencyLog, feed: &Feed) {
     let password = feed
@@ -171,7 +165,7 @@ async fn run_feed(store: &Arc<dyn Store>, log: &geneva_log::TransparencyLog, fee
         .password_env
         .as_ref()
         .and_then(|v| std::env::var(v).ok());
-    let started = now_ms();
+    let started = geneva_stix::timestamp::now_unix_millis();
     let outcome = pull_once(
         store,
         log,
@@ -217,7 +211,10 @@ async fn run_feed(store: &Arc<dyn Store>, log: &geneva_log::TransparencyLog, fee
 pub(crate) fn spawn(store: Arc<dyn Store>, log: Arc<geneva_log::TransparencyLog>, tick: Duration) {
     tokio::spawn(async move {
         loop {
-            match store.claim_due_feeds(now_ms()).await {
+            match store
+                .claim_due_feeds(geneva_stix::timestamp::now_unix_millis())
+                .await
+            {
                 Ok(due) => {
                     for feed in &due {
                         run_feed(&store, &log, feed).await;

@@ -72,6 +72,25 @@ fn c(n: u32) -> String {
 
 /// Campaign 1 v1 then v2 (GREEN), campaign 2 (AMBER, Acme's alone),
 /// campaign 3 (CLEAR), each added a day apart.
+/// `geneva serve`'s server on `store` at a free local port: its base URL,
+/// the sender that stops it, and its task.
+async fn serve(
+    store: Arc<SqliteStore>,
+    config: ServerConfig,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(geneva_server::serve(listener, store, config, async {
+        let _ = rx.await;
+    }));
+    (base, tx, task)
+}
+
 async fn start() -> Server {
     start_with(ServerConfig::default()).await
 }
@@ -110,12 +129,7 @@ async fn start_with(config: ServerConfig) -> Server {
             .await
             .unwrap();
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(geneva_server::serve(listener, store, config, async {
-        let _ = rx.await;
-    }));
+    let (base, tx, task) = serve(store, config).await;
     Server {
         base,
         acme,
@@ -748,17 +762,7 @@ async fn sharing_groups_have_collections_of_their_own() {
         token(&store, "Beta").await,
         token(&store, "Gamma").await,
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(geneva_server::serve(
-        listener,
-        store,
-        ServerConfig::default(),
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let (base, tx, task) = serve(store, ServerConfig::default()).await;
     let server = Server {
         base,
         acme: acme.clone(),
@@ -912,20 +916,11 @@ async fn feeds_pull_on_a_schedule_and_resume() {
         })
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let config = ServerConfig {
         feed_tick: std::time::Duration::from_millis(100),
         ..ServerConfig::default()
     };
-    let task = tokio::spawn(geneva_server::serve(
-        listener,
-        store.clone(),
-        config,
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let (_, tx, task) = serve(store.clone(), config).await;
     let feed = |id: i64| {
         let store = store.clone();
         async move {

@@ -138,12 +138,17 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
+/// Current time in milliseconds since the Unix epoch (0 for a clock set
+/// before it).
+pub fn now_unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Current UTC time as an RFC 3339 timestamp with milliseconds.
 pub fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format_unix_millis(now.as_millis() as i64)
+    format_unix_millis(now_unix_millis())
 }
 
 /// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.

@@ -1335,7 +1335,7 @@ impl Store for PostgresStore {
                     &feed.organisation,
                     &feed.tlp.as_str(),
                     &feed.since,
-                    &now_ms(),
+                    &geneva_stix::timestamp::now_unix_millis(),
                 ],
             )
             .await
@@ -1489,12 +1489,6 @@ pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
 
 const FEED_COLUMNS: &str = "id, url, collection, user_name, password_env, every_secs, allow_private, \
      organisation, tlp, since, last_added, next_run_ms, last_run_ms, last_objects, last_error";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 fn feed_of(r: &Row) -> geneva_store::Feed {
     let tlp: String = r.get(8);

@@ -1140,7 +1140,7 @@ impl Store for SqliteStore {
     ) -> Result<geneva_store::Feed, StoreError> {
         let feed = feed.clone();
         self.write(move |conn| {
-            let now = now_ms();
+            let now = geneva_stix::timestamp::now_unix_millis();
             let id: i64 = conn
                 .query_row(
                     "INSERT INTO feeds (url, collection, user_name, password_env, every_secs, allow_private, \
@@ -1580,12 +1580,6 @@ fn versions_page(
         items,
         next: more.then(|| last_seq.map(Cursor::after_version)).flatten(),
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn feeds_where(
