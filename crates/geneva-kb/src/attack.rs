@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use crate::{Actor, Campaign, KbError, KnowledgeBase, shape};
+use crate::{Actor, Campaign, KbError, KnowledgeBase, normalise_alias, shape};
 
 /// What an active object is: its kind and ATT&CK id.
 enum Known {
@@ -105,6 +105,18 @@ pub(crate) fn read(bytes: &[u8]) -> Result<KnowledgeBase, KbError> {
                 known.insert(stix_id, Known::Campaign(kb.campaigns.len() - 1));
             }
             "attack-pattern" | "malware" | "tool" => {
+                let aliases = object
+                    .get("x_mitre_aliases")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str);
+                for alias in aliases.chain([name.as_str()]) {
+                    kb.used_ids
+                        .entry(normalise_alias(alias))
+                        .or_insert_with(|| id.clone());
+                }
+                kb.used_ids.insert(stix_id.clone(), id.clone());
                 kb.names.insert(id.clone(), name);
                 known.insert(stix_id, Known::Used(id));
             }
@@ -128,6 +140,14 @@ pub(crate) fn read(bytes: &[u8]) -> Result<KnowledgeBase, KbError> {
             ("uses", Some(Known::Campaign(c)), Some(Known::Used(id))) => {
                 let campaign = &mut kb.campaigns[*c];
                 note_use(&mut campaign.techniques, &mut campaign.software, id);
+            }
+            ("uses", Some(Known::Used(software)), Some(Known::Used(technique)))
+                if software.starts_with('S') && technique.starts_with('T') =>
+            {
+                kb.software_techniques
+                    .entry(software.clone())
+                    .or_default()
+                    .insert(technique.clone());
             }
             ("attributed-to", Some(Known::Campaign(c)), Some(Known::Actor(a))) => {
                 kb.campaigns[*c].attributed_to = Some(*a);

@@ -73,6 +73,11 @@ pub struct KnowledgeBase {
     pub campaigns: Vec<Campaign>,
     /// Technique and software names by ATT&CK id.
     pub names: BTreeMap<String, String>,
+    /// The techniques each piece of software (`S…`) is known to use.
+    pub software_techniques: BTreeMap<String, BTreeSet<String>>,
+    /// Technique and software ATT&CK ids by STIX id, and by name and alias
+    /// compared normalised, so that evidence naming them either way is known.
+    used_ids: BTreeMap<String, String>,
     /// Actors by normalised alias and by ATT&CK id.
     index: BTreeMap<String, usize>,
 }
@@ -106,6 +111,32 @@ impl KnowledgeBase {
             .get(name_or_id)
             .or_else(|| self.index.get(&normalise_alias(name_or_id)))
             .map(|&i| &self.actors[i])
+    }
+
+    /// The ATT&CK id of a technique or piece of software named by its
+    /// ATT&CK id (`T1059.001`, `S0002`), its STIX id, or its name or alias.
+    pub fn used_id(&self, reference: &str) -> Option<&str> {
+        if self.names.contains_key(reference) {
+            return self.names.get_key_value(reference).map(|(k, _)| k.as_str());
+        }
+        self.used_ids
+            .get(reference)
+            .or_else(|| self.used_ids.get(&normalise_alias(reference)))
+            .map(String::as_str)
+    }
+
+    /// Everything an actor is known to use: its own techniques and software
+    /// and those of the campaigns attributed to it.
+    pub fn repertoire(&self, actor: usize) -> BTreeSet<String> {
+        let own = &self.actors[actor];
+        let mut all: BTreeSet<String> = own.techniques.union(&own.software).cloned().collect();
+        for campaign in &self.campaigns {
+            if campaign.attributed_to == Some(actor) {
+                all.extend(campaign.techniques.iter().cloned());
+                all.extend(campaign.software.iter().cloned());
+            }
+        }
+        all
     }
 
     fn position(&self, key: &str) -> Option<usize> {

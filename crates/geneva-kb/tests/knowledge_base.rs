@@ -148,3 +148,31 @@ fn hostile_files_are_refused_with_their_place() {
     assert_eq!(report.by_alias, 1);
     assert_eq!(kb.actor("G9999").unwrap().sponsor, None);
 }
+
+#[test]
+fn techniques_and_software_are_known_by_id_stix_id_and_name() {
+    let Some(kb) = attack() else { return };
+    assert_eq!(kb.used_id("T1059.001"), Some("T1059.001"));
+    assert_eq!(kb.used_id("Mimikatz"), Some("S0002"));
+    assert_eq!(kb.used_id("mimikatz"), Some("S0002"));
+    assert_eq!(
+        kb.used_id("malware--64fa0de0-6240-41f4-8638-f4ca7ed528fd"),
+        Some("S0013"),
+        "PlugX by its STIX id"
+    );
+    assert_eq!(kb.used_id("no such tool"), None);
+    let mimikatz = &kb.software_techniques["S0002"];
+    assert!(mimikatz.contains("T1003.001"), "{mimikatz:?}");
+    // TEMP.Veles is known almost only through its two campaigns.
+    let veles = kb
+        .actors
+        .iter()
+        .position(|a| a.attack_id.as_deref() == Some("G0088"))
+        .unwrap();
+    assert!(kb.actors[veles].techniques.len() + kb.actors[veles].software.len() < 5);
+    assert!(
+        kb.repertoire(veles).len() > 20,
+        "{:?}",
+        kb.repertoire(veles)
+    );
+}

@@ -1,0 +1,307 @@
+//! The evaluation behind `geneva bench attribution`: leave-one-out over the
+//! knowledge base's attributed campaigns and hidden subsets of groups'
+//! repertoires, for the engine and two baselines (Jaccard over techniques,
+//! TF-IDF cosine), with top-1, top-5, mean reciprocal rank, Brier score and
+//! a reliability table.
+//!
+//! Every case is scored by an engine fitted on the knowledge base *without*
+//! that case: the campaign and its `attributed-to` link are removed (and so
+//! is what its group is known to use only through it), or the hidden items
+//! are removed from the group and its campaigns, before the weights are fitted.
+
+use std::collections::{BTreeSet, HashMap};
+
+use geneva_kb::KnowledgeBase;
+use serde::Serialize;
+
+use crate::model::SplitMix;
+use crate::{Attributor, Evidence};
+
+/// One evaluation case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub label: String,
+    /// The knowledge base the case is scored against (the case taken out).
+    pub kb: KnowledgeBase,
+    /// Technique and software ATT&CK ids observed.
+    pub observed: BTreeSet<String>,
+    /// Index of the right actor in `kb.actors`.
+    pub truth: usize,
+}
+
+/// Leave-one-out cases: one per campaign attributed to a group.
+pub fn campaign_cases(kb: &KnowledgeBase) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (n, campaign) in kb.campaigns.iter().enumerate() {
+        let Some(truth) = campaign.attributed_to else {
+            continue;
+        };
+        let mut reduced = kb.clone();
+        reduced.campaigns.remove(n);
+        cases.push(Case {
+            label: format!(
+                "{} {} → {}",
+                campaign.attack_id, campaign.name, kb.actors[truth].name
+            ),
+            kb: reduced,
+            observed: campaign
+                .techniques
+                .union(&campaign.software)
+                .cloned()
+                .collect(),
+            truth,
+        });
+    }
+    cases
+}
+
+/// Hidden-subset cases: for each seed and each group with at least four
+/// known uses, a random `fraction` of its uses (at least one) is removed
+/// from the knowledge base and is the evidence.
+pub fn hidden_cases(kb: &KnowledgeBase, seeds: &[u64], fraction: f64) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for &seed in seeds {
+        let mut rng = SplitMix(seed);
+        for (at, actor) in kb.actors.iter().enumerate() {
+            let uses: Vec<&String> = actor.techniques.iter().chain(&actor.software).collect();
+            if uses.len() < 4 {
+                continue;
+            }
+            let k = ((uses.len() as f64 * fraction).round() as usize).max(1);
+            let hidden: BTreeSet<String> = rng.sample(&uses, k).into_iter().cloned().collect();
+            let mut reduced = kb.clone();
+            let group = &mut reduced.actors[at];
+            group.techniques.retain(|t| !hidden.contains(t));
+            group.software.retain(|s| !hidden.contains(s));
+            for campaign in &mut reduced.campaigns {
+                if campaign.attributed_to == Some(at) {
+                    campaign.techniques.retain(|t| !hidden.contains(t));
+                    campaign.software.retain(|s| !hidden.contains(s));
+                }
+            }
+            cases.push(Case {
+                label: format!("{} seed {seed}", actor.name),
+                kb: reduced,
+                observed: hidden,
+                truth: at,
+            });
+        }
+    }
+    cases
+}
+
+/// The methods compared.
+pub const METHODS: [&str; 3] = ["geneva", "jaccard-techniques", "tfidf-cosine"];
+
+/// Each method's probabilities for one case: over the actors with a
+/// repertoire (by index into `kb.actors`) and "not in the knowledge base".
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub actors: Vec<usize>,
+    pub probabilities: [Vec<f64>; 3],
+    pub none: [f64; 3],
+}
+
+/// Scores one case with the engine (fitted on the case's own knowledge
+/// base) and the two baselines.
+pub fn score(case: &Case) -> Scored {
+    let attributor = Attributor::new(case.kb.clone());
+    let evidence = Evidence {
+        techniques: case
+            .observed
+            .iter()
+            .filter(|i| i.starts_with('T'))
+            .cloned()
+            .collect(),
+        software: case
+            .observed
+            .iter()
+            .filter(|i| !i.starts_with('T'))
+            .cloned()
+            .collect(),
+        ..Evidence::default()
+    };
+    let prepared = attributor.prepare(&evidence);
+    let (geneva, none) = attributor.probabilities(&prepared);
+    let actors: Vec<usize> = (0..geneva.len())
+        .map(|k| attributor.profiled_actor(k))
+        .collect();
+    let repertoires: Vec<BTreeSet<String>> =
+        actors.iter().map(|&a| case.kb.repertoire(a)).collect();
+    let jaccard = normalise(
+        repertoires
+            .iter()
+            .map(|r| jaccard_techniques(&case.observed, r))
+            .collect(),
+    );
+    let tfidf = normalise(tfidf_cosine(&case.observed, &repertoires));
+    Scored {
+        actors,
+        probabilities: [geneva, jaccard, tfidf],
+        none: [none, 0.0, 0.0],
+    }
+}
+
+fn jaccard_techniques(observed: &BTreeSet<String>, repertoire: &BTreeSet<String>) -> f64 {
+    let techniques = |s: &BTreeSet<String>| -> BTreeSet<String> {
+        s.iter().filter(|i| i.starts_with('T')).cloned().collect()
+    };
+    let (a, b) = (techniques(observed), techniques(repertoire));
+    let union = a.union(&b).count();
+    if union == 0 {
+        0.0
+    } else {
+        a.intersection(&b).count() as f64 / union as f64
+    }
+}
+
+/// Cosine of binary TF-IDF vectors, with scikit-learn's smoothed idf
+/// `ln((1 + n) / (1 + df)) + 1`.
+fn tfidf_cosine(observed: &BTreeSet<String>, repertoires: &[BTreeSet<String>]) -> Vec<f64> {
+    let n = repertoires.len() as f64;
+    let mut df: HashMap<&str, f64> = HashMap::new();
+    for r in repertoires {
+        for item in r {
+            *df.entry(item).or_default() += 1.0;
+        }
+    }
+    let idf = |item: &str| ((1.0 + n) / (1.0 + df.get(item).copied().unwrap_or(0.0))).ln() + 1.0;
+    let norm = |s: &BTreeSet<String>| s.iter().map(|i| idf(i).powi(2)).sum::<f64>().sqrt();
+    let observed_norm = norm(observed);
+    repertoires
+        .iter()
+        .map(|r| {
+            let dot: f64 = observed.intersection(r).map(|i| idf(i).powi(2)).sum();
+            let d = observed_norm * norm(r);
+            if d > 0.0 { dot / d } else { 0.0 }
+        })
+        .collect()
+}
+
+/// Similarities as probabilities: each candidate's share of the total (a
+/// baseline has no notion of "not in the knowledge base").
+fn normalise(scores: Vec<f64>) -> Vec<f64> {
+    let total: f64 = scores.iter().sum();
+    if total > 0.0 {
+        scores.into_iter().map(|s| s / total).collect()
+    } else {
+        let n = scores.len().max(1) as f64;
+        scores.into_iter().map(|_| 1.0 / n).collect()
+    }
+}
+
+/// A row of the reliability table: top-1 predictions whose probability fell
+/// in `[lower, upper)`, and how often they were right.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bin {
+    pub lower: f64,
+    pub upper: f64,
+    pub predictions: usize,
+    pub mean_probability: f64,
+    pub accuracy: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    pub method: &'static str,
+    pub cases: usize,
+    pub top1: f64,
+    pub top5: f64,
+    pub mean_reciprocal_rank: f64,
+    /// Multi-class Brier score over every candidate and "not in the
+    /// knowledge base" (0 is perfect, 2 is worst).
+    pub brier: f64,
+    /// Expected calibration error of the top-1 probability.
+    pub calibration_error: f64,
+    pub reliability: Vec<Bin>,
+    /// The right actor's rank in each case (1 is first).
+    pub ranks: Vec<usize>,
+}
+
+/// Metrics of each method over scored cases.
+pub fn metrics(cases: &[Case], scored: &[Scored]) -> Vec<Metrics> {
+    (0..METHODS.len())
+        .map(|m| {
+            let mut ranks = Vec::new();
+            let mut brier = 0.0;
+            let mut top: Vec<(f64, bool)> = Vec::new();
+            for (case, s) in cases.iter().zip(scored) {
+                let p = &s.probabilities[m];
+                let none = s.none[m];
+                let truth = s.actors.iter().position(|&a| a == case.truth);
+                let truth_p = truth.map_or(none, |t| p[t]);
+                let higher =
+                    p.iter().filter(|&&x| x > truth_p).count() + usize::from(none > truth_p);
+                ranks.push(higher + 1);
+                brier += p
+                    .iter()
+                    .enumerate()
+                    .map(|(k, x)| (x - f64::from(u8::from(Some(k) == truth))).powi(2))
+                    .sum::<f64>()
+                    + (none - f64::from(u8::from(truth.is_none()))).powi(2);
+                let best = p.iter().copied().fold(none, f64::max);
+                top.push((best, higher == 0));
+            }
+            let n = ranks.len().max(1) as f64;
+            let reliability = reliability(&top);
+            let calibration_error = reliability
+                .iter()
+                .map(|b| b.predictions as f64 / n * (b.mean_probability - b.accuracy).abs())
+                .sum();
+            Metrics {
+                method: METHODS[m],
+                cases: ranks.len(),
+                top1: ranks.iter().filter(|&&r| r == 1).count() as f64 / n,
+                top5: ranks.iter().filter(|&&r| r <= 5).count() as f64 / n,
+                mean_reciprocal_rank: ranks.iter().map(|&r| 1.0 / r as f64).sum::<f64>() / n,
+                brier: brier / n,
+                calibration_error,
+                reliability,
+                ranks,
+            }
+        })
+        .collect()
+}
+
+fn reliability(top: &[(f64, bool)]) -> Vec<Bin> {
+    (0..10)
+        .map(|b| {
+            let (lower, upper) = (b as f64 / 10.0, (b + 1) as f64 / 10.0);
+            let inside: Vec<&(f64, bool)> = top
+                .iter()
+                .filter(|(p, _)| *p >= lower && (*p < upper || (b == 9 && *p <= 1.0)))
+                .collect();
+            let count = inside.len();
+            let mean = |f: &dyn Fn(&(f64, bool)) -> f64| {
+                if count == 0 {
+                    0.0
+                } else {
+                    inside.iter().map(|x| f(x)).sum::<f64>() / count as f64
+                }
+            };
+            Bin {
+                lower,
+                upper,
+                predictions: count,
+                mean_probability: mean(&|x| x.0),
+                accuracy: mean(&|x| f64::from(u8::from(x.1))),
+            }
+        })
+        .collect()
+}
+
+/// Scores cases on `threads` threads (each case fits its own engine).
+pub fn score_all(cases: &[Case], threads: usize) -> Vec<Scored> {
+    let threads = threads.max(1);
+    let chunk = cases.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(score).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}

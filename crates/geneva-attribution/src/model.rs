@@ -1,0 +1,487 @@
+//! The ranking model: what each actor is known to use, how rare each item
+//! is, the features that compare an incident's evidence with an actor, and
+//! the conditional-logit weights fitted on cases drawn from the knowledge
+//! base itself.
+
+use std::collections::{HashMap, HashSet};
+
+use geneva_kb::KnowledgeBase;
+
+/// Features of one (evidence, actor) pair; their order is [`FEATURE_NAMES`].
+pub(crate) const FEATURES: usize = 7;
+
+pub(crate) const FEATURE_NAMES: [&str; FEATURES] = [
+    "techniques it is known to use (rarity-weighted)",
+    "software it is known to use (rarity-weighted)",
+    "techniques it uses a variant of (same parent technique)",
+    "techniques its known software performs",
+    "size of its known repertoire",
+    "cosine similarity of rarity-weighted repertoires",
+    "share of the evidence it explains, less the share it does not",
+];
+
+/// The parent of a sub-technique (`T1059.001` → `T1059`); anything else is
+/// its own parent.
+pub(crate) fn parent(item: &str) -> &str {
+    match item.split_once('.') {
+        Some((head, _)) if item.starts_with('T') => head,
+        _ => item,
+    }
+}
+
+/// An item's number in the model's vocabulary.
+pub(crate) type Item = u32;
+
+/// One actor's repertoire as the model sees it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Profile {
+    pub items: HashSet<Item>,
+    /// Parents of its techniques.
+    pub parents: HashSet<Item>,
+    /// Techniques its known software performs.
+    pub via_software: HashSet<Item>,
+    /// Euclidean norm of its items' rarity weights.
+    pub norm: f64,
+}
+
+/// One piece of technique or software evidence, prepared against the vocabulary.
+#[derive(Debug, Clone)]
+pub(crate) struct Observed {
+    pub label: String,
+    pub item: Option<Item>,
+    pub parent: Option<Item>,
+    pub software: bool,
+    pub rarity: f64,
+    pub parent_rarity: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Prepared {
+    pub observed: Vec<Observed>,
+    pub norm: f64,
+}
+
+/// The knowledge base compiled for ranking.
+#[derive(Debug, Clone)]
+pub(crate) struct Model {
+    vocabulary: HashMap<String, Item>,
+    pub names: Vec<String>,
+    /// Actors of the knowledge base with a repertoire, by index into
+    /// `KnowledgeBase::actors`, and their profiles.
+    pub profiled: Vec<(usize, Profile)>,
+    /// How many profiled actors use each item (the parents counted as items of their own).
+    pub users: Vec<u32>,
+    /// Techniques each piece of software performs.
+    software_techniques: HashMap<Item, Vec<Item>>,
+    pub weights: Weights,
+}
+
+/// The fitted weights: one per feature, and the score of "an actor the
+/// knowledge base does not describe".
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Weights {
+    pub features: [f64; FEATURES],
+    pub not_in_knowledge_base: f64,
+}
+
+impl Model {
+    /// Compiles a knowledge base and fits the weights on cases drawn from it
+    /// (seeded, so the same knowledge base always gives the same model).
+    pub fn fit(kb: &KnowledgeBase) -> Model {
+        let mut model = Model::compile(kb);
+        model.weights = train(&model, 0x6765_6e65_7661);
+        model
+    }
+
+    fn compile(kb: &KnowledgeBase) -> Model {
+        let mut model = Model {
+            vocabulary: HashMap::new(),
+            names: Vec::new(),
+            profiled: Vec::new(),
+            users: Vec::new(),
+            software_techniques: HashMap::new(),
+            weights: Weights {
+                features: [0.0; FEATURES],
+                not_in_knowledge_base: 0.0,
+            },
+        };
+        let mut raw: Vec<(usize, HashSet<Item>)> = Vec::new();
+        for at in 0..kb.actors.len() {
+            let repertoire = kb.repertoire(at);
+            if repertoire.is_empty() {
+                continue;
+            }
+            let items = repertoire.iter().map(|i| model.intern(i)).collect();
+            raw.push((at, items));
+        }
+        for (software, techniques) in &kb.software_techniques {
+            let s = model.intern(software);
+            let t = techniques.iter().map(|t| model.intern(t)).collect();
+            model.software_techniques.insert(s, t);
+        }
+        // Parents are interned before any profile is built, so that
+        // building one never grows the vocabulary.
+        for name in model.names.clone() {
+            model.intern(parent(&name));
+        }
+        for (at, items) in raw {
+            let profile = model.profile_of(items);
+            model.profiled.push((at, profile));
+        }
+        model.users = vec![0; model.names.len()];
+        for (_, profile) in &model.profiled {
+            for &i in profile
+                .items
+                .iter()
+                .chain(profile.parents.difference(&profile.items))
+            {
+                model.users[i as usize] += 1;
+            }
+        }
+        let norms: Vec<f64> = model
+            .profiled
+            .iter()
+            .map(|(_, p)| model.norm_of(&p.items))
+            .collect();
+        for ((_, profile), norm) in model.profiled.iter_mut().zip(norms) {
+            profile.norm = norm;
+        }
+        model
+    }
+
+    /// A profile of these items: their parents and the techniques of their
+    /// software derived from them alone (its norm is filled in later).
+    fn profile_of(&self, items: HashSet<Item>) -> Profile {
+        let mut profile = Profile {
+            items,
+            ..Profile::default()
+        };
+        for &i in &profile.items {
+            let name = &self.names[i as usize];
+            if let Some(p) = name
+                .starts_with('T')
+                .then(|| self.lookup(parent(name)))
+                .flatten()
+            {
+                profile.parents.insert(p);
+            }
+            if let Some(techniques) = self.software_techniques.get(&i) {
+                profile.via_software.extend(techniques.iter().copied());
+            }
+        }
+        profile
+    }
+
+    fn intern(&mut self, name: &str) -> Item {
+        if let Some(&i) = self.vocabulary.get(name) {
+            return i;
+        }
+        let i = self.names.len() as Item;
+        self.names.push(name.to_owned());
+        self.vocabulary.insert(name.to_owned(), i);
+        i
+    }
+
+    /// How much an item says about who used it: `ln((A + 1) / (users + ½))`
+    /// over the A profiled actors, so an item nobody is known to use weighs most.
+    pub fn rarity(&self, item: Option<Item>) -> f64 {
+        let users = item.map_or(0, |i| self.users.get(i as usize).copied().unwrap_or(0));
+        ((self.profiled.len() as f64 + 1.0) / (f64::from(users) + 0.5)).ln()
+    }
+
+    fn norm_of(&self, items: &HashSet<Item>) -> f64 {
+        items
+            .iter()
+            .map(|&i| self.rarity(Some(i)).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Item> {
+        self.vocabulary.get(name).copied()
+    }
+
+    /// Technique and software ATT&CK ids, prepared once per attribution.
+    pub fn prepare<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Prepared {
+        let mut observed: Vec<Observed> = ids
+            .into_iter()
+            .map(|id| {
+                let item = self.lookup(id);
+                let parent_item = self.lookup(parent(id));
+                Observed {
+                    label: id.to_owned(),
+                    item,
+                    parent: parent_item,
+                    software: id.starts_with('S'),
+                    rarity: self.rarity(item),
+                    parent_rarity: self.rarity(parent_item),
+                }
+            })
+            .collect();
+        observed.sort_by(|a, b| a.label.cmp(&b.label));
+        observed.dedup_by(|a, b| a.label == b.label);
+        let norm = observed
+            .iter()
+            .map(|o| o.rarity.powi(2))
+            .sum::<f64>()
+            .sqrt();
+        Prepared { observed, norm }
+    }
+}
+
+/// How one evidence item relates to one actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Match {
+    /// The actor is known to use it.
+    Known,
+    /// The actor is known to use another variant of the same technique.
+    Variant,
+    /// Software the actor is known to use performs it.
+    ViaSoftware,
+    None,
+}
+
+pub(crate) fn match_of(o: &Observed, p: &Profile) -> Match {
+    if o.item.is_some_and(|i| p.items.contains(&i)) {
+        Match::Known
+    } else if !o.software && o.parent.is_some_and(|i| p.parents.contains(&i)) {
+        Match::Variant
+    } else if !o.software && o.item.is_some_and(|i| p.via_software.contains(&i)) {
+        Match::ViaSoftware
+    } else {
+        Match::None
+    }
+}
+
+/// The features of one actor against the evidence; with `each`, also every
+/// evidence item's share of `weights · features` (they sum to the score,
+/// less the repertoire-size term).
+pub(crate) fn features(
+    e: &Prepared,
+    p: &Profile,
+    weights: Option<&[f64; FEATURES]>,
+    mut each: Option<&mut Vec<(usize, Match, f64)>>,
+) -> [f64; FEATURES] {
+    let mut f = [0.0; FEATURES];
+    f[4] = (1.0 + p.items.len() as f64).ln();
+    if e.observed.is_empty() {
+        return f;
+    }
+    let share = 1.0 / e.observed.len() as f64;
+    let cosine_scale = if e.norm > 0.0 && p.norm > 0.0 {
+        1.0 / (e.norm * p.norm)
+    } else {
+        0.0
+    };
+    for (n, o) in e.observed.iter().enumerate() {
+        let mut g = [0.0; FEATURES];
+        let m = match_of(o, p);
+        match m {
+            Match::Known => {
+                g[if o.software { 1 } else { 0 }] = o.rarity;
+                g[5] = o.rarity * o.rarity * cosine_scale;
+                g[6] = share;
+            }
+            Match::Variant => {
+                g[2] = o.parent_rarity;
+                g[6] = -share;
+            }
+            Match::ViaSoftware => {
+                g[3] = o.rarity;
+                g[6] = -share;
+            }
+            Match::None => g[6] = -share,
+        }
+        for k in 0..FEATURES {
+            f[k] += g[k];
+        }
+        if let (Some(w), Some(each)) = (weights, each.as_deref_mut()) {
+            let effect: f64 = g.iter().zip(w).map(|(x, w)| x * w).sum();
+            each.push((n, m, effect));
+        }
+    }
+    f
+}
+
+pub(crate) fn dot(w: &[f64; FEATURES], f: &[f64; FEATURES]) -> f64 {
+    w.iter().zip(f).map(|(w, f)| w * f).sum()
+}
+
+/// A small, seeded generator (SplitMix64): the cases drawn for training
+/// must be the same on every machine and every run.
+pub(crate) struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `k` distinct picks out of `items`, in a random order.
+    pub fn sample<T: Copy>(&mut self, items: &[T], k: usize) -> Vec<T> {
+        let mut pool = items.to_vec();
+        let k = k.min(pool.len());
+        for i in 0..k {
+            let j = i + self.below(pool.len() - i);
+            pool.swap(i, j);
+        }
+        pool.truncate(k);
+        pool
+    }
+}
+
+/// One training case: every candidate's features, and which one is right
+/// (`None`: the actor was taken out of the knowledge base).
+struct Case {
+    rows: Vec<[f64; FEATURES]>,
+    truth: Option<usize>,
+}
+
+/// Draws incident-like cases from the knowledge base's own actors: a third
+/// of an actor's repertoire is the evidence, and half of that is unknown to
+/// the knowledge base for the case, as a new campaign's techniques partly
+/// are; now and then the actor is left out altogether, so that "not in the
+/// knowledge base" is learnt too. Then fits a conditional logit (softmax
+/// over the candidates and "not in the knowledge base") by Adam with a
+/// little L2.
+fn train(model: &Model, seed: u64) -> Weights {
+    let mut rng = SplitMix(seed);
+    let mut cases = Vec::new();
+    for _round in 0..2 {
+        for (target, (_, profile)) in model.profiled.iter().enumerate() {
+            if profile.items.len() < 6 {
+                continue;
+            }
+            let mut all: Vec<Item> = profile.items.iter().copied().collect();
+            all.sort_unstable();
+            let k = ((all.len() as f64 * 0.3).round() as usize).max(3);
+            let evidence = rng.sample(&all, k);
+            let unknown: HashSet<Item> = evidence[..evidence.len() / 2].iter().copied().collect();
+            let left_out = rng.unit() < 0.15;
+            let reduced = if left_out {
+                None
+            } else {
+                let items = profile
+                    .items
+                    .iter()
+                    .copied()
+                    .filter(|i| !unknown.contains(i))
+                    .collect();
+                let mut reduced = model.profile_of(items);
+                reduced.norm = model.norm_of(&reduced.items);
+                Some(reduced)
+            };
+            let prepared =
+                model.prepare(evidence.iter().map(|&i| model.names[i as usize].as_str()));
+            let mut rows = Vec::with_capacity(model.profiled.len());
+            let mut truth = None;
+            for (k, (_, p)) in model.profiled.iter().enumerate() {
+                if k == target {
+                    match &reduced {
+                        Some(r) => {
+                            truth = Some(rows.len());
+                            rows.push(features(&prepared, r, None, None));
+                        }
+                        None => continue,
+                    }
+                } else {
+                    rows.push(features(&prepared, p, None, None));
+                }
+            }
+            cases.push(Case { rows, truth });
+        }
+    }
+    fit(&cases)
+}
+
+fn fit(cases: &[Case]) -> Weights {
+    const L2: f64 = 1e-4;
+    const STEPS: usize = 300;
+    const RATE: f64 = 0.05;
+    let mut w = [0.0; FEATURES + 1];
+    let (mut m, mut v) = ([0.0; FEATURES + 1], [0.0; FEATURES + 1]);
+    if cases.is_empty() {
+        return Weights {
+            features: [0.0; FEATURES],
+            not_in_knowledge_base: 0.0,
+        };
+    }
+    let n = cases.len() as f64;
+    let mut scores = Vec::new();
+    for step in 1..=STEPS {
+        let mut grad = [0.0; FEATURES + 1];
+        let weights: [f64; FEATURES] = w[..FEATURES].try_into().expect("sized");
+        for case in cases {
+            scores.clear();
+            scores.extend(case.rows.iter().map(|f| dot(&weights, f)));
+            let none = w[FEATURES];
+            let top = scores.iter().copied().fold(none, f64::max);
+            let mut total = (none - top).exp();
+            for s in scores.iter_mut() {
+                *s = (*s - top).exp();
+                total += *s;
+            }
+            for (row, s) in case.rows.iter().zip(&scores) {
+                let p = s / total;
+                for k in 0..FEATURES {
+                    grad[k] += p * row[k];
+                }
+            }
+            grad[FEATURES] += (none - top).exp() / total;
+            match case.truth {
+                Some(t) => {
+                    for (g, x) in grad.iter_mut().zip(&case.rows[t]) {
+                        *g -= x;
+                    }
+                }
+                None => grad[FEATURES] -= 1.0,
+            }
+        }
+        for k in 0..=FEATURES {
+            let g = grad[k] / n + 2.0 * L2 * w[k];
+            m[k] = 0.9 * m[k] + 0.1 * g;
+            v[k] = 0.999 * v[k] + 0.001 * g * g;
+            let m_hat = m[k] / (1.0 - 0.9f64.powi(step as i32));
+            let v_hat = v[k] / (1.0 - 0.999f64.powi(step as i32));
+            w[k] -= RATE * m_hat / (v_hat.sqrt() + 1e-8);
+        }
+    }
+    Weights {
+        features: w[..FEATURES].try_into().expect("sized"),
+        not_in_knowledge_base: w[FEATURES],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_of_sub_techniques() {
+        assert_eq!(parent("T1059.001"), "T1059");
+        assert_eq!(parent("T1059"), "T1059");
+        assert_eq!(parent("S0002"), "S0002");
+    }
+
+    #[test]
+    fn samples_are_distinct_and_seeded() {
+        let items: Vec<u32> = (0..50).collect();
+        let a = SplitMix(7).sample(&items, 20);
+        let b = SplitMix(7).sample(&items, 20);
+        assert_eq!(a, b);
+        let distinct: HashSet<_> = a.iter().collect();
+        assert_eq!(distinct.len(), 20);
+        assert_eq!(SplitMix(1).sample(&items, 80).len(), 50);
+    }
+}
