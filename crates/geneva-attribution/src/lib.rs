@@ -331,58 +331,16 @@ impl Attributor {
             }
         }
         let victims = Victimology::new(evidence);
-        let mut scored = Vec::with_capacity(rows.len());
-        for &(at, profiled) in &rows {
-            let mut each = Vec::new();
-            let mut score = 0.0;
-            let mut contributions = Vec::new();
-            if let Some(k) = profiled {
-                let profile = &self.model.profiled[k].1;
-                let f = features(&prepared, profile, Some(&w.features), Some(&mut each));
-                score += dot(&w.features, &f);
-                let size = w.features[4] * f[4];
-                contributions.push(Contribution {
-                    evidence: format!("{} known techniques and software", profile.items.len()),
-                    kind: "repertoire",
-                    effect: size,
-                    reason: "a broad repertoire explains any one item less".into(),
-                });
-                for (n, m, effect) in each {
-                    let o = &prepared.observed[n];
-                    contributions.push(Contribution {
-                        evidence: self.label(&o.label),
-                        kind: if o.software { "software" } else { "technique" },
-                        effect,
-                        reason: self.reason(m, o),
-                    });
-                }
-            }
-            let actor = &self.kb.actors[at];
-            let (victim_effect, victim_reasons) = victims.effect(actor);
-            score += victim_effect;
-            contributions.extend(victim_reasons);
-            if let Some(links) = infrastructure.get(&at) {
-                let total: f64 = links
-                    .iter()
-                    .map(|l| priors::SHARED_INFRASTRUCTURE * l.strength.clamp(0.0, 1.0))
-                    .sum::<f64>()
-                    .min(priors::SHARED_INFRASTRUCTURE_CAP);
-                score += total;
-                let each = total / links.len() as f64;
-                for link in links {
-                    contributions.push(Contribution {
-                        evidence: format!("{} ({})", link.incident, link.reason),
-                        kind: "infrastructure",
-                        effect: each,
-                        reason: format!("shared with an incident attributed to {}", link.actor),
-                    });
-                }
-            }
-            scored.push((at, score, contributions));
-        }
-        let scores: Vec<f64> = scored.iter().map(|(_, s, _)| *s).collect();
+        // Scores first, for every candidate; explanations only for those listed.
+        let scores: Vec<f64> = rows
+            .iter()
+            .map(|&(at, profiled)| {
+                self.score(at, profiled, &prepared, &victims, &infrastructure, false)
+                    .0
+            })
+            .collect();
         let (probabilities, none) = softmax(&scores, w.not_in_knowledge_base);
-        let mut order: Vec<usize> = (0..scored.len()).collect();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by(|&a, &b| {
             probabilities[b]
                 .total_cmp(&probabilities[a])
@@ -392,8 +350,10 @@ impl Attributor {
             .iter()
             .take(LISTED)
             .map(|&i| {
-                let (at, score, contributions) = &scored[i];
-                let actor = &self.kb.actors[*at];
+                let (at, profiled) = rows[i];
+                let (score, contributions) =
+                    self.score(at, profiled, &prepared, &victims, &infrastructure, true);
+                let actor = &self.kb.actors[at];
                 let (mut raised, mut lowered): (Vec<_>, Vec<_>) =
                     contributions.iter().cloned().partition(|c| c.effect > 0.0);
                 raised.sort_by(|a, b| b.effect.total_cmp(&a.effect));
@@ -405,7 +365,7 @@ impl Attributor {
                     sponsor: actor.sponsor.clone(),
                     probability: probabilities[i],
                     likelihood: likelihood_term(probabilities[i]),
-                    score: *score,
+                    score,
                     raised,
                     lowered,
                 }
@@ -425,6 +385,71 @@ impl Attributor {
             warnings,
             evidence: evidence.clone(),
         }
+    }
+
+    /// One candidate's score and, with `explain`, every contribution to it.
+    fn score(
+        &self,
+        at: usize,
+        profiled: Option<usize>,
+        prepared: &Prepared,
+        victims: &Victimology,
+        infrastructure: &BTreeMap<usize, Vec<&InfrastructureLink>>,
+        explain: bool,
+    ) -> (f64, Vec<Contribution>) {
+        let w = self.model.weights;
+        let mut score = 0.0;
+        let mut contributions = Vec::new();
+        if let Some(k) = profiled {
+            let profile = &self.model.profiled[k].1;
+            let mut each = Vec::new();
+            let f = features(
+                prepared,
+                profile,
+                Some(&w.features),
+                explain.then_some(&mut each),
+            );
+            score += dot(&w.features, &f);
+            if explain {
+                contributions.push(Contribution {
+                    evidence: format!("{} known techniques and software", profile.items.len()),
+                    kind: "repertoire",
+                    effect: w.features[4] * f[4],
+                    reason: "a broad repertoire explains any one item less".into(),
+                });
+                for (n, m, effect) in each {
+                    let o = &prepared.observed[n];
+                    contributions.push(Contribution {
+                        evidence: self.label(&o.label),
+                        kind: if o.software { "software" } else { "technique" },
+                        effect,
+                        reason: self.reason(m, o),
+                    });
+                }
+            }
+        }
+        let actor = &self.kb.actors[at];
+        let (victim_effect, victim_reasons) = victims.effect(actor);
+        score += victim_effect;
+        contributions.extend(victim_reasons);
+        if let Some(links) = infrastructure.get(&at) {
+            let total: f64 = links
+                .iter()
+                .map(|l| priors::SHARED_INFRASTRUCTURE * l.strength.clamp(0.0, 1.0))
+                .sum::<f64>()
+                .min(priors::SHARED_INFRASTRUCTURE_CAP);
+            score += total;
+            let each = total / links.len() as f64;
+            for link in links {
+                contributions.push(Contribution {
+                    evidence: format!("{} ({})", link.incident, link.reason),
+                    kind: "infrastructure",
+                    effect: each,
+                    reason: format!("shared with an incident attributed to {}", link.actor),
+                });
+            }
+        }
+        (score, contributions)
     }
 
     fn label(&self, id: &str) -> String {

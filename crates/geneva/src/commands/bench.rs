@@ -25,6 +25,8 @@ pub enum BenchCommand {
     Correlate(CorrelateArgs),
     /// TAXII 2.1: concurrent clients paging through a collection, and a whole-bundle POST.
     Taxii(super::bench_taxii::TaxiiArgs),
+    /// Attribution: accuracy and calibration on the knowledge base's own campaigns, and speed.
+    Attribution(super::bench_attribution::AttributionArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -209,6 +211,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     let args = match command {
         BenchCommand::Correlate(args) => args,
         BenchCommand::Taxii(args) => return super::bench_taxii::run(args).await,
+        BenchCommand::Attribution(args) => return super::bench_attribution::run(args),
     };
     anyhow::ensure!(
         args.incidents > 0 && args.observables >= args.incidents,
@@ -434,7 +437,7 @@ async fn time_queries(
     Ok((latencies, links))
 }
 
-fn percentiles(sorted: &[f64]) -> serde_json::Value {
+pub(super) fn percentiles(sorted: &[f64]) -> serde_json::Value {
     let pct = |p: f64| {
         sorted
             .get(((sorted.len().max(1) - 1) as f64 * p).round() as usize)

@@ -1,6 +1,7 @@
 //! One module per subcommand, plus what they share: opening the store and reading input.
 
 pub mod bench;
+pub mod bench_attribution;
 pub mod bench_taxii;
 pub mod correlate;
 pub mod evidence;
