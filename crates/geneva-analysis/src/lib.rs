@@ -14,6 +14,8 @@
 //! or hold state between calls.
 #![forbid(unsafe_code)]
 
+pub mod knowledge;
+
 use std::collections::HashMap;
 
 use async_trait::async_trait;

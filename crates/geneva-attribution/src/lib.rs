@@ -196,6 +196,22 @@ impl Attribution {
         }
     }
 
+    /// The attribution as JSON, with the two judgements as separate sentences.
+    pub fn report(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert(
+                "likelihood_statement".into(),
+                self.likelihood_sentence().into(),
+            );
+            map.insert(
+                "confidence_statement".into(),
+                self.confidence_sentence().into(),
+            );
+        }
+        value
+    }
+
     /// The confidence judgement, in a sentence of its own: ICD 203 forbids
     /// putting a likelihood and a confidence level in one sentence.
     pub fn confidence_sentence(&self) -> String {

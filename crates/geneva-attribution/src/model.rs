@@ -15,7 +15,7 @@ pub(crate) const FEATURE_NAMES: [&str; FEATURES] = [
     "software it is known to use (rarity-weighted)",
     "techniques it uses a variant of (same parent technique)",
     "techniques its known software performs",
-    "size of its known repertoire",
+    "size of its known repertoire (scaled by evidence up to ten items)",
     "cosine similarity of rarity-weighted repertoires",
     "share of the evidence it explains, less the share it does not",
 ];
@@ -263,7 +263,12 @@ pub(crate) fn features(
     mut each: Option<&mut Vec<(usize, Match, f64)>>,
 ) -> [f64; FEATURES] {
     let mut f = [0.0; FEATURES];
-    f[4] = (1.0 + p.items.len() as f64).ln();
+    // A broad repertoire explains any one item less; how much that counts
+    // grows with what was observed, as in a multinomial model where each
+    // observed item costs the log of the repertoire's size, but saturates
+    // at ten items (fitted on evidence of 3 to 50 items, it must not make
+    // one matching item worthless).
+    f[4] = (1.0 + p.items.len() as f64).ln() * e.observed.len().min(10) as f64 / 10.0;
     if e.observed.is_empty() {
         return f;
     }
@@ -365,7 +370,11 @@ fn train(model: &Model, seed: u64) -> Weights {
             }
             let mut all: Vec<Item> = profile.items.iter().copied().collect();
             all.sort_unstable();
-            let k = ((all.len() as f64 * 0.3).round() as usize).max(3);
+            // Incidents show anything from one item to a good part of an
+            // actor's repertoire.
+            // Incidents show anything from one item to a good part of an
+            // actor's repertoire.
+            let k = 1 + rng.below(((all.len() as f64 * 0.4).round() as usize).max(3));
             let evidence = rng.sample(&all, k);
             let unknown: HashSet<Item> = evidence[..evidence.len() / 2].iter().copied().collect();
             let left_out = rng.unit() < 0.15;

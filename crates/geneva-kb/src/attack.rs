@@ -60,6 +60,11 @@ pub(crate) fn read(bytes: &[u8]) -> Result<KnowledgeBase, KbError> {
             }
             continue;
         }
+        if let Some(modified) = object.get("modified").and_then(Value::as_str)
+            && kb.latest_modified.as_deref().is_none_or(|l| l < modified)
+        {
+            kb.latest_modified = Some(modified.to_owned());
+        }
         if !active(object) {
             continue;
         }

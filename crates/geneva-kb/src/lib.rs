@@ -78,6 +78,8 @@ pub struct KnowledgeBase {
     /// Technique and software ATT&CK ids by STIX id, and by name and alias
     /// compared normalised, so that evidence naming them either way is known.
     used_ids: BTreeMap<String, String>,
+    /// The newest `modified` among the ATT&CK objects read: which release this is.
+    pub latest_modified: Option<String>,
     /// Actors by normalised alias and by ATT&CK id.
     index: BTreeMap<String, usize>,
 }

@@ -90,6 +90,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/bundles"),
     ("get", "/api/v1/objects/{id}/proof"),
     ("get", "/api/v1/correlations/{id}"),
+    ("post", "/api/v1/attribution"),
     ("get", "/log/checkpoint"),
     ("get", "/log/key"),
     ("get", "/log/tile/{path}"),
@@ -108,6 +109,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/bundles", post(post_bundle))
         .route("/api/v1/objects/{id}/proof", get(crate::log::object_proof))
         .route("/api/v1/correlations/{id}", get(correlations))
+        .route("/api/v1/attribution", post(crate::attribution::attribute))
         .route("/log/checkpoint", get(crate::log::checkpoint))
         .route("/log/key", get(crate::log::key))
         .route("/log/tile/{*path}", get(crate::log::tile))

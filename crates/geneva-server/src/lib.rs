@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod attribution;
 mod auth;
 mod error;
 pub mod feeds;
@@ -80,6 +81,7 @@ pub(crate) struct AppState {
     pub throttle: Arc<auth::FailureThrottle>,
     pub log: Arc<geneva_log::TransparencyLog>,
     pub index: Arc<geneva_postings::PostingIndex>,
+    pub attribution: Arc<crate::attribution::Cache>,
 }
 
 /// The correlation index in `config.correlation_dir`, or in memory. A
@@ -135,6 +137,7 @@ fn router_with(
         throttle: Arc::default(),
         log,
         index,
+        attribution: Arc::default(),
     };
     api::routes()
         .merge(taxii::routes())

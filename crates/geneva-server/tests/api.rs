@@ -742,3 +742,90 @@ async fn api_access_matrix() {
     }
     server.shutdown().await;
 }
+
+fn attack_incident() -> Value {
+    bundle(vec![
+        json!({"type": "incident", "spec_version": "2.1", "id": "incident--00000000-0000-4000-8000-000000000001",
+               "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": "mail <script>"}),
+        json!({"type": "malware", "spec_version": "2.1", "id": "malware--00000000-0000-4000-8000-000000000002",
+               "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": "X-Agent", "is_family": true}),
+        json!({"type": "relationship", "spec_version": "2.1", "id": "relationship--00000000-0000-4000-8000-000000000003",
+               "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "relationship_type": "uses",
+               "source_ref": "incident--00000000-0000-4000-8000-000000000001", "target_ref": "malware--00000000-0000-4000-8000-000000000002"}),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attribution_ranks_against_the_imported_knowledge_base() {
+    let server = start(ServerConfig::default()).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/attribution", server.base);
+    let post = |body: Vec<u8>, token: Option<&str>| {
+        let mut request = client.post(&url).body(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    let incident = serde_json::to_vec(&attack_incident()).unwrap();
+    let anonymous = post(incident.clone(), None).await.unwrap();
+    assert_eq!(error_code(anonymous).await.0, 401);
+    let (status, code, _) =
+        error_code(post(incident.clone(), Some(&server.token)).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (409, "no-knowledge-base"));
+
+    let Some(path) = geneva_testkit::shared_data("attack/enterprise-attack-15.1.json") else {
+        return server.shutdown().await;
+    };
+    let checked = geneva_analysis::knowledge::check(std::fs::read(path).unwrap(), 1).unwrap();
+    assert!(
+        geneva_analysis::knowledge::keep(server.store.as_ref(), &checked)
+            .await
+            .unwrap()
+    );
+
+    let resp = post(incident.clone(), Some(&server.token)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["candidates"][0]["actor"], "APT28", "{body:#}");
+    assert!(
+        body["candidates"][0]["raised"][0]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("CHOPSTICK")
+    );
+    assert!(
+        body["likelihood_statement"]
+            .as_str()
+            .unwrap()
+            .contains("APT28")
+    );
+    assert!(
+        body["confidence_statement"]
+            .as_str()
+            .unwrap()
+            .starts_with("Confidence")
+    );
+    assert!(body["not_in_knowledge_base"].as_f64().unwrap() > 0.0);
+
+    for (hostile, want) in [
+        (b"{".to_vec(), 400),
+        (b"[1,2".to_vec(), 400),
+        (br#"{"type":"bundle","objects":{}}"#.to_vec(), 400),
+        (br#"{"type":"bundle","objects":[]}"#.to_vec(), 422),
+        (br#"{"type":"bundle","objects":[{"type":"incident","id":"incident--1"},{"type":"campaign","id":"campaign--2"}]}"#.to_vec(), 422),
+        (format!("{}1{}", "[".repeat(200), "]".repeat(200)).into_bytes(), 400),
+    ] {
+        let (status, _, body) = error_code(post(hostile.clone(), Some(&server.token)).await.unwrap()).await;
+        assert_eq!(status, want, "{} → {body}", String::from_utf8_lossy(&hostile[..hostile.len().min(60)]));
+    }
+    let resp = client
+        .post(format!("{url}?subject=campaign--2"))
+        .bearer_auth(&server.token)
+        .body(r#"{"type":"bundle","objects":[{"type":"incident","id":"incident--1"},{"type":"campaign","id":"campaign--2"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    server.shutdown().await;
+}

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_request_status.sql"),
     include_str!("../migrations/0006_correlation_leaves_the_database.sql"),
     include_str!("../migrations/0007_feeds.sql"),
+    include_str!("../migrations/0008_knowledge_sources.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -1403,6 +1404,63 @@ impl Store for PostgresStore {
             .map_err(backend)
     }
 
+    async fn put_knowledge_source(
+        &self,
+        source: &geneva_store::KnowledgeSource,
+    ) -> Result<bool, StoreError> {
+        let i = &source.info;
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO knowledge_sources (kind, name, version, sha256, size, imported_ms, bytes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (kind, name) DO UPDATE SET version = excluded.version, \
+                 sha256 = excluded.sha256, size = excluded.size, imported_ms = excluded.imported_ms, \
+                 bytes = excluded.bytes WHERE knowledge_sources.sha256 <> excluded.sha256",
+                &[&i.kind, &i.name, &i.version, &i.sha256, &i.size, &i.imported_ms, &source.bytes],
+            )
+            .await
+            .map(|n| n > 0)
+            .map_err(backend)
+    }
+
+    async fn knowledge_sources(
+        &self,
+    ) -> Result<Vec<geneva_store::KnowledgeSourceInfo>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT kind, name, version, sha256, size, imported_ms FROM knowledge_sources \
+                 ORDER BY kind, name",
+                &[],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(rows.iter().map(knowledge_source_info).collect())
+    }
+
+    async fn knowledge_source(
+        &self,
+        kind: &str,
+        name: &str,
+    ) -> Result<Option<geneva_store::KnowledgeSource>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT kind, name, version, sha256, size, imported_ms, bytes FROM knowledge_sources \
+                 WHERE kind = $1 AND name = $2",
+                &[&kind, &name],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| geneva_store::KnowledgeSource {
+            info: knowledge_source_info(&r),
+            bytes: r.get(6),
+        }))
+    }
+
     async fn put_request_status(
         &self,
         status: &geneva_store::RequestStatus,
@@ -1510,5 +1568,16 @@ fn feed_of(r: &Row) -> geneva_store::Feed {
         last_run_ms: r.get(12),
         last_objects: r.get(13),
         last_error: r.get(14),
+    }
+}
+
+fn knowledge_source_info(r: &tokio_postgres::Row) -> geneva_store::KnowledgeSourceInfo {
+    geneva_store::KnowledgeSourceInfo {
+        kind: r.get(0),
+        name: r.get(1),
+        version: r.get(2),
+        sha256: r.get(3),
+        size: r.get(4),
+        imported_ms: r.get(5),
     }
 }

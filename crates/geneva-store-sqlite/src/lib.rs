@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_request_status.sql"),
     include_str!("../migrations/0008_correlation_leaves_the_database.sql"),
     include_str!("../migrations/0009_feeds.sql"),
+    include_str!("../migrations/0010_knowledge_sources.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -1226,6 +1227,69 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn put_knowledge_source(
+        &self,
+        source: &geneva_store::KnowledgeSource,
+    ) -> Result<bool, StoreError> {
+        let source = source.clone();
+        self.write(move |conn| {
+            let i = &source.info;
+            conn.execute(
+                "INSERT INTO knowledge_sources (kind, name, version, sha256, size, imported_ms, bytes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (kind, name) DO UPDATE SET version = excluded.version, \
+                 sha256 = excluded.sha256, size = excluded.size, imported_ms = excluded.imported_ms, \
+                 bytes = excluded.bytes WHERE knowledge_sources.sha256 <> excluded.sha256",
+                params![i.kind, i.name, i.version, i.sha256, i.size, i.imported_ms, source.bytes],
+            )
+            .map(|n| n > 0)
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn knowledge_sources(
+        &self,
+    ) -> Result<Vec<geneva_store::KnowledgeSourceInfo>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT kind, name, version, sha256, size, imported_ms FROM knowledge_sources \
+                     ORDER BY kind, name",
+                )
+                .map_err(backend)?;
+            stmt.query_map([], knowledge_source_info)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn knowledge_source(
+        &self,
+        kind: &str,
+        name: &str,
+    ) -> Result<Option<geneva_store::KnowledgeSource>, StoreError> {
+        let (kind, name) = (kind.to_owned(), name.to_owned());
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT kind, name, version, sha256, size, imported_ms, bytes FROM knowledge_sources \
+                 WHERE kind = ?1 AND name = ?2",
+                [&kind, &name],
+                |r| {
+                    Ok(geneva_store::KnowledgeSource {
+                        info: knowledge_source_info(r)?,
+                        bytes: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
     async fn put_request_status(
         &self,
         status: &geneva_store::RequestStatus,
@@ -1619,4 +1683,17 @@ fn feeds_where(
         })
         .map_err(backend)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+}
+
+fn knowledge_source_info(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<geneva_store::KnowledgeSourceInfo> {
+    Ok(geneva_store::KnowledgeSourceInfo {
+        kind: r.get(0)?,
+        name: r.get(1)?,
+        version: r.get(2)?,
+        sha256: r.get(3)?,
+        size: r.get(4)?,
+        imported_ms: r.get(5)?,
+    })
 }

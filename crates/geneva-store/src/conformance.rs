@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             versions_list_in_added_order_with_filters,
             request_statuses_are_kept_once,
             feeds_run_when_due_once_and_resume,
+            knowledge_sources_are_replaced_by_newer_releases,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1920,6 +1921,63 @@ pub async fn request_statuses_are_kept_once(store: &dyn Store) {
             .unwrap()
             .unwrap()
             .owner,
+        None
+    );
+}
+
+pub async fn knowledge_sources_are_replaced_by_newer_releases(store: &dyn Store) {
+    use crate::{KnowledgeSource, KnowledgeSourceInfo};
+    let source = |version: &str, bytes: &[u8], at: i64| KnowledgeSource {
+        info: KnowledgeSourceInfo {
+            kind: "attack".into(),
+            name: "enterprise-attack".into(),
+            version: Some(version.into()),
+            sha256: format!("{:064x}", bytes.len() * 1000 + bytes[0] as usize),
+            size: bytes.len() as i64,
+            imported_ms: at,
+        },
+        bytes: bytes.to_vec(),
+    };
+    assert!(store.knowledge_sources().await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .knowledge_source("attack", "enterprise-attack")
+            .await
+            .unwrap(),
+        None
+    );
+    let old = source("15.0", &[1u8, 0, 255, 7], 10);
+    assert!(store.put_knowledge_source(&old).await.unwrap());
+    assert!(
+        !store.put_knowledge_source(&old).await.unwrap(),
+        "same bytes again change nothing"
+    );
+    let galaxy = KnowledgeSource {
+        info: KnowledgeSourceInfo {
+            kind: "misp-galaxy".into(),
+            name: "threat-actor".into(),
+            version: None,
+            ..old.info.clone()
+        },
+        bytes: b"{}".to_vec(),
+    };
+    assert!(store.put_knowledge_source(&galaxy).await.unwrap());
+    let new = source("15.1", &[2u8; 70_000], 20);
+    assert!(store.put_knowledge_source(&new).await.unwrap());
+    let listed = store.knowledge_sources().await.unwrap();
+    assert_eq!(listed, vec![new.info.clone(), galaxy.info.clone()]);
+    assert_eq!(
+        store
+            .knowledge_source("attack", "enterprise-attack")
+            .await
+            .unwrap(),
+        Some(new)
+    );
+    assert_eq!(
+        store
+            .knowledge_source("attack", "mobile-attack")
+            .await
+            .unwrap(),
         None
     );
 }

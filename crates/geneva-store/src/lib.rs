@@ -232,6 +232,31 @@ pub struct Feed {
     pub last_error: Option<String>,
 }
 
+/// A knowledge-base source file (an ATT&CK bundle, a MISP galaxy) as the
+/// operator imported it: kept whole, so that the knowledge base is rebuilt
+/// from exactly what was imported, on every process of one database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnowledgeSource {
+    pub info: KnowledgeSourceInfo,
+    pub bytes: Vec<u8>,
+}
+
+/// What is known of a knowledge-base source without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnowledgeSourceInfo {
+    /// `attack` or `misp-galaxy`.
+    pub kind: String,
+    /// Which one of its kind (`enterprise-attack`, `threat-actor`): a newer
+    /// release under the same name replaces the older.
+    pub name: String,
+    /// The release, as the file states it (`15.1`), if it does.
+    pub version: Option<String>,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub size: i64,
+    pub imported_ms: i64,
+}
+
 /// The outcome of one run of a feed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedRun {
@@ -530,6 +555,18 @@ pub trait Store: Send + Sync + 'static {
     /// What a run of feed `id` did: where to resume (kept when `None`), how
     /// many objects it brought, and why it failed if it did.
     async fn record_feed_run(&self, id: i64, run: &FeedRun) -> Result<(), StoreError>;
+
+    /// Keeps a knowledge-base source, replacing the one of the same kind and
+    /// name; false when the very same bytes were already kept (nothing changed).
+    async fn put_knowledge_source(&self, source: &KnowledgeSource) -> Result<bool, StoreError>;
+    /// Every kept knowledge-base source, without bytes, by kind and name.
+    async fn knowledge_sources(&self) -> Result<Vec<KnowledgeSourceInfo>, StoreError>;
+    /// One kept source with its bytes.
+    async fn knowledge_source(
+        &self,
+        kind: &str,
+        name: &str,
+    ) -> Result<Option<KnowledgeSource>, StoreError>;
 
     /// Keeps the outcome of a request (a TAXII status resource, as JSON) for
     /// its owner to read again; an id used before is `AlreadyExists`.

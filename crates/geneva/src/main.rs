@@ -97,6 +97,11 @@ enum Command {
     /// Remote TAXII collections `geneva serve` pulls on a schedule.
     #[command(subcommand)]
     Feeds(commands::feeds::FeedsCommand),
+    /// The attribution knowledge base: ATT&CK and the MISP threat-actor galaxy.
+    #[command(subcommand)]
+    Kb(commands::attribution::KbCommand),
+    /// Rank candidate perpetrators of the incident a STIX bundle describes.
+    Attribute(commands::attribution::AttributeArgs),
     /// Benchmarks that generate their own load.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -143,6 +148,8 @@ fn main() -> ExitCode {
             Command::Campaigns(options) => commands::correlate::campaigns(data, options).await,
             Command::Taxii(c) => commands::taxii::run(data, c).await,
             Command::Feeds(c) => commands::feeds::run(data, c).await,
+            Command::Kb(c) => commands::attribution::kb(data, c).await,
+            Command::Attribute(args) => commands::attribution::attribute(data, args).await,
             Command::Bench(c) => commands::bench::run(c).await,
         }
     });

@@ -1,5 +1,6 @@
 //! One module per subcommand, plus what they share: opening the store and reading input.
 
+pub mod attribution;
 pub mod bench;
 pub mod bench_attribution;
 pub mod bench_taxii;

@@ -1,0 +1,121 @@
+//! `POST /api/v1/attribution`: ranks candidate perpetrators of the incident
+//! a STIX bundle describes, against the knowledge base kept in the store.
+//! The model is compiled once and again only when the kept sources change
+//! (another process may import a newer release).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, extract::rejection::QueryRejection};
+use geneva_access::{Principal, Scope};
+use geneva_attribution::Attributor;
+use std::sync::Arc;
+
+use crate::AppState;
+use crate::auth::require;
+use crate::error::ApiError;
+
+/// The compiled knowledge base and the sources it was compiled from.
+#[derive(Default)]
+pub(crate) struct Cache {
+    compiled: tokio::sync::Mutex<Option<(Vec<String>, Arc<Attributor>)>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct AttributeParams {
+    /// The incident or campaign to attribute, when the bundle holds several.
+    subject: Option<String>,
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "attribution failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "attribution failed; the server log has details",
+    )
+}
+
+async fn attributor(state: &AppState) -> Result<Arc<Attributor>, ApiError> {
+    let sources: Vec<String> = state
+        .store
+        .knowledge_sources()
+        .await?
+        .into_iter()
+        .map(|s| s.sha256)
+        .collect();
+    let mut compiled = state.attribution.compiled.lock().await;
+    if let Some((seen, attributor)) = compiled.as_ref()
+        && *seen == sources
+    {
+        return Ok(attributor.clone());
+    }
+    let kb = geneva_analysis::knowledge::load(state.store.as_ref())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "no-knowledge-base",
+                "no knowledge base is imported: an operator runs `geneva kb import enterprise-attack.json`",
+            )
+        })?;
+    let attributor = tokio::task::spawn_blocking(move || Arc::new(Attributor::new(kb)))
+        .await
+        .map_err(internal)?;
+    *compiled = Some((sources, attributor.clone()));
+    Ok(attributor)
+}
+
+pub(crate) async fn attribute(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    params: Result<Query<AttributeParams>, QueryRejection>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(params) = params
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
+    require(&principal, Scope::Read)?;
+    let objects = bundle_objects(&body)?;
+    let attributor = attributor(&state).await?;
+    let evidence = geneva_attribution::from_stix(
+        &objects,
+        params.subject.as_deref(),
+        attributor.knowledge_base(),
+    )
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no-subject",
+            e.to_string(),
+        )
+    })?;
+    let result = tokio::task::spawn_blocking(move || attributor.attribute(&evidence))
+        .await
+        .map_err(internal)?;
+    Ok(Json(result.report()))
+}
+
+/// The objects of a STIX bundle (or a list of objects), read by the strict
+/// parser every import uses.
+fn bundle_objects(body: &[u8]) -> Result<Vec<serde_json::Value>, ApiError> {
+    let value = geneva_stix::json::parse_strict(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a STIX bundle: {e}")))?;
+    match value {
+        serde_json::Value::Object(mut o)
+            if o.get("type").and_then(serde_json::Value::as_str) == Some("bundle") =>
+        {
+            match o.remove("objects") {
+                Some(serde_json::Value::Array(objects)) => Ok(objects),
+                _ => Err(ApiError::bad_request(
+                    "$.objects: a bundle has a list of objects",
+                )),
+            }
+        }
+        serde_json::Value::Array(objects) => Ok(objects),
+        _ => Err(ApiError::bad_request(
+            "$: expected a STIX bundle or a list of objects",
+        )),
+    }
+}

@@ -1,0 +1,12 @@
+-- Knowledge-base sources (ATT&CK bundles, MISP galaxies) kept whole, one
+-- per kind and name: a newer release replaces the older.
+CREATE TABLE knowledge_sources (
+    kind        TEXT   NOT NULL,
+    name        TEXT   NOT NULL,
+    version     TEXT,
+    sha256      TEXT   NOT NULL,
+    size        BIGINT NOT NULL,
+    imported_ms BIGINT NOT NULL,
+    bytes       BYTEA  NOT NULL,
+    PRIMARY KEY (kind, name)
+);

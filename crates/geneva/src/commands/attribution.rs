@@ -1,0 +1,247 @@
+//! `geneva kb import|list` (the attribution knowledge base, kept in the
+//! store) and `geneva attribute FILE` (rank candidate perpetrators of the
+//! incident a STIX bundle describes).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use geneva_analysis::knowledge;
+use geneva_attribution::{Attribution, Attributor};
+use serde_json::{Value, json};
+
+use super::{display_name, open_store, read_input};
+
+/// Knowledge-base files are large (ATT&CK is 26 MB) but not unbounded.
+const KB_LIMIT: u64 = 256 << 20;
+/// An incident bundle to attribute.
+const INCIDENT_LIMIT: u64 = 64 << 20;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KbCommand {
+    /// Import an ATT&CK STIX bundle or the MISP threat-actor galaxy; a newer
+    /// release replaces the one kept.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The kept sources.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AttributeArgs {
+    /// A STIX 2.1 bundle describing one incident or campaign (`-` for stdin).
+    file: PathBuf,
+    /// Which incident or campaign, when the bundle holds several.
+    #[arg(long)]
+    subject: Option<String>,
+    /// Attribute against this ATT&CK bundle instead of the imported knowledge base.
+    #[arg(long)]
+    kb: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn kb(data: &super::StoreLocation, command: KbCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        KbCommand::Import { files, json } => {
+            let store = open_store(data, true).await?;
+            let mut out = Vec::new();
+            for file in files {
+                let name = display_name(&file);
+                let started = Instant::now();
+                let bytes = read_input(&file, KB_LIMIT).with_context(|| name.clone())?;
+                let now = geneva_stix::timestamp::now_unix_millis();
+                let checked = knowledge::check(bytes, now).with_context(|| name.clone())?;
+                let changed = knowledge::keep(store.as_ref(), &checked)
+                    .await
+                    .with_context(|| name.clone())?;
+                let seconds = started.elapsed().as_secs_f64();
+                let info = &checked.source.info;
+                if !json {
+                    println!(
+                        "{name}: {} {} ({}), {} actors, {} campaigns{}{} in {seconds:.2} s",
+                        info.kind,
+                        info.name,
+                        info.version.as_deref().unwrap_or("no version"),
+                        checked.actors,
+                        checked.campaigns,
+                        checked.merge.as_ref().map_or(String::new(), |m| format!(
+                            " ({} by ATT&CK id, {} by alias, {} new when merged alone)",
+                            m.by_attack_id, m.by_alias, m.added
+                        )),
+                        if changed {
+                            "; kept"
+                        } else {
+                            "; already kept, unchanged"
+                        },
+                    );
+                }
+                out.push(json!({
+                    "file": name, "kind": info.kind, "name": info.name, "version": info.version,
+                    "sha256": info.sha256, "actors": checked.actors, "campaigns": checked.campaigns,
+                    "changed": changed, "seconds": seconds,
+                }));
+            }
+            if json {
+                println!("{}", Value::Array(out));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KbCommand::List { json } => {
+            let store = open_store(data, false).await?;
+            let sources = store.knowledge_sources().await?;
+            if json {
+                let list: Vec<Value> = sources
+                    .iter()
+                    .map(|s| {
+                        json!({"kind": s.kind, "name": s.name, "version": s.version,
+                               "sha256": s.sha256, "size": s.size, "imported_ms": s.imported_ms})
+                    })
+                    .collect();
+                println!("{}", Value::Array(list));
+            } else if sources.is_empty() {
+                println!("no knowledge base imported (geneva kb import FILE)");
+            } else {
+                for s in sources {
+                    println!(
+                        "{} {} {} {} bytes sha256:{}",
+                        s.kind,
+                        s.name,
+                        s.version.as_deref().unwrap_or("-"),
+                        s.size,
+                        s.sha256
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn attribute(
+    data: &super::StoreLocation,
+    args: AttributeArgs,
+) -> anyhow::Result<ExitCode> {
+    let attributor = match &args.kb {
+        Some(path) => {
+            let bytes = read_input(path, KB_LIMIT).with_context(|| display_name(path))?;
+            let kb = geneva_kb::KnowledgeBase::from_attack(&bytes)
+                .with_context(|| format!("{} is not an ATT&CK bundle", display_name(path)))?;
+            Attributor::new(kb)
+        }
+        None => {
+            let store = open_store(data, false).await?;
+            match knowledge::attributor(store.as_ref()).await? {
+                Some(a) => a,
+                None => bail!(
+                    "no knowledge base: import one first (geneva kb import enterprise-attack.json), or name one with --kb"
+                ),
+            }
+        }
+    };
+    let name = display_name(&args.file);
+    let bytes = read_input(&args.file, INCIDENT_LIMIT).with_context(|| name.clone())?;
+    let objects = incident_objects(&bytes).with_context(|| name.clone())?;
+    let evidence = geneva_attribution::from_stix(
+        &objects,
+        args.subject.as_deref(),
+        attributor.knowledge_base(),
+    )
+    .with_context(|| name.clone())?;
+    let result = attributor.attribute(&evidence);
+    if args.json {
+        println!("{}", result.report());
+    } else {
+        print_attribution(&result);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The objects of a STIX bundle, checked by the same parser every import
+/// uses (strict JSON, depth and size limits), as JSON values.
+pub fn incident_objects(bytes: &[u8]) -> anyhow::Result<Vec<Value>> {
+    let value = geneva_stix::json::parse_strict(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    match value {
+        Value::Object(ref o) if o.get("type").and_then(Value::as_str) == Some("bundle") => {
+            match o.get("objects") {
+                Some(Value::Array(objects)) => Ok(objects.clone()),
+                _ => bail!("$.objects: a bundle has a list of objects"),
+            }
+        }
+        Value::Array(objects) => Ok(objects),
+        _ => bail!("$: expected a STIX bundle or a list of objects"),
+    }
+}
+
+fn print_attribution(result: &Attribution) {
+    println!("{}", result.likelihood_sentence());
+    println!("{}", result.confidence_sentence());
+    for w in &result.warnings {
+        println!("WARNING: {w}");
+    }
+    println!(
+        "\nnot in the knowledge base: {:.1}% ({})",
+        result.not_in_knowledge_base * 100.0,
+        result.not_in_knowledge_base_likelihood
+    );
+    for (n, c) in result.candidates.iter().enumerate() {
+        println!(
+            "\n{}. {}{}{}: {:.1}% ({})",
+            n + 1,
+            c.actor,
+            c.attack_id
+                .as_ref()
+                .map_or(String::new(), |id| format!(" [{id}]")),
+            c.sponsor
+                .as_ref()
+                .map_or(String::new(), |s| format!(", suspected sponsor {s}")),
+            c.probability * 100.0,
+            c.likelihood
+        );
+        for x in c.raised.iter().take(5) {
+            println!(
+                "   + {:+.2} {} {}: {}",
+                x.effect, x.kind, x.evidence, x.reason
+            );
+        }
+        for x in c.lowered.iter().take(5) {
+            println!(
+                "   - {:+.2} {} {}: {}",
+                x.effect, x.kind, x.evidence, x.reason
+            );
+        }
+    }
+    println!("\nAnalysis of competing hypotheses (C consistent, I inconsistent, · neutral):");
+    println!("   {}", result.ach.hypotheses.join(" | "));
+    for row in &result.ach.rows {
+        let cells: Vec<&str> = row
+            .bearings
+            .iter()
+            .map(|b| match b {
+                geneva_attribution::Bearing::Consistent => "C",
+                geneva_attribution::Bearing::Inconsistent => "I",
+                geneva_attribution::Bearing::Neutral => "·",
+            })
+            .collect();
+        println!(
+            "   {} {}{}",
+            cells.join(" "),
+            row.evidence,
+            if row.strong { " (strong)" } else { "" }
+        );
+    }
+    if !result.evidence.unrecognised.is_empty() {
+        println!(
+            "\nnot in the knowledge base, not used: {}",
+            result.evidence.unrecognised.join(", ")
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! `geneva kb import|list` and `geneva attribute` end to end: the real
+//! knowledge-base files, a real database, the real binary.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+mod common;
+use common::{geneva, ok};
+
+fn json_of(data: &Path, args: &[&str]) -> Value {
+    let out = geneva(data, args);
+    assert!(
+        out.status.success(),
+        "geneva {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn incident(dir: &Path) -> std::path::PathBuf {
+    let bundle = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": [
+        {"type": "incident", "spec_version": "2.1", "id": "incident--00000000-0000-4000-8000-000000000001",
+         "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": "ministry mail"},
+        {"type": "attack-pattern", "spec_version": "2.1", "id": "attack-pattern--00000000-0000-4000-8000-000000000002",
+         "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": "whatever",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T1566.002"}]},
+        {"type": "relationship", "spec_version": "2.1", "id": "relationship--00000000-0000-4000-8000-000000000003",
+         "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "relationship_type": "uses",
+         "source_ref": "incident--00000000-0000-4000-8000-000000000001", "target_ref": "attack-pattern--00000000-0000-4000-8000-000000000002"},
+        {"type": "relationship", "spec_version": "2.1", "id": "relationship--00000000-0000-4000-8000-000000000004",
+         "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "relationship_type": "uses",
+         "source_ref": "incident--00000000-0000-4000-8000-000000000001", "target_ref": "malware--a4f57468-fbd5-49e4-8476-52088220b92d"}
+    ]});
+    let path = dir.join("incident.json");
+    std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn knowledge_base_is_imported_listed_and_attributed_against() {
+    let Some(attack) = geneva_testkit::shared_data("attack/enterprise-attack-15.1.json") else {
+        return;
+    };
+    let Some(galaxy) = geneva_testkit::shared_data("misp-galaxy/threat-actor.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (attack, galaxy) = (attack.to_str().unwrap(), galaxy.to_str().unwrap());
+    let incident = incident(dir.path());
+    let incident = incident.to_str().unwrap();
+
+    // The galaxy merges into ATT&CK's actors: alone it is refused.
+    let out = geneva(&data, &["kb", "import", galaxy]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ATT&CK bundle imported first"));
+
+    let out = geneva(&data, &["attribute", incident]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("geneva kb import"));
+
+    let imported = json_of(&data, &["kb", "import", attack, galaxy, "--json"]);
+    assert_eq!(imported[0]["kind"], "attack");
+    assert_eq!(imported[0]["actors"], 148);
+    assert_eq!(imported[0]["changed"], true);
+    assert_eq!(imported[1]["kind"], "misp-galaxy");
+    let again = json_of(&data, &["kb", "import", attack, "--json"]);
+    assert_eq!(again[0]["changed"], false);
+    let listed = json_of(&data, &["kb", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["size"], std::fs::metadata(attack).unwrap().len());
+
+    let result = json_of(&data, &["attribute", incident, "--json"]);
+    assert_eq!(result["candidates"][0]["actor"], "APT28", "{result:#}");
+    // The galaxy's sponsor reaches the candidate.
+    assert!(
+        result["candidates"][0]["sponsor"]
+            .as_str()
+            .is_some_and(|s| s.contains("Russia"))
+    );
+    let text = ok(&data, &["attribute", incident]);
+    assert!(
+        text.contains("APT28") && text.contains("Confidence in the evidence base"),
+        "{text}"
+    );
+    assert!(text.contains("Analysis of competing hypotheses"));
+
+    // Hostile files: refused with the file named, nothing kept changes.
+    for (name, bytes) in [
+        (
+            "truncated.json",
+            &b"{\"type\": \"bundle\", \"objects\": ["[..],
+        ),
+        (
+            "galaxy-of-tools.json",
+            &br#"{"type": "tool", "values": []}"#[..],
+        ),
+        ("list.json", &b"[1, 2, 3]"[..]),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = geneva(&data, &["kb", "import", path.to_str().unwrap()]);
+        assert!(!out.status.success(), "{name}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(name),
+            "{name}"
+        );
+    }
+    assert_eq!(json_of(&data, &["kb", "list", "--json"]), listed);
+}
