@@ -14,6 +14,7 @@
 //! or hold state between calls.
 #![forbid(unsafe_code)]
 
+pub mod attribution;
 pub mod knowledge;
 
 use std::collections::HashMap;
@@ -31,6 +32,8 @@ pub enum AnalysisError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error("{0}")]
+    Evidence(#[from] geneva_attribution::EvidenceError),
     #[error("stored JSON of {id} is unreadable: {reason}")]
     Corrupt { id: String, reason: String },
 }
@@ -310,7 +313,7 @@ pub async fn campaigns(
     ))
 }
 
-fn reason_json(r: &geneva_correlate::Reason) -> serde_json::Value {
+pub(crate) fn reason_json(r: &geneva_correlate::Reason) -> serde_json::Value {
     use geneva_correlate::Reason;
     use serde_json::json;
     let weight = r.weight();

@@ -35,7 +35,7 @@ pub(crate) fn viewer_of(principal: &Principal) -> Viewer {
     }
 }
 
-fn actor_of(principal: &Principal) -> String {
+pub(crate) fn actor_of(principal: &Principal) -> String {
     match principal {
         Principal::Anonymous => "anonymous".into(),
         Principal::Member {
@@ -91,6 +91,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/objects/{id}/proof"),
     ("get", "/api/v1/correlations/{id}"),
     ("post", "/api/v1/attribution"),
+    ("get", "/api/v1/incidents/{id}/attribution"),
     ("get", "/log/checkpoint"),
     ("get", "/log/key"),
     ("get", "/log/tile/{path}"),
@@ -110,6 +111,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/objects/{id}/proof", get(crate::log::object_proof))
         .route("/api/v1/correlations/{id}", get(correlations))
         .route("/api/v1/attribution", post(crate::attribution::attribute))
+        .route(
+            "/api/v1/incidents/{id}/attribution",
+            get(crate::attribution::attribute_stored),
+        )
         .route("/log/checkpoint", get(crate::log::checkpoint))
         .route("/log/key", get(crate::log::key))
         .route("/log/tile/{*path}", get(crate::log::tile))

@@ -97,6 +97,49 @@ pub(crate) async fn attribute(
     Ok(Json(result.report()))
 }
 
+/// `GET /api/v1/incidents/{id}/attribution`: a stored incident or campaign,
+/// with what the caller may see of it and of the items it correlates with.
+pub(crate) async fn attribute_stored(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require(&principal, Scope::Read)?;
+    let viewer = crate::api::viewer_of(&principal);
+    let attributor = attributor(&state).await?;
+    let result = geneva_analysis::attribution::attribute_stored(
+        &state.index,
+        &viewer,
+        &id,
+        &attributor,
+        state.config.correlation.clone(),
+        state.config.warning_lists.clone(),
+    )
+    .await
+    .map_err(|e| match e {
+        geneva_analysis::AnalysisError::Store(s) => ApiError::from(s),
+        geneva_analysis::AnalysisError::Evidence(e) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no-subject",
+            e.to_string(),
+        ),
+        other => internal(other),
+    })?
+    .ok_or_else(|| ApiError::not_found(&id))?;
+    state
+        .store
+        .audit(vec![geneva_store::NewAuditEntry {
+            at: geneva_stix::timestamp::now_rfc3339(),
+            actor: crate::api::actor_of(&principal),
+            action: "attribute".into(),
+            channel: "api".into(),
+            target: Some(id),
+            detail: format!("{} candidates", result.candidates.len()),
+        }])
+        .await?;
+    Ok(Json(result.report()))
+}
+
 /// The objects of a STIX bundle (or a list of objects), read by the strict
 /// parser every import uses.
 fn bundle_objects(body: &[u8]) -> Result<Vec<serde_json::Value>, ApiError> {

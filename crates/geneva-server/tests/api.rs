@@ -829,3 +829,126 @@ async fn attribution_ranks_against_the_imported_knowledge_base() {
     assert_eq!(resp.status(), 200);
     server.shutdown().await;
 }
+
+/// An incident another member keeps to itself (AMBER, released to nobody)
+/// lends no infrastructure link to an attribution Acme asks for; the
+/// operator, who may see it, gets the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_attribution_sees_only_what_the_caller_may_see() {
+    let server = start(ServerConfig::default()).await;
+    let Some(path) = geneva_testkit::shared_data("attack/enterprise-attack-15.1.json") else {
+        return server.shutdown().await;
+    };
+    let checked = geneva_analysis::knowledge::check(std::fs::read(path).unwrap(), 1).unwrap();
+    geneva_analysis::knowledge::keep(server.store.as_ref(), &checked)
+        .await
+        .unwrap();
+    let other = server
+        .store
+        .add_organisation("Other", OrgKind::Company, None)
+        .await
+        .unwrap();
+    let t = "2026-01-01T00:00:00.000Z";
+    let ip = "ipv4-addr--2b1f0c1e-7a63-5c3b-9a9f-0e6d1f0b6a10";
+    let old = "incident--00000000-0000-4000-8000-0000000000a1";
+    let new = "incident--00000000-0000-4000-8000-0000000000b2";
+    let lazarus = "intrusion-set--00000000-0000-4000-8000-0000000000c3";
+    let private = vec![
+        json!({"type": "ipv4-addr", "spec_version": "2.1", "id": ip, "value": "45.133.1.20"}),
+        json!({"type": "incident", "spec_version": "2.1", "id": old, "created": t, "modified": t, "name": "theirs", "object_refs": [ip]}),
+        json!({"type": "intrusion-set", "spec_version": "2.1", "id": lazarus, "created": t, "modified": t, "name": "Lazarus Group"}),
+        json!({"type": "relationship", "spec_version": "2.1", "id": "relationship--00000000-0000-4000-8000-000000000001",
+               "created": t, "modified": t, "relationship_type": "attributed-to", "source_ref": old, "target_ref": lazarus}),
+    ];
+    let prepared = geneva_stix::prepare::prepare(
+        &serde_json::to_vec(&bundle(private)).unwrap(),
+        &Default::default(),
+    )
+    .unwrap()
+    .objects;
+    server
+        .store
+        .import(
+            prepared,
+            geneva_store::Provenance {
+                organisation: "Other".into(),
+                organisation_id: Some(other.id),
+                submitted_at: t.into(),
+                default_tlp: geneva_stix::Tlp::Amber,
+                recipients: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let ours = bundle(vec![
+        json!({"type": "incident", "spec_version": "2.1", "id": new, "created": t, "modified": t, "name": "ours",
+               "object_refs": [ip]}),
+        json!({"type": "relationship", "spec_version": "2.1", "id": "relationship--00000000-0000-4000-8000-000000000002",
+               "created": t, "modified": t, "relationship_type": "uses", "source_ref": new,
+               "target_ref": "malware--ccd61dfc-b03f-4689-8c18-7c97eab08472"}),
+    ]);
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{}/api/v1/bundles?tlp=green", server.base))
+        .bearer_auth(&server.token)
+        .json(&ours)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let url = format!("{}/api/v1/incidents/{new}/attribution", server.base);
+    let body: Value = client
+        .get(&url)
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["evidence"]["software"], json!(["S0023"]), "{body:#}");
+    assert_eq!(body["evidence"]["infrastructure"], json!([]), "{body:#}");
+    assert_eq!(body["candidates"][0]["actor"], "APT28");
+
+    let index = geneva_postings::PostingIndex::in_memory(server.store.clone());
+    let attributor = geneva_analysis::knowledge::attributor(server.store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = geneva_analysis::attribution::stored_evidence(
+        &index,
+        &geneva_store::Viewer::Operator,
+        new,
+        &attributor,
+        Default::default(),
+        geneva_correlate::WarningLists::builtin(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(seen.infrastructure.len(), 1, "{seen:?}");
+    assert_eq!(seen.infrastructure[0].actor, "Lazarus Group");
+
+    let missing = client
+        .get(format!(
+            "{}/api/v1/incidents/incident--00000000-0000-4000-8000-00000000dead/attribution",
+            server.base
+        ))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // Acme cannot see Other's incident: it does not exist for Acme.
+    let hidden = client
+        .get(format!(
+            "{}/api/v1/incidents/{old}/attribution",
+            server.base
+        ))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), 404);
+    server.shutdown().await;
+}

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_correlation_leaves_the_database.sql"),
     include_str!("../migrations/0007_feeds.sql"),
     include_str!("../migrations/0008_knowledge_sources.sql"),
+    include_str!("../migrations/0009_relationships_by_source.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -1402,6 +1403,26 @@ impl Store for PostgresStore {
             .await
             .map(|_| ())
             .map_err(backend)
+    }
+
+    async fn relationships_from(
+        &self,
+        source: &str,
+        viewer: &Viewer,
+    ) -> Result<Vec<StoredVersion>, StoreError> {
+        // Matches the partial expression index of migration 0009.
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT DISTINCT id FROM object_versions \
+                 WHERE type = 'relationship' AND (canonical::jsonb ->> 'source_ref') = $1",
+                &[&source],
+            )
+            .await
+            .map_err(backend)?;
+        let ids = rows.iter().map(|r| r.get(0)).collect();
+        geneva_store::visible_relationships_from(self, ids, source, viewer).await
     }
 
     async fn put_knowledge_source(

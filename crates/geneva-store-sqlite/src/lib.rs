@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_correlation_leaves_the_database.sql"),
     include_str!("../migrations/0009_feeds.sql"),
     include_str!("../migrations/0010_knowledge_sources.sql"),
+    include_str!("../migrations/0011_relationships_by_source.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -1225,6 +1226,30 @@ impl Store for SqliteStore {
             .map_err(backend)
         })
         .await
+    }
+
+    async fn relationships_from(
+        &self,
+        source: &str,
+        viewer: &Viewer,
+    ) -> Result<Vec<StoredVersion>, StoreError> {
+        let key = source.to_owned();
+        let ids = self
+            .read(move |conn| {
+                // Matches the partial expression index of migration 0011.
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT DISTINCT id FROM object_versions \
+                         WHERE type = 'relationship' AND json_extract(canonical, '$.source_ref') = ?1",
+                    )
+                    .map_err(backend)?;
+                stmt.query_map([&key], |r| r.get::<_, String>(0))
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend)
+            })
+            .await?;
+        geneva_store::visible_relationships_from(self, ids, source, viewer).await
     }
 
     async fn put_knowledge_source(

@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             request_statuses_are_kept_once,
             feeds_run_when_due_once_and_resume,
             knowledge_sources_are_replaced_by_newer_releases,
+            relationships_from_follow_visibility_and_versions,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -1979,5 +1980,76 @@ pub async fn knowledge_sources_are_replaced_by_newer_releases(store: &dyn Store)
             .await
             .unwrap(),
         None
+    );
+}
+
+pub async fn relationships_from_follow_visibility_and_versions(store: &dyn Store) {
+    use geneva_access::OrgKind;
+    let source = store
+        .add_organisation("Source", OrgKind::State, None)
+        .await
+        .unwrap();
+    let member = store
+        .add_organisation("Member", OrgKind::Company, None)
+        .await
+        .unwrap();
+    let as_source = || Provenance {
+        organisation: "Source".into(),
+        organisation_id: Some(source.id),
+        ..provenance()
+    };
+    let incident = "incident--6f7e2a3a-40a8-4b0e-9d6f-6c3a1b2c3d4e";
+    let relationship = |n: u32, from: &str, modified: &str, tlp: Tlp| {
+        json!({"type": "relationship", "spec_version": "2.1",
+               "id": format!("relationship--{n:08x}-1111-4000-8000-000000000000"),
+               "created": "2020-01-01T00:00:00.000Z", "modified": modified,
+               "relationship_type": "uses", "source_ref": from,
+               "target_ref": "attack-pattern--0042a9f5-f053-4769-b3ef-9ad018dfa298",
+               "object_marking_refs": [tlp.marking_id()]})
+    };
+    let elsewhere = "incident--00000000-0000-4000-8000-0000000000ee";
+    store
+        .import(
+            prepared(&[
+                relationship(1, incident, "2020-01-01T00:00:00.000Z", Tlp::Green),
+                relationship(2, incident, "2020-01-01T00:00:00.000Z", Tlp::Red),
+                relationship(3, elsewhere, "2020-01-01T00:00:00.000Z", Tlp::Green),
+                // Moved: its first version started at the incident, its newest does not.
+                relationship(4, incident, "2020-01-01T00:00:00.000Z", Tlp::Green),
+                relationship(4, elsewhere, "2021-01-01T00:00:00.000Z", Tlp::Green),
+            ]),
+            as_source(),
+        )
+        .await
+        .unwrap();
+    let member_view = Viewer::Member {
+        organisation: member.id,
+        user: None,
+    };
+    let seen = |viewer: Viewer| async move {
+        ids(&store.relationships_from(incident, &viewer).await.unwrap())
+    };
+    let one = "relationship--00000001-1111-4000-8000-000000000000".to_owned();
+    let two = "relationship--00000002-1111-4000-8000-000000000000".to_owned();
+    assert_eq!(
+        seen(member_view).await,
+        vec![one.clone()],
+        "RED stays with its submitter"
+    );
+    assert_eq!(seen(Viewer::Anonymous).await, Vec::<String>::new());
+    let submitter = Viewer::Member {
+        organisation: source.id,
+        user: None,
+    };
+    assert_eq!(seen(submitter).await, vec![one, two]);
+    assert!(
+        store
+            .relationships_from(
+                "incident--00000000-0000-4000-8000-000000000000",
+                &Viewer::Operator
+            )
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

@@ -556,6 +556,15 @@ pub trait Store: Send + Sync + 'static {
     /// many objects it brought, and why it failed if it did.
     async fn record_feed_run(&self, id: i64, run: &FeedRun) -> Result<(), StoreError>;
 
+    /// The relationships whose `source_ref` is `source`, each as the newest
+    /// version this viewer may see (left out when that version no longer
+    /// starts at `source`), by id.
+    async fn relationships_from(
+        &self,
+        source: &str,
+        viewer: &Viewer,
+    ) -> Result<Vec<StoredVersion>, StoreError>;
+
     /// Keeps a knowledge-base source, replacing the one of the same kind and
     /// name; false when the very same bytes were already kept (nothing changed).
     async fn put_knowledge_source(&self, source: &KnowledgeSource) -> Result<bool, StoreError>;
@@ -611,4 +620,35 @@ pub async fn resolve_recipients(
         }
     }
     Ok(recipients)
+}
+
+/// The visible current versions of relationships `ids` that still start at
+/// `source`: what every backend's `relationships_from` returns once its
+/// index has named the candidates (any version of theirs started there).
+pub async fn visible_relationships_from(
+    store: &dyn Store,
+    mut ids: Vec<String>,
+    source: &str,
+    viewer: &Viewer,
+) -> Result<Vec<StoredVersion>, StoreError> {
+    ids.sort();
+    ids.dedup();
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(version) = store.get(&id, viewer).await? else {
+            continue;
+        };
+        let starts_here = serde_json::from_str::<serde_json::Value>(&version.canonical)
+            .ok()
+            .and_then(|v| {
+                v.get("source_ref")
+                    .and_then(|s| s.as_str())
+                    .map(|s| s == source)
+            })
+            .unwrap_or(false);
+        if version.object_type == "relationship" && starts_here {
+            found.push(version);
+        }
+    }
+    Ok(found)
 }

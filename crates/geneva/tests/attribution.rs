@@ -109,3 +109,76 @@ fn knowledge_base_is_imported_listed_and_attributed_against() {
     }
     assert_eq!(json_of(&data, &["kb", "list", "--json"]), listed);
 }
+
+#[test]
+fn a_stored_incident_is_attributed_with_the_infrastructure_it_shares() {
+    let Some(attack) = geneva_testkit::shared_data("attack/enterprise-attack-15.1.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let t = "2026-01-01T00:00:00.000Z";
+    let ip = "ipv4-addr--2b1f0c1e-7a63-5c3b-9a9f-0e6d1f0b6a10";
+    let (old, new) = (
+        "incident--00000000-0000-4000-8000-0000000000a1",
+        "incident--00000000-0000-4000-8000-0000000000b2",
+    );
+    let lazarus = "intrusion-set--00000000-0000-4000-8000-0000000000c3";
+    let rel = |n: u32, kind: &str, from: &str, to: &str| {
+        json!({"type": "relationship", "spec_version": "2.1",
+               "id": format!("relationship--00000000-0000-4000-8000-{n:012x}"),
+               "created": t, "modified": t, "relationship_type": kind, "source_ref": from, "target_ref": to})
+    };
+    let bundle = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": [
+        {"type": "ipv4-addr", "spec_version": "2.1", "id": ip, "value": "45.133.1.20"},
+        {"type": "incident", "spec_version": "2.1", "id": old, "created": t, "modified": t,
+         "name": "last year's intrusion", "object_refs": [ip]},
+        {"type": "intrusion-set", "spec_version": "2.1", "id": lazarus, "created": t, "modified": t, "name": "Lazarus Group"},
+        rel(1, "attributed-to", old, lazarus),
+        {"type": "incident", "spec_version": "2.1", "id": new, "created": t, "modified": t,
+         "name": "this week's intrusion", "object_refs": [ip]},
+        // CHOPSTICK by ATT&CK's STIX id: not stored here, known to the knowledge base.
+        rel(2, "uses", new, "malware--ccd61dfc-b03f-4689-8c18-7c97eab08472"),
+    ]});
+    let file = dir.path().join("incidents.json");
+    std::fs::write(&file, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    ok(&data, &["import", file.to_str().unwrap(), "--tlp", "green"]);
+    ok(&data, &["kb", "import", attack.to_str().unwrap()]);
+
+    let result = json_of(&data, &["attribute", "--incident", new, "--json"]);
+    let evidence = &result["evidence"];
+    assert_eq!(evidence["software"], json!(["S0023"]), "{evidence:#}");
+    let link = &evidence["infrastructure"][0];
+    assert_eq!(link["actor"], "Lazarus Group", "{evidence:#}");
+    assert_eq!(link["incident"], old);
+    assert!(
+        link["reason"].as_str().unwrap().contains("45.133.1.20"),
+        "{link}"
+    );
+    let top: Vec<&str> = result["candidates"].as_array().unwrap()[..2]
+        .iter()
+        .map(|c| c["actor"].as_str().unwrap())
+        .collect();
+    assert!(
+        top.contains(&"Lazarus Group") && top.contains(&"APT28"),
+        "{top:?}"
+    );
+    assert!(
+        result["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("false flag"),
+        "{:#}",
+        result["warnings"]
+    );
+    let out = geneva(
+        &data,
+        &[
+            "attribute",
+            "--incident",
+            "incident--00000000-0000-4000-8000-00000000dead",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no object with id"));
+}

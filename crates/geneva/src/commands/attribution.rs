@@ -38,12 +38,17 @@ pub enum KbCommand {
 #[derive(Debug, clap::Args)]
 pub struct AttributeArgs {
     /// A STIX 2.1 bundle describing one incident or campaign (`-` for stdin).
-    file: PathBuf,
+    #[arg(required_unless_present = "incident", conflicts_with = "incident")]
+    file: Option<PathBuf>,
+    /// A stored incident or campaign instead: what it uses and targets, and the
+    /// infrastructure it shares with items already attributed.
+    #[arg(long, value_name = "ID")]
+    incident: Option<String>,
     /// Which incident or campaign, when the bundle holds several.
     #[arg(long)]
     subject: Option<String>,
     /// Attribute against this ATT&CK bundle instead of the imported knowledge base.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "incident")]
     kb: Option<PathBuf>,
     #[arg(long)]
     json: bool,
@@ -147,16 +152,49 @@ pub async fn attribute(
             }
         }
     };
-    let name = display_name(&args.file);
-    let bytes = read_input(&args.file, INCIDENT_LIMIT).with_context(|| name.clone())?;
-    let objects = incident_objects(&bytes).with_context(|| name.clone())?;
-    let evidence = geneva_attribution::from_stix(
-        &objects,
-        args.subject.as_deref(),
-        attributor.knowledge_base(),
-    )
-    .with_context(|| name.clone())?;
-    let result = attributor.attribute(&evidence);
+    let result = match (&args.file, &args.incident) {
+        (_, Some(id)) => {
+            let store = open_store(data, false).await?;
+            let index = super::open_index(data, store.clone())?;
+            let Some(result) = geneva_analysis::attribution::attribute_stored(
+                &index,
+                &geneva_store::Viewer::Operator,
+                id,
+                &attributor,
+                geneva_correlate::Config::default(),
+                geneva_correlate::WarningLists::builtin(),
+            )
+            .await?
+            else {
+                bail!("no object with id {id:?}");
+            };
+            // Attributing reads what the incident and its linked items hold.
+            store
+                .audit(vec![geneva_store::NewAuditEntry {
+                    at: geneva_stix::timestamp::now_rfc3339(),
+                    actor: super::members::cli_actor(),
+                    action: "attribute".into(),
+                    channel: "cli".into(),
+                    target: Some(id.clone()),
+                    detail: format!("{} candidates", result.candidates.len()),
+                }])
+                .await?;
+            result
+        }
+        (Some(file), None) => {
+            let name = display_name(file);
+            let bytes = read_input(file, INCIDENT_LIMIT).with_context(|| name.clone())?;
+            let objects = incident_objects(&bytes).with_context(|| name.clone())?;
+            let evidence = geneva_attribution::from_stix(
+                &objects,
+                args.subject.as_deref(),
+                attributor.knowledge_base(),
+            )
+            .with_context(|| name.clone())?;
+            attributor.attribute(&evidence)
+        }
+        (None, None) => bail!("name an incident file or --incident ID"),
+    };
     if args.json {
         println!("{}", result.report());
     } else {
