@@ -55,10 +55,21 @@ pub fn campaign_cases(kb: &KnowledgeBase) -> Vec<Case> {
     cases
 }
 
+/// What a hidden-subset case does with the hidden uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hiding {
+    /// Removed from the knowledge base (from the group and its campaigns):
+    /// the evidence is, by construction, nothing the knowledge base
+    /// attributes to the group.
+    FromKnowledgeBase,
+    /// Kept in the knowledge base: a partial observation of a known
+    /// repertoire (recognition, not generalisation).
+    FromTheObserverOnly,
+}
+
 /// Hidden-subset cases: for each seed and each group with at least four
-/// known uses, a random `fraction` of its uses (at least one) is removed
-/// from the knowledge base and is the evidence.
-pub fn hidden_cases(kb: &KnowledgeBase, seeds: &[u64], fraction: f64) -> Vec<Case> {
+/// known uses, a random `fraction` of its uses (at least one) is the evidence.
+pub fn hidden_cases(kb: &KnowledgeBase, seeds: &[u64], fraction: f64, hiding: Hiding) -> Vec<Case> {
     let mut cases = Vec::new();
     for &seed in seeds {
         let mut rng = SplitMix(seed);
@@ -70,6 +81,15 @@ pub fn hidden_cases(kb: &KnowledgeBase, seeds: &[u64], fraction: f64) -> Vec<Cas
             let k = ((uses.len() as f64 * fraction).round() as usize).max(1);
             let hidden: BTreeSet<String> = rng.sample(&uses, k).into_iter().cloned().collect();
             let mut reduced = kb.clone();
+            if hiding == Hiding::FromTheObserverOnly {
+                cases.push(Case {
+                    label: format!("{} seed {seed} (observed)", actor.name),
+                    kb: reduced,
+                    observed: hidden,
+                    truth: at,
+                });
+                continue;
+            }
             let group = &mut reduced.actors[at];
             group.techniques.retain(|t| !hidden.contains(t));
             group.software.retain(|s| !hidden.contains(s));
@@ -207,6 +227,10 @@ pub struct Metrics {
     pub cases: usize,
     pub top1: f64,
     pub top5: f64,
+    /// Top-1 and top-5 among the actors alone, as if "not in the knowledge
+    /// base" were not an answer (the baselines never give it).
+    pub top1_actors: f64,
+    pub top5_actors: f64,
     pub mean_reciprocal_rank: f64,
     /// Multi-class Brier score over every candidate and "not in the
     /// knowledge base" (0 is perfect, 2 is worst).
@@ -223,6 +247,7 @@ pub fn metrics(cases: &[Case], scored: &[Scored]) -> Vec<Metrics> {
     (0..METHODS.len())
         .map(|m| {
             let mut ranks = Vec::new();
+            let mut actor_ranks = Vec::new();
             let mut brier = 0.0;
             let mut top: Vec<(f64, bool)> = Vec::new();
             for (case, s) in cases.iter().zip(scored) {
@@ -233,6 +258,7 @@ pub fn metrics(cases: &[Case], scored: &[Scored]) -> Vec<Metrics> {
                 let higher =
                     p.iter().filter(|&&x| x > truth_p).count() + usize::from(none > truth_p);
                 ranks.push(higher + 1);
+                actor_ranks.push(p.iter().filter(|&&x| x > truth_p).count() + 1);
                 brier += p
                     .iter()
                     .enumerate()
@@ -253,6 +279,8 @@ pub fn metrics(cases: &[Case], scored: &[Scored]) -> Vec<Metrics> {
                 cases: ranks.len(),
                 top1: ranks.iter().filter(|&&r| r == 1).count() as f64 / n,
                 top5: ranks.iter().filter(|&&r| r <= 5).count() as f64 / n,
+                top1_actors: actor_ranks.iter().filter(|&&r| r == 1).count() as f64 / n,
+                top5_actors: actor_ranks.iter().filter(|&&r| r <= 5).count() as f64 / n,
                 mean_reciprocal_rank: ranks.iter().map(|&r| 1.0 / r as f64).sum::<f64>() / n,
                 brier: brier / n,
                 calibration_error,

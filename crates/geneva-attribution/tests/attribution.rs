@@ -1,7 +1,7 @@
 //! The engine against the real ATT&CK knowledge base (shared data; skipped
 //! loudly outside CI when it is missing).
 
-use geneva_attribution::evaluate::{self, campaign_cases, hidden_cases};
+use geneva_attribution::evaluate::{self, Hiding, campaign_cases, hidden_cases};
 use geneva_attribution::{
     Attributor, Bearing, ConfidenceLevel, Evidence, EvidenceError, InfrastructureLink, from_stix,
 };
@@ -53,9 +53,9 @@ fn campaigns_left_out_are_ranked_better_calibrated_than_the_baselines() {
 #[test]
 fn hidden_subsets_take_the_hidden_items_out_of_the_knowledge_base() {
     let Some(kb) = attack() else { return };
-    let cases = hidden_cases(&kb, &[11], 0.3);
+    let cases = hidden_cases(&kb, &[11], 0.3, Hiding::FromKnowledgeBase);
     assert!(cases.len() > 100, "{}", cases.len());
-    let again = hidden_cases(&kb, &[11], 0.3);
+    let again = hidden_cases(&kb, &[11], 0.3, Hiding::FromKnowledgeBase);
     for (case, same) in cases.iter().zip(&again) {
         assert_eq!(case.observed, same.observed, "seeded");
         let left = case.kb.repertoire(case.truth);
@@ -63,7 +63,13 @@ fn hidden_subsets_take_the_hidden_items_out_of_the_knowledge_base() {
         let full = kb.repertoire(case.truth);
         assert!(case.observed.is_subset(&full));
     }
-    let other = hidden_cases(&kb, &[12], 0.3);
+    let observed = hidden_cases(&kb, &[11], 0.3, Hiding::FromTheObserverOnly);
+    assert_eq!(observed.len(), cases.len());
+    for (case, seen) in cases.iter().zip(&observed) {
+        assert_eq!(case.observed, seen.observed, "the same draws");
+        assert!(seen.observed.is_subset(&seen.kb.repertoire(seen.truth)));
+    }
+    let other = hidden_cases(&kb, &[12], 0.3, Hiding::FromKnowledgeBase);
     assert!(
         cases
             .iter()

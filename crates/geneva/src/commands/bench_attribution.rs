@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use geneva_attribution::Attributor;
-use geneva_attribution::evaluate::{self, Metrics};
+use geneva_attribution::evaluate::{self, Hiding, Metrics};
 use geneva_kb::KnowledgeBase;
 use serde_json::json;
 
@@ -63,9 +63,13 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
     let campaigns = evaluate::campaign_cases(&kb);
     let campaign_scores = evaluate::score_all(&campaigns, args.threads);
     let campaign_metrics = evaluate::metrics(&campaigns, &campaign_scores);
-    let hidden = evaluate::hidden_cases(&kb, &args.seeds, args.hidden);
+    let hidden = evaluate::hidden_cases(&kb, &args.seeds, args.hidden, Hiding::FromKnowledgeBase);
     let hidden_scores = evaluate::score_all(&hidden, args.threads);
     let hidden_metrics = evaluate::metrics(&hidden, &hidden_scores);
+    let observed =
+        evaluate::hidden_cases(&kb, &args.seeds, args.hidden, Hiding::FromTheObserverOnly);
+    let observed_scores = evaluate::score_all(&observed, args.threads);
+    let observed_metrics = evaluate::metrics(&observed, &observed_scores);
     let evaluation_s = t.elapsed().as_secs_f64();
 
     // One attribution against the full knowledge base, timed on every
@@ -102,6 +106,7 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
         "evaluation_s": evaluation_s,
         "campaigns_leave_one_out": campaign_metrics,
         "hidden_subsets": {"seeds": args.seeds, "hidden": args.hidden, "methods": hidden_metrics},
+        "observed_subsets": {"seeds": args.seeds, "observed": args.hidden, "methods": observed_metrics},
     });
     if args.json {
         println!("{report}");
@@ -128,12 +133,20 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
     );
     table(
         &format!(
-            "hidden subsets: {:.0}% of each group's uses, seeds {:?} ({} cases)",
+            "hidden subsets: {:.0}% of each group's uses hidden from the knowledge base and attributed from, seeds {:?} ({} cases)",
             args.hidden * 100.0,
             args.seeds,
             hidden.len()
         ),
         &hidden_metrics,
+    );
+    table(
+        &format!(
+            "partial observation: {:.0}% of each group's uses observed, the knowledge base intact ({} cases)",
+            args.hidden * 100.0,
+            observed.len()
+        ),
+        &observed_metrics,
     );
     println!("evaluation took {evaluation_s:.1} s");
     Ok(ExitCode::SUCCESS)
@@ -142,20 +155,23 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
 fn table(title: &str, metrics: &[Metrics]) {
     println!("\n{title}");
     println!(
-        "  {:<20} {:>6} {:>6} {:>6} {:>6} {:>6}",
-        "method", "top-1", "top-5", "MRR", "Brier", "ECE"
+        "  {:<20} {:>6} {:>6} {:>6} {:>6} {:>6} {:>8} {:>8}",
+        "method", "top-1", "top-5", "MRR", "Brier", "ECE", "top-1*", "top-5*"
     );
     for m in metrics {
         println!(
-            "  {:<20} {:>5.1}% {:>5.1}% {:>6.3} {:>6.3} {:>6.3}",
+            "  {:<20} {:>5.1}% {:>5.1}% {:>6.3} {:>6.3} {:>6.3} {:>7.1}% {:>7.1}%",
             m.method,
             m.top1 * 100.0,
             m.top5 * 100.0,
             m.mean_reciprocal_rank,
             m.brier,
-            m.calibration_error
+            m.calibration_error,
+            m.top1_actors * 100.0,
+            m.top5_actors * 100.0
         );
     }
+    println!("  (* among actors only, as if \"not in the knowledge base\" were no answer)");
     println!(
         "  reliability of the top-1 probability (predictions, mean probability → share right):"
     );
