@@ -285,3 +285,89 @@ fn no_evidence_points_nowhere() {
     let top = result.candidates[0].probability;
     assert!(top < 0.2, "nothing observed, nobody likely: {top}");
 }
+
+/// Evidence is written by attackers: any JSON shape where objects are
+/// expected is read without a panic, and what is not understood is skipped
+/// or reported.
+#[test]
+fn hostile_objects_never_panic_the_evidence_reader() {
+    // With ATT&CK when it is here, so that names and ids also resolve.
+    let kb = attack().unwrap_or_default();
+    let attributor = Attributor::new(kb.clone());
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pieces = [
+        json!(null),
+        json!(7),
+        json!(-1.5e308),
+        json!("incident--1"),
+        json!("malware--00000000-0000-4000-8000-000000000002"),
+        json!("malware--ccd61dfc-b03f-4689-8c18-7c97eab08472"),
+        json!("T1059.001"),
+        json!("Mimikatz"),
+        json!([]),
+        json!({}),
+        json!(["uses", {"a": 1}]),
+        json!("\u{202e}<script>alert(1)</script>"),
+        json!("x".repeat(10_000)),
+    ];
+    let fields = [
+        "type",
+        "id",
+        "relationship_type",
+        "source_ref",
+        "target_ref",
+        "name",
+        "aliases",
+        "x_mitre_aliases",
+        "external_references",
+        "sectors",
+        "country",
+    ];
+    let kinds = [
+        "incident",
+        "campaign",
+        "relationship",
+        "malware",
+        "tool",
+        "attack-pattern",
+        "identity",
+        "location",
+    ];
+    for round in 0..2_000 {
+        let mut objects = vec![json!({"type": "incident", "id": "incident--1"})];
+        for n in 0..(next() % 12) {
+            let mut object = serde_json::Map::new();
+            object.insert(
+                "type".into(),
+                json!(kinds[(next() % kinds.len() as u64) as usize]),
+            );
+            object.insert("id".into(), json!(format!("x--{n}")));
+            for _ in 0..(next() % 6) {
+                let field = fields[(next() % fields.len() as u64) as usize];
+                let value = match next() % 4 {
+                    0 => json!("incident--1"),
+                    1 => json!(format!("x--{}", next() % 12)),
+                    2 => {
+                        json!([{"source_name": "mitre-attack", "external_id": pieces[(next() % pieces.len() as u64) as usize]}])
+                    }
+                    _ => pieces[(next() % pieces.len() as u64) as usize].clone(),
+                };
+                object.insert(field.into(), value);
+            }
+            objects.push(Value::Object(object));
+        }
+        if round % 3 == 0 {
+            objects.push(pieces[(next() % pieces.len() as u64) as usize].clone());
+        }
+        if let Ok(evidence) = from_stix(&objects, Some("incident--1"), &kb) {
+            let result = attributor.attribute(&evidence);
+            assert!(result.not_in_knowledge_base.is_finite());
+        }
+    }
+}
