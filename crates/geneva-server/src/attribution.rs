@@ -77,7 +77,8 @@ pub(crate) async fn attribute(
     let Query(params) = params
         .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
     require(&principal, Scope::Read)?;
-    let objects = bundle_objects(&body)?;
+    let objects = geneva_stix::input::objects_as_values(&body, u64::MAX)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a STIX bundle: {e}")))?;
     let attributor = attributor(&state).await?;
     let evidence = geneva_attribution::from_stix(
         &objects,
@@ -138,27 +139,4 @@ pub(crate) async fn attribute_stored(
         }])
         .await?;
     Ok(Json(result.report()))
-}
-
-/// The objects of a STIX bundle (or a list of objects), read by the strict
-/// parser every import uses.
-fn bundle_objects(body: &[u8]) -> Result<Vec<serde_json::Value>, ApiError> {
-    let value = geneva_stix::json::parse_strict(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not a STIX bundle: {e}")))?;
-    match value {
-        serde_json::Value::Object(mut o)
-            if o.get("type").and_then(serde_json::Value::as_str) == Some("bundle") =>
-        {
-            match o.remove("objects") {
-                Some(serde_json::Value::Array(objects)) => Ok(objects),
-                _ => Err(ApiError::bad_request(
-                    "$.objects: a bundle has a list of objects",
-                )),
-            }
-        }
-        serde_json::Value::Array(objects) => Ok(objects),
-        _ => Err(ApiError::bad_request(
-            "$: expected a STIX bundle or a list of objects",
-        )),
-    }
 }

@@ -84,6 +84,27 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<Cow<'_, [u8]>, DocumentErr
     Ok(Cow::Borrowed(bytes))
 }
 
+/// A document's objects as JSON values, each read by the strict parser:
+/// for callers that read evidence rather than import it (attribution). Any
+/// container an import takes (bundle, envelope, list, one object), gzip and
+/// the size limit as for imports.
+pub fn objects_as_values(
+    bytes: &[u8],
+    max_bytes: u64,
+) -> Result<Vec<serde_json::Value>, DocumentError> {
+    let doc = decode(bytes, max_bytes)?;
+    let split = split(&doc)?;
+    split
+        .objects
+        .iter()
+        .map(|o| {
+            json::parse_strict(o.json.as_bytes()).map_err(|e| {
+                DocumentError::Shape(format!("{}: {e}", split.container.object_path(o.index)))
+            })
+        })
+        .collect()
+}
+
 /// Splits a decoded document into its container and raw objects.
 pub fn split(doc: &[u8]) -> Result<SplitDocument<'_>, DocumentError> {
     if doc.iter().all(u8::is_ascii_whitespace) {

@@ -184,7 +184,8 @@ pub async fn attribute(
         (Some(file), None) => {
             let name = display_name(file);
             let bytes = read_input(file, INCIDENT_LIMIT).with_context(|| name.clone())?;
-            let objects = incident_objects(&bytes).with_context(|| name.clone())?;
+            let objects = geneva_stix::input::objects_as_values(&bytes, INCIDENT_LIMIT)
+                .with_context(|| name.clone())?;
             let evidence = geneva_attribution::from_stix(
                 &objects,
                 args.subject.as_deref(),
@@ -201,22 +202,6 @@ pub async fn attribute(
         print_attribution(&result);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The objects of a STIX bundle, checked by the same parser every import
-/// uses (strict JSON, depth and size limits), as JSON values.
-pub fn incident_objects(bytes: &[u8]) -> anyhow::Result<Vec<Value>> {
-    let value = geneva_stix::json::parse_strict(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    match value {
-        Value::Object(ref o) if o.get("type").and_then(Value::as_str) == Some("bundle") => {
-            match o.get("objects") {
-                Some(Value::Array(objects)) => Ok(objects.clone()),
-                _ => bail!("$.objects: a bundle has a list of objects"),
-            }
-        }
-        Value::Array(objects) => Ok(objects),
-        _ => bail!("$: expected a STIX bundle or a list of objects"),
-    }
 }
 
 fn print_attribution(result: &Attribution) {
