@@ -4,7 +4,11 @@
 //! correlation engine; then the attribution itself.
 
 use geneva_attribution::{Attribution, Attributor, Evidence, InfrastructureLink};
-use geneva_correlate::{Config, WarningLists};
+use std::collections::HashMap;
+
+use geneva_correlate::{Config, Link, WarningLists};
+use geneva_observables::Observable;
+use geneva_observables::extract::observables_of;
 use geneva_postings::PostingIndex;
 use geneva_store::{Store, StoredVersion, Viewer};
 use serde_json::Value;
@@ -80,35 +84,83 @@ pub async fn stored_evidence(
     let mut evidence =
         geneva_attribution::from_stix(&objects, Some(id), attributor.knowledge_base())?;
     if let Some(correlation) = crate::correlate(index, viewer, id, config, warnings).await? {
-        for link in &correlation.links {
-            for actor in attributed(store.as_ref(), viewer, &link.item).await? {
-                let reason = link
-                    .reasons
-                    .iter()
-                    .map(|r| {
-                        let r = crate::reason_json(r);
-                        let kind = r["kind"].as_str().unwrap_or("link").to_owned();
-                        match r
-                            .get("value")
-                            .or_else(|| r.get("theirs"))
-                            .and_then(Value::as_str)
-                        {
-                            Some(value) => format!("{kind} {value}"),
-                            None => kind,
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                evidence.infrastructure.push(InfrastructureLink {
-                    actor,
-                    incident: link.item.clone(),
-                    reason,
-                    strength: link.weight,
-                });
-            }
-        }
+        evidence.infrastructure =
+            infrastructure(store.as_ref(), viewer, &correlation.links).await?;
     }
     Ok(Some(evidence))
+}
+
+/// The evidence in a STIX bundle about one incident (`subject`, or the only
+/// one), with the infrastructure its observables (cyber-observables and
+/// indicator patterns anywhere in the bundle) share with stored items
+/// attributed to an actor, as `viewer` may see them.
+pub async fn bundle_evidence(
+    index: &PostingIndex,
+    viewer: &Viewer,
+    objects: &[Value],
+    subject: Option<&str>,
+    attributor: &Attributor,
+    config: Config,
+    warnings: WarningLists,
+) -> Result<Evidence, AnalysisError> {
+    let mut evidence =
+        geneva_attribution::from_stix(objects, subject, attributor.knowledge_base())?;
+    let by_id: HashMap<&str, &Value> = objects
+        .iter()
+        .filter_map(|o| Some((field(o, "id")?, o)))
+        .collect();
+    let mut own: Vec<Observable> = objects
+        .iter()
+        .flat_map(|o| observables_of(o, &by_id))
+        .collect();
+    own.sort();
+    own.dedup();
+    if own.is_empty() {
+        return Ok(evidence);
+    }
+    crate::index_pending(index).await?;
+    let source = crate::ViewerPostings { index, viewer };
+    let (links, _) =
+        geneva_correlate::correlate(&source, &evidence.subject, &own, &config, &warnings).await?;
+    evidence.infrastructure = infrastructure(index.store().as_ref(), viewer, &links).await?;
+    Ok(evidence)
+}
+
+/// Links to items attributed to an actor, as shared-infrastructure evidence.
+async fn infrastructure(
+    store: &dyn Store,
+    viewer: &Viewer,
+    links: &[Link],
+) -> Result<Vec<InfrastructureLink>, AnalysisError> {
+    let mut found = Vec::new();
+    for link in links {
+        for actor in attributed(store, viewer, &link.item).await? {
+            let reason = link
+                .reasons
+                .iter()
+                .map(|r| {
+                    let r = crate::reason_json(r);
+                    let kind = r["kind"].as_str().unwrap_or("link").to_owned();
+                    match r
+                        .get("value")
+                        .or_else(|| r.get("theirs"))
+                        .and_then(Value::as_str)
+                    {
+                        Some(value) => format!("{kind} {value}"),
+                        None => kind,
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            found.push(InfrastructureLink {
+                actor,
+                incident: link.item.clone(),
+                reason,
+                strength: link.weight,
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// The actors an item is attributed to (through a campaign it is

@@ -64,7 +64,10 @@ pub fn from_stix(
             }
         }
     };
-    let mut evidence = Evidence::default();
+    let mut evidence = Evidence {
+        subject: subject.to_owned(),
+        ..Evidence::default()
+    };
     for r in objects
         .iter()
         .filter(|o| text(o, "type") == Some("relationship"))

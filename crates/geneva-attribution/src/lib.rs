@@ -31,6 +31,8 @@ use model::{FEATURE_NAMES, Match, Model, Prepared, dot, features, match_of};
 /// What an incident shows, in the knowledge base's terms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Evidence {
+    /// The incident or campaign the evidence is about.
+    pub subject: String,
     /// ATT&CK technique ids (`T1059.001`).
     pub techniques: BTreeSet<String>,
     /// ATT&CK software ids (`S0002`).

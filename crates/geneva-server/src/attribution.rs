@@ -37,6 +37,18 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
+fn analysis_error(e: geneva_analysis::AnalysisError) -> ApiError {
+    match e {
+        geneva_analysis::AnalysisError::Store(s) => ApiError::from(s),
+        geneva_analysis::AnalysisError::Evidence(e) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no-subject",
+            e.to_string(),
+        ),
+        other => internal(other),
+    }
+}
+
 async fn attributor(state: &AppState) -> Result<Arc<Attributor>, ApiError> {
     let sources: Vec<String> = state
         .store
@@ -80,18 +92,17 @@ pub(crate) async fn attribute(
     let objects = geneva_stix::input::objects_as_values(&body, u64::MAX)
         .map_err(|e| ApiError::bad_request(format!("the body is not a STIX bundle: {e}")))?;
     let attributor = attributor(&state).await?;
-    let evidence = geneva_attribution::from_stix(
+    let evidence = geneva_analysis::attribution::bundle_evidence(
+        &state.index,
+        &crate::api::viewer_of(&principal),
         &objects,
         params.subject.as_deref(),
-        attributor.knowledge_base(),
+        &attributor,
+        state.config.correlation.clone(),
+        state.config.warning_lists.clone(),
     )
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no-subject",
-            e.to_string(),
-        )
-    })?;
+    .await
+    .map_err(analysis_error)?;
     let result = tokio::task::spawn_blocking(move || attributor.attribute(&evidence))
         .await
         .map_err(internal)?;
@@ -117,15 +128,7 @@ pub(crate) async fn attribute_stored(
         state.config.warning_lists.clone(),
     )
     .await
-    .map_err(|e| match e {
-        geneva_analysis::AnalysisError::Store(s) => ApiError::from(s),
-        geneva_analysis::AnalysisError::Evidence(e) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no-subject",
-            e.to_string(),
-        ),
-        other => internal(other),
-    })?
+    .map_err(analysis_error)?
     .ok_or_else(|| ApiError::not_found(&id))?;
     state
         .store

@@ -909,6 +909,27 @@ async fn stored_attribution_sees_only_what_the_caller_may_see() {
     assert_eq!(body["evidence"]["software"], json!(["S0023"]), "{body:#}");
     assert_eq!(body["evidence"]["infrastructure"], json!([]), "{body:#}");
     assert_eq!(body["candidates"][0]["actor"], "APT28");
+    // Posted rather than stored, the same observables meet nothing Acme may see.
+    let mut with_ip = ours.clone();
+    with_ip["objects"].as_array_mut().unwrap().push(
+        json!({"type": "ipv4-addr", "spec_version": "2.1", "id": ip, "value": "45.133.1.20"}),
+    );
+    let posted: Value = client
+        .post(format!("{}/api/v1/attribution", server.base))
+        .bearer_auth(&server.token)
+        .json(&with_ip)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        posted["evidence"]["infrastructure"],
+        json!([]),
+        "{posted:#}"
+    );
+    assert_eq!(posted["evidence"]["subject"], new);
 
     let index = geneva_postings::PostingIndex::in_memory(server.store.clone());
     let attributor = geneva_analysis::knowledge::attributor(server.store.as_ref())
@@ -928,6 +949,23 @@ async fn stored_attribution_sees_only_what_the_caller_may_see() {
     .unwrap();
     assert_eq!(seen.infrastructure.len(), 1, "{seen:?}");
     assert_eq!(seen.infrastructure[0].actor, "Lazarus Group");
+    let objects = with_ip["objects"].as_array().unwrap().clone();
+    let posted_as_operator = geneva_analysis::attribution::bundle_evidence(
+        &index,
+        &geneva_store::Viewer::Operator,
+        &objects,
+        None,
+        &attributor,
+        Default::default(),
+        geneva_correlate::WarningLists::builtin(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        posted_as_operator.infrastructure.len(),
+        1,
+        "{posted_as_operator:?}"
+    );
 
     let missing = client
         .get(format!(

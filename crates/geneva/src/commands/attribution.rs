@@ -47,7 +47,8 @@ pub struct AttributeArgs {
     /// Which incident or campaign, when the bundle holds several.
     #[arg(long)]
     subject: Option<String>,
-    /// Attribute against this ATT&CK bundle instead of the imported knowledge base.
+    /// Attribute against this ATT&CK bundle instead of the imported knowledge
+    /// base (and without the store: no shared infrastructure).
     #[arg(long, conflicts_with = "incident")]
     kb: Option<PathBuf>,
     #[arg(long)]
@@ -186,12 +187,29 @@ pub async fn attribute(
             let bytes = read_input(file, INCIDENT_LIMIT).with_context(|| name.clone())?;
             let objects = geneva_stix::input::objects_as_values(&bytes, INCIDENT_LIMIT)
                 .with_context(|| name.clone())?;
-            let evidence = geneva_attribution::from_stix(
-                &objects,
-                args.subject.as_deref(),
-                attributor.knowledge_base(),
-            )
-            .with_context(|| name.clone())?;
+            let evidence = if args.kb.is_some() {
+                // Against a named file alone: no store, so no shared infrastructure.
+                geneva_attribution::from_stix(
+                    &objects,
+                    args.subject.as_deref(),
+                    attributor.knowledge_base(),
+                )
+                .with_context(|| name.clone())?
+            } else {
+                let store = open_store(data, false).await?;
+                let index = super::open_index(data, store)?;
+                geneva_analysis::attribution::bundle_evidence(
+                    &index,
+                    &geneva_store::Viewer::Operator,
+                    &objects,
+                    args.subject.as_deref(),
+                    &attributor,
+                    geneva_correlate::Config::default(),
+                    geneva_correlate::WarningLists::builtin(),
+                )
+                .await
+                .with_context(|| name.clone())?
+            };
             attributor.attribute(&evidence)
         }
         (None, None) => bail!("name an incident file or --incident ID"),
