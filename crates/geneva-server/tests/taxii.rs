@@ -975,3 +975,59 @@ async fn feeds_pull_on_a_schedule_and_resume() {
     task.await.unwrap().unwrap();
     source.shutdown().await;
 }
+
+/// TAXII 2.1 §3.4.1: responses listing objects, an object, its versions or
+/// the manifest carry `X-TAXII-Date-Added-First` and `-Last`, the dates
+/// added of the first and last item of the page; a page with nothing in it
+/// carries neither (there is no date to give).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn date_added_headers_bound_every_page_that_has_items() {
+    let server = start().await;
+    let one = c(1);
+    for (path, first, last) in [
+        (
+            format!("/taxii2/geneva/collections/{ALL}/objects/"),
+            "2026-01-02T00:00:00.000Z",
+            "2026-01-04T00:00:00.000Z",
+        ),
+        (
+            format!("/taxii2/geneva/collections/{ALL}/objects/?limit=1"),
+            "2026-01-02T00:00:00.000Z",
+            "2026-01-02T00:00:00.000Z",
+        ),
+        (
+            format!("/taxii2/geneva/collections/{ALL}/objects/{one}/?match[version]=all"),
+            "2026-01-01T00:00:00.000Z",
+            "2026-01-03T00:00:00.000Z",
+        ),
+        (
+            format!("/taxii2/geneva/collections/{ALL}/objects/{one}/versions/"),
+            "2026-01-01T00:00:00.000Z",
+            "2026-01-03T00:00:00.000Z",
+        ),
+        (
+            format!("/taxii2/geneva/collections/{ALL}/manifest/?match[version]=all"),
+            "2026-01-01T00:00:00.000Z",
+            "2026-01-04T00:00:00.000Z",
+        ),
+    ] {
+        let (status, headers, _) = server.get(&path, Some(&server.acme)).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(headers["x-taxii-date-added-first"], first, "{path}");
+        assert_eq!(headers["x-taxii-date-added-last"], last, "{path}");
+        assert_eq!(headers["content-type"], TAXII, "{path}");
+    }
+    // Nothing added after the last: an empty envelope, and no dates.
+    let path =
+        format!("/taxii2/geneva/collections/{ALL}/objects/?added_after=2026-01-04T00:00:00.000Z");
+    let (status, headers, body) = server.get(&path, Some(&server.acme)).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.get("objects")
+            .is_none_or(|o| o.as_array().is_some_and(Vec::is_empty)),
+        "{body}"
+    );
+    assert!(!headers.contains_key("x-taxii-date-added-first"));
+    assert!(!headers.contains_key("x-taxii-date-added-last"));
+    server.shutdown().await;
+}
