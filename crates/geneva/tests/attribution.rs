@@ -108,6 +108,46 @@ fn knowledge_base_is_imported_listed_and_attributed_against() {
         );
     }
     assert_eq!(json_of(&data, &["kb", "list", "--json"]), listed);
+
+    // Hostile incident files: refused with the file and the place named.
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    for (name, bytes, says) in [
+        ("empty.json", &b""[..], "empty"),
+        (
+            "duplicate.json",
+            &br#"{"type":"bundle","objects":[{"type":"incident","id":"incident--1","name":"a","name":"b"}]}"#[..],
+            "duplicate key",
+        ),
+        (
+            "deep.json",
+            deep.as_bytes(),
+            "deep",
+        ),
+        (
+            "two.json",
+            &br#"[{"type":"incident","id":"incident--1"},{"type":"campaign","id":"campaign--2"}]"#[..],
+            "name the one",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = geneva(&data, &["attribute", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}");
+        assert!(stderr.contains(name) && stderr.contains(says), "{name}: {stderr}");
+    }
+    let two = dir.path().join("two.json");
+    let picked = json_of(
+        &data,
+        &[
+            "attribute",
+            two.to_str().unwrap(),
+            "--subject",
+            "campaign--2",
+            "--json",
+        ],
+    );
+    assert_eq!(picked["evidence"]["subject"], "campaign--2");
 }
 
 #[test]
