@@ -64,6 +64,19 @@ pub fn from_stix(
             }
         }
     };
+    // Where each identity is located, gathered once: looking it up per
+    // victim made hostile bundles (many victims, many relationships) quadratic.
+    let mut places: HashMap<&str, Vec<&str>> = HashMap::new();
+    for r in objects
+        .iter()
+        .filter(|o| text(o, "type") == Some("relationship"))
+    {
+        if text(r, "relationship_type") == Some("located-at")
+            && let (Some(source), Some(target)) = (text(r, "source_ref"), text(r, "target_ref"))
+        {
+            places.entry(source).or_default().push(target);
+        }
+    }
     let mut evidence = Evidence {
         subject: subject.to_owned(),
         ..Evidence::default()
@@ -84,7 +97,7 @@ pub fn from_stix(
         }
         match kind {
             "uses" => used(&mut evidence, kb, target, by_id.get(target).copied()),
-            "targets" => targeted(&mut evidence, &by_id, objects, target),
+            "targets" => targeted(&mut evidence, &by_id, &places, target),
             _ => {}
         }
     }
@@ -139,7 +152,7 @@ fn used(evidence: &mut Evidence, kb: &KnowledgeBase, target: &str, object: Optio
 fn targeted(
     evidence: &mut Evidence,
     by_id: &HashMap<&str, &Value>,
-    objects: &[Value],
+    places: &HashMap<&str, Vec<&str>>,
     target: &str,
 ) {
     let Some(object) = by_id.get(target) else {
@@ -153,13 +166,8 @@ fn targeted(
                     .victim_sectors
                     .extend(sectors.iter().filter_map(Value::as_str).map(str::to_owned));
             }
-            let places = objects.iter().filter(|r| {
-                text(r, "type") == Some("relationship")
-                    && text(r, "relationship_type") == Some("located-at")
-                    && text(r, "source_ref") == Some(target)
-            });
-            for r in places {
-                if let Some(location) = text(r, "target_ref").and_then(|t| by_id.get(t)) {
+            for place in places.get(target).into_iter().flatten() {
+                if let Some(location) = by_id.get(place) {
                     located(evidence, location);
                 }
             }
