@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A validated STIX timestamp, kept as written (so export reproduces it) with a
 /// sortable key that makes `...:00.1Z` and `...:00.100Z` the same instant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Timestamp {
     text: String,
     key: String,

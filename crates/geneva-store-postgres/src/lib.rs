@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_feeds.sql"),
     include_str!("../migrations/0008_knowledge_sources.sql"),
     include_str!("../migrations/0009_relationships_by_source.sql"),
+    include_str!("../migrations/0010_read_generation.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -467,6 +468,10 @@ impl Store for PostgresStore {
             }
         }
         number_leaves(&tx, &mut new_seqs).await?;
+        // The one writer of objects tells caches of reads (migration 0010).
+        tx.execute("UPDATE read_generation SET n = n + 1 WHERE id = 1", &[])
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(summary)
     }
@@ -544,6 +549,15 @@ impl Store for PostgresStore {
             None
         };
         Ok(Page { items, next })
+    }
+
+    async fn read_generation(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT n FROM read_generation WHERE id = 1", &[])
+            .await
+            .map_err(backend)?;
+        Ok(row.get::<_, i64>(0) as u64)
     }
 
     async fn list_versions(

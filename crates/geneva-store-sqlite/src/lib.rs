@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_feeds.sql"),
     include_str!("../migrations/0010_knowledge_sources.sql"),
     include_str!("../migrations/0011_relationships_by_source.sql"),
+    include_str!("../migrations/0012_read_generation.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -47,13 +48,28 @@ const INLINE_STRIP_READS: usize = 8;
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Arc<Mutex<Connection>>,
+    // Fields drop in this order, and the writer must close last: the last
+    // connection to close checkpoints the WAL into the database file, which
+    // a read-only one cannot do (a refused import would leave the files
+    // changed).
+    generation: Arc<Mutex<GenerationWatch>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     /// Reads in flight at once. Beyond the pool, requests wait for a
     /// connection instead of opening one: a new connection parses the schema
     /// and starts with no compiled statements, which under 64 concurrent
     /// TAXII clients cost more than the reads themselves (BENCHMARKS.md).
     read_slots: Arc<tokio::sync::Semaphore>,
+    writer: Arc<Mutex<Connection>>,
+}
+
+/// A reader kept for `read_generation` alone: the answer is one row that
+/// triggers keep (migration 0012), read here without a trip through the
+/// blocking pool, and only when `PRAGMA data_version` says another
+/// connection, in this process or another, has committed since the last.
+struct GenerationWatch {
+    conn: Connection,
+    data_version: i64,
+    generation: u64,
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -116,11 +132,19 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path, true)?;
         migrate(&mut writer)?;
+        let watch = open_connection(&path, false)?;
+        let data_version = data_version(&watch)?;
+        let generation = stored_generation(&watch)?;
         Ok(SqliteStore {
-            path,
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),
             read_slots: Arc::new(tokio::sync::Semaphore::new(MAX_IDLE_READERS)),
+            generation: Arc::new(Mutex::new(GenerationWatch {
+                conn: watch,
+                data_version,
+                generation,
+            })),
+            path,
         })
     }
 
@@ -208,6 +232,19 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+}
+
+fn stored_generation(conn: &Connection) -> Result<u64, StoreError> {
+    conn.prepare_cached("SELECT n FROM read_generation WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+        .map(|n| n as u64)
+        .map_err(backend)
+}
+
+fn data_version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.prepare_cached("PRAGMA data_version")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(backend)
 }
 
 fn open_connection(path: &Path, write: bool) -> Result<Connection, StoreError> {
@@ -341,6 +378,9 @@ fn import_stream(
         )
         .map_err(backend)?;
     }
+    // The one writer of objects tells caches of reads (migration 0012).
+    tx.execute("UPDATE read_generation SET n = n + 1 WHERE id = 1", [])
+        .map_err(backend)?;
     tx.commit().map_err(backend)?;
     Ok(summary)
 }
@@ -1436,6 +1476,18 @@ impl Store for SqliteStore {
         let (query, viewer) = (query.clone(), viewer.clone());
         self.read(move |conn| list_page(conn, &query, &viewer))
             .await
+    }
+
+    async fn read_generation(&self) -> Result<u64, StoreError> {
+        // Microseconds (the pragma reads the WAL index in shared memory), so
+        // it runs here rather than on a blocking thread.
+        let mut watch = self.generation.lock().map_err(|_| poisoned())?;
+        let now = data_version(&watch.conn)?;
+        if now != watch.data_version {
+            watch.generation = stored_generation(&watch.conn)?;
+            watch.data_version = now;
+        }
+        Ok(watch.generation)
     }
 
     async fn list_versions(

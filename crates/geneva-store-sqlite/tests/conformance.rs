@@ -33,3 +33,21 @@ async fn audit_log_cannot_be_rewritten_even_with_sql() {
     assert!(delete.unwrap_err().to_string().contains("append-only"));
     assert_eq!(store.audit_log(0, 10).await.unwrap().len(), 1);
 }
+
+/// The server caches listings by the generation; a CLI import into the same
+/// file (another connection, possibly another process) must move it.
+#[tokio::test]
+async fn read_generation_sees_writes_through_another_handle() {
+    use geneva_store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("geneva.db");
+    let serving = SqliteStore::open(&path).unwrap();
+    let importing = SqliteStore::open(&path).unwrap();
+    let before = serving.read_generation().await.unwrap();
+    assert_eq!(serving.read_generation().await.unwrap(), before);
+    importing
+        .add_organisation("elsewhere", geneva_access::OrgKind::Company, None)
+        .await
+        .unwrap();
+    assert_ne!(serving.read_generation().await.unwrap(), before);
+}

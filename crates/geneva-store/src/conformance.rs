@@ -47,6 +47,7 @@ macro_rules! conformance_tests {
             feeds_run_when_due_once_and_resume,
             knowledge_sources_are_replaced_by_newer_releases,
             relationships_from_follow_visibility_and_versions,
+            read_generation_moves_with_every_write_a_read_depends_on,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -2052,4 +2053,92 @@ pub async fn relationships_from_follow_visibility_and_versions(store: &dyn Store
             .unwrap()
             .is_empty()
     );
+}
+
+pub async fn read_generation_moves_with_every_write_a_read_depends_on(store: &dyn Store) {
+    use crate::VersionQuery;
+    let start = store.read_generation().await.unwrap();
+    let query = VersionQuery {
+        limit: 10,
+        ..VersionQuery::default()
+    };
+    store
+        .list_versions(&query, &Viewer::Operator)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.read_generation().await.unwrap(),
+        start,
+        "reads alone leave it where it was"
+    );
+
+    store
+        .import(
+            prepared(&[campaign(1, "2020-01-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
+    let imported = store.read_generation().await.unwrap();
+    assert_ne!(imported, start, "a new object");
+
+    store
+        .import(
+            prepared(&[campaign(1, "2021-01-01T00:00:00.000Z")]),
+            provenance(),
+        )
+        .await
+        .unwrap();
+    let updated = store.read_generation().await.unwrap();
+    assert_ne!(updated, imported, "a new version of an object");
+
+    let org = store
+        .add_organisation("Generation", geneva_access::OrgKind::Company, None)
+        .await
+        .unwrap();
+    let with_org = store.read_generation().await.unwrap();
+    assert_ne!(with_org, updated, "a new organisation");
+
+    store.add_group("generation", &[org.id]).await.unwrap();
+    let with_group = store.read_generation().await.unwrap();
+    assert_ne!(with_group, with_org, "a sharing group and its members");
+
+    store.add_user("generation-user", org.id).await.unwrap();
+    let with_user = store.read_generation().await.unwrap();
+    assert_ne!(with_user, with_group, "a new user");
+
+    let token = geneva_access::ApiToken::generate().unwrap();
+    let record = crate::TokenRecord {
+        id: token.id.clone(),
+        organisation: org.id,
+        user: None,
+        scopes: geneva_access::Scopes::new([geneva_access::Scope::Read]),
+        label: "generation".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        revoked_at: None,
+    };
+    store.add_token(&record, token.hash()).await.unwrap();
+    let with_token = store.read_generation().await.unwrap();
+    assert_ne!(with_token, with_user, "a new token");
+    store
+        .revoke_token(&token.id, "2026-01-02T00:00:00.000Z")
+        .await
+        .unwrap();
+    let with_user = store.read_generation().await.unwrap();
+    assert_ne!(with_user, with_token, "a revoked token");
+
+    // Reading TLP:AMBER writes an audit entry; it changes no listing, and a
+    // cache emptied by every such read would be no cache.
+    store
+        .audit(vec![crate::NewAuditEntry {
+            at: "2026-01-01T00:00:00.000Z".into(),
+            actor: "conformance".into(),
+            action: "read".into(),
+            channel: "taxii".into(),
+            target: None,
+            detail: "amber".into(),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(store.read_generation().await.unwrap(), with_user);
 }

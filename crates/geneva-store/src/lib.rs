@@ -56,7 +56,7 @@ pub struct Recipients {
 
 /// On whose behalf the store is read. Every read method filters by it, so no
 /// caller can forget the TLP rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Viewer {
     /// The instance's operators (the CLI on the server, admin tokens): everything.
     Operator,
@@ -155,7 +155,7 @@ pub struct VersionRecord {
 }
 
 /// Position after which a listing continues. Opaque to callers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Cursor(pub String);
 
 impl Cursor {
@@ -268,7 +268,7 @@ pub struct FeedRun {
 
 /// A listing of object versions in the order they were added (what a TAXII
 /// collection serves): every filter narrows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct VersionQuery {
     /// Only versions at this TLP level (a collection's scope).
     pub tlp: Option<Tlp>,
@@ -294,7 +294,7 @@ pub struct VersionQuery {
 /// "last" are among the versions the viewer may see within the scope, and
 /// a version submitted by several members is listed once (its first
 /// submission). Nothing selected means the last version.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct VersionSelect {
     pub all: bool,
     pub first: bool,
@@ -408,6 +408,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Current objects in a stable order (by id), a page at a time.
     async fn list(&self, query: &ListQuery, viewer: &Viewer) -> Result<Page, StoreError>;
+
+    /// A number that changes whenever a committed write may have changed
+    /// what a read of objects, the directory (organisations, users, groups)
+    /// or tokens returns, whichever process or connection wrote it; audit
+    /// entries and the other bookkeeping do not move it. Two
+    /// equal answers mean no such write committed between them; nothing else
+    /// is promised (it may change for writes that altered no listing). A
+    /// cache of reads read this before the read it keeps, and keys the read
+    /// by it: what it keeps is then never older than its key.
+    async fn read_generation(&self) -> Result<u64, StoreError>;
 
     /// Object versions in the order they were added, filtered, a page at a
     /// time (TAXII collections).
