@@ -53,17 +53,34 @@ pub(crate) async fn audit_reads(
     channel: &str,
     items: &[StoredVersion],
 ) -> Result<(), ApiError> {
+    audit_revealed(
+        state,
+        principal,
+        channel,
+        items
+            .iter()
+            .map(|v| (v.id.as_str(), v.tlp, v.version.as_deref())),
+    )
+    .await
+}
+
+/// Audits what a read revealed above TLP:GREEN: (id, TLP, version) each.
+pub(crate) async fn audit_revealed<'a>(
+    state: &AppState,
+    principal: &Principal,
+    channel: &str,
+    revealed: impl Iterator<Item = (&'a str, Tlp, Option<&'a str>)>,
+) -> Result<(), ApiError> {
     let at = geneva_stix::timestamp::now_rfc3339();
-    let entries: Vec<NewAuditEntry> = items
-        .iter()
-        .filter(|v| v.tlp >= Tlp::Amber)
-        .map(|v| NewAuditEntry {
+    let entries: Vec<NewAuditEntry> = revealed
+        .filter(|(_, tlp, _)| *tlp >= Tlp::Amber)
+        .map(|(id, tlp, version)| NewAuditEntry {
             at: at.clone(),
             actor: actor_of(principal),
             action: "read".into(),
             channel: channel.into(),
-            target: Some(v.id.clone()),
-            detail: format!("{} version {}", v.tlp, v.version.as_deref().unwrap_or("-")),
+            target: Some(id.to_owned()),
+            detail: format!("{tlp} version {}", version.unwrap_or("-")),
         })
         .collect();
     if !entries.is_empty() {

@@ -1,7 +1,10 @@
 //! Who is calling: `Authorization: Bearer gva_…` for the API, or HTTP Basic
 //! with the token as password (what TAXII clients speak). No header means
 //! anonymous. A bad credential is refused outright, never downgraded to
-//! anonymous, and repeated failures from one address are throttled.
+//! anonymous, and repeated failures from one address are throttled. A
+//! token once resolved is remembered until the store's read generation
+//! moves, which any write to tokens, organisations or users does: a
+//! revocation takes effect at the next request, in every process.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,7 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use geneva_access::{ApiToken, Principal, Scope};
+use geneva_access::{ApiToken, Principal, Scope, TokenHash};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -116,8 +119,62 @@ pub async fn authenticate(
     }
 }
 
-/// The principal a token stands for, if it is known, matches and is not revoked.
+/// Tokens resolved since the store's read generation last moved: what
+/// spares every request two trips to the database.
+#[derive(Default)]
+pub struct ResolvedTokens {
+    resolved: Mutex<(u64, TokensById)>,
+}
+
+/// Token id → the hash of the secret that was verified, and who it is.
+type TokensById = HashMap<String, (TokenHash, Principal)>;
+
+/// More distinct tokens than this between two writes start the map afresh.
+const MAX_RESOLVED_TOKENS: usize = 10_000;
+
+impl ResolvedTokens {
+    fn get(&self, generation: u64, token: &ApiToken) -> Option<Principal> {
+        let resolved = self.resolved.lock().ok()?;
+        if resolved.0 != generation {
+            return None;
+        }
+        let (hash, principal) = resolved.1.get(token.id.as_str())?;
+        hash.matches(&token.hash()).then(|| principal.clone())
+    }
+
+    fn put(&self, generation: u64, token: &ApiToken, principal: &Principal) {
+        let Ok(mut resolved) = self.resolved.lock() else {
+            return;
+        };
+        if generation > resolved.0 || resolved.1.len() >= MAX_RESOLVED_TOKENS {
+            *resolved = (generation.max(resolved.0), HashMap::new());
+        }
+        if generation == resolved.0 {
+            resolved.1.insert(
+                token.id.as_str().to_owned(),
+                (token.hash(), principal.clone()),
+            );
+        }
+    }
+}
+
+/// The principal a token stands for, if it is known, matches and is not
+/// revoked: remembered while nothing is written, else read.
 async fn resolve(state: &AppState, token: &ApiToken) -> Result<Option<Principal>, ApiError> {
+    // Read before the token is, so what is remembered is never older than
+    // the generation it is filed under.
+    let generation = state.store.read_generation().await?;
+    if let Some(principal) = state.tokens.get(generation, token) {
+        return Ok(Some(principal));
+    }
+    let principal = resolve_stored(state, token).await?;
+    if let Some(principal) = &principal {
+        state.tokens.put(generation, token, principal);
+    }
+    Ok(principal)
+}
+
+async fn resolve_stored(state: &AppState, token: &ApiToken) -> Result<Option<Principal>, ApiError> {
     let Some((record, hash)) = state.store.token(&token.id).await? else {
         return Ok(None);
     };

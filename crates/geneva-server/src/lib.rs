@@ -12,6 +12,7 @@ mod auth;
 mod error;
 pub mod feeds;
 mod log;
+mod page_cache;
 mod taxii;
 
 use std::net::SocketAddr;
@@ -55,6 +56,9 @@ pub struct ServerConfig {
     pub correlation_dir: Option<std::path::PathBuf>,
     /// How often the feeds (`geneva feeds add`) are looked at for runs due.
     pub feed_tick: Duration,
+    /// Memory for serialised TAXII object pages kept between requests
+    /// (emptied by any write to what they list); 0 turns the cache off.
+    pub page_cache_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +74,9 @@ impl Default for ServerConfig {
             warning_lists: geneva_correlate::WarningLists::builtin(),
             correlation_dir: None,
             feed_tick: Duration::from_secs(5),
+            // ATT&CK's 19,981 objects are 30 MB of pages; room for a few
+            // viewers' walks of a collection that size.
+            page_cache_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -79,9 +86,11 @@ pub(crate) struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
     pub throttle: Arc<auth::FailureThrottle>,
+    pub tokens: Arc<auth::ResolvedTokens>,
     pub log: Arc<geneva_log::TransparencyLog>,
     pub index: Arc<geneva_postings::PostingIndex>,
     pub attribution: Arc<crate::attribution::Cache>,
+    pub pages: Arc<page_cache::PageCache>,
 }
 
 /// The correlation index in `config.correlation_dir`, or in memory. A
@@ -133,8 +142,10 @@ fn router_with(
     let timeout = config.request_timeout;
     let state = AppState {
         store,
+        pages: Arc::new(page_cache::PageCache::new(config.page_cache_bytes)),
         config: Arc::new(config),
         throttle: Arc::default(),
+        tokens: Arc::default(),
         log,
         index,
         attribution: Arc::default(),

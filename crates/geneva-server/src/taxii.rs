@@ -4,6 +4,7 @@
 //! rules decide what each caller sees in them, exactly as on `/api/v1`.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -25,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::AppState;
-use crate::api::{audit_reads, require_read, viewer_of};
+use crate::api::{audit_reads, audit_revealed, require_read, viewer_of};
+use crate::page_cache::{CachedPage, PageKey};
 
 /// The one API root's name in URLs.
 const API_ROOT: &str = "geneva";
@@ -504,13 +506,21 @@ async fn read_page(
 }
 
 /// `X-TAXII-Date-Added-First` and `-Last` for a page that has items.
-fn with_date_headers(mut response: Response, items: &[StoredVersion]) -> Response {
+fn with_date_headers(response: Response, items: &[StoredVersion]) -> Response {
+    with_added_dates(
+        response,
+        items.first().map(|v| v.submitted_at.as_str()),
+        items.last().map(|v| v.submitted_at.as_str()),
+    )
+}
+
+fn with_added_dates(mut response: Response, first: Option<&str>, last: Option<&str>) -> Response {
     let dates = [
-        ("x-taxii-date-added-first", items.first()),
-        ("x-taxii-date-added-last", items.last()),
+        ("x-taxii-date-added-first", first),
+        ("x-taxii-date-added-last", last),
     ];
-    for (name, item) in dates {
-        if let Some(value) = item.and_then(|v| HeaderValue::from_str(&v.submitted_at).ok()) {
+    for (name, date) in dates {
+        if let Some(value) = date.and_then(|d| HeaderValue::from_str(d).ok()) {
             response.headers_mut().insert(name, value);
         }
     }
@@ -518,24 +528,66 @@ fn with_date_headers(mut response: Response, items: &[StoredVersion]) -> Respons
 }
 
 /// A page of objects as a TAXII envelope, straight from the stored JSON.
-fn envelope(page: &VersionPage) -> Response {
+fn envelope_page(page: &VersionPage) -> CachedPage {
     let body = geneva_taxii::envelope_bytes(
         page.next.is_some(),
         page.next.as_ref().map(|c| c.0.as_str()),
         page.items.iter().map(|v| v.canonical.as_str()),
     );
-    with_date_headers(
+    CachedPage::new(page, Bytes::from(body))
+}
+
+fn envelope(page: &CachedPage) -> Response {
+    with_added_dates(
         (
             StatusCode::OK,
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(TAXII_MEDIA_TYPE),
             )],
-            body,
+            page.body.clone(),
         )
             .into_response(),
-        &page.items,
+        page.date_added_first.as_deref(),
+        page.date_added_last.as_deref(),
     )
+}
+
+/// A page of objects for the caller: from the page cache when the store has
+/// not changed since it was filed (audited again all the same), else read,
+/// audited and filed under the generation read before it.
+async fn objects_page(
+    state: &AppState,
+    principal: &Principal,
+    query: VersionQuery,
+) -> Result<Arc<CachedPage>, TaxiiError> {
+    if !state.pages.enabled() {
+        return Ok(Arc::new(envelope_page(
+            &read_page(state, principal, &query).await?,
+        )));
+    }
+    let generation = state.store.read_generation().await?;
+    let key = PageKey {
+        viewer: viewer_of(principal),
+        query,
+    };
+    if let Some(hit) = state.pages.get(generation, &key) {
+        audit_revealed(
+            state,
+            principal,
+            "taxii",
+            hit.audited
+                .iter()
+                .map(|a| (a.id.as_str(), a.tlp, a.version.as_deref())),
+        )
+        .await?;
+        return Ok(hit);
+    }
+    let page = Arc::new(envelope_page(
+        &read_page(state, principal, &key.query).await?,
+    ));
+    state.pages.put(generation, key, Arc::clone(&page));
+    Ok(page)
 }
 
 async fn objects(
@@ -547,7 +599,7 @@ async fn objects(
 ) -> Result<Response, TaxiiError> {
     let scope = readable_collection(&state, &principal, &headers, &root, &name).await?;
     let (query, _) = version_query(&scope, &uri, None)?;
-    let page = read_page(&state, &principal, &query).await?;
+    let page = objects_page(&state, &principal, query).await?;
     Ok(envelope(&page))
 }
 
@@ -567,7 +619,7 @@ async fn object(
             scope.alias
         )));
     }
-    Ok(envelope(&page))
+    Ok(envelope(&envelope_page(&page)))
 }
 
 async fn versions(

@@ -1031,3 +1031,105 @@ async fn date_added_headers_bound_every_page_that_has_items() {
     assert!(!headers.contains_key("x-taxii-date-added-last"));
     server.shutdown().await;
 }
+
+/// Object pages are served from a cache between writes: it must never show
+/// one member what another may see, must keep auditing AMBER reads, and must
+/// forget everything when anyone writes to the database, including another
+/// process (here: a second handle on the file, as `geneva import` would be).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_pages_keep_the_rules_and_follow_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("geneva.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let acme_org = store
+        .add_organisation("Acme", OrgKind::Company, None)
+        .await
+        .unwrap();
+    store
+        .add_organisation("Beta", OrgKind::State, None)
+        .await
+        .unwrap();
+    let acme = token(&store, "Acme").await;
+    let beta = token(&store, "Beta").await;
+    let provenance = |day: &str, tlp| Provenance {
+        organisation: "Acme".into(),
+        organisation_id: Some(acme_org.id),
+        submitted_at: day.into(),
+        default_tlp: tlp,
+        recipients: Recipients::default(),
+    };
+    store
+        .import(
+            prepared(&[campaign(1, T1)]),
+            provenance("2026-01-01T00:00:00.000Z", Tlp::Green),
+        )
+        .await
+        .unwrap();
+    store
+        .import(
+            prepared(&[campaign(2, T1)]),
+            provenance("2026-01-02T00:00:00.000Z", Tlp::Amber),
+        )
+        .await
+        .unwrap();
+    let (base, stop, task) = serve(store.clone(), ServerConfig::default()).await;
+    let server = Server {
+        base,
+        acme: acme.clone(),
+        beta: beta.clone(),
+        acme_submit: String::new(),
+        stop: Some(stop),
+        task,
+        _dir: dir,
+    };
+    let page = format!("/taxii2/geneva/collections/{ALL}/objects/?limit=10");
+    let clear = "/taxii2/geneva/collections/clear/objects/?limit=10".to_owned();
+    let amber_reads = || async {
+        store
+            .audit_log(0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e.entry.action == "read" && e.entry.target.as_deref() == Some(c(2).as_str())
+            })
+            .count()
+    };
+
+    for round in 0..3 {
+        let (_, headers, body) = server.get(&page, Some(&acme)).await;
+        assert_eq!(ids(&body), vec![c(1), c(2)], "round {round}");
+        assert_eq!(
+            headers["x-taxii-date-added-last"],
+            "2026-01-02T00:00:00.000Z"
+        );
+        let (_, _, body) = server.get(&page, Some(&beta)).await;
+        assert_eq!(ids(&body), vec![c(1)], "Beta, round {round}");
+        let (status, _, body) = server.get(&clear, None).await;
+        assert_eq!(status, 200);
+        assert!(ids(&body).is_empty(), "anonymous, round {round}");
+        assert_eq!(amber_reads().await, round + 1, "every read audited");
+    }
+
+    // Another connection to the file adds a CLEAR object and a new version.
+    let cli = SqliteStore::open(&path).unwrap();
+    for (object, day) in [
+        (campaign(3, T1), "2026-01-03T00:00:00.000Z"),
+        (campaign(1, T2), "2026-01-04T00:00:00.000Z"),
+    ] {
+        cli.import(prepared(&[object]), provenance(day, Tlp::Clear))
+            .await
+            .unwrap();
+    }
+    let (_, headers, body) = server.get(&page, Some(&acme)).await;
+    assert_eq!(ids(&body), vec![c(2), c(3), c(1)]);
+    assert_eq!(
+        headers["x-taxii-date-added-last"],
+        "2026-01-04T00:00:00.000Z"
+    );
+    let (_, _, body) = server.get(&clear, None).await;
+    assert_eq!(ids(&body), vec![c(3), c(1)]);
+    let (_, _, body) = server.get(&page, Some(&beta)).await;
+    assert_eq!(ids(&body), vec![c(3), c(1)]);
+    server.shutdown().await;
+}

@@ -47,6 +47,10 @@ pub struct Args {
     /// More correlation warning lists: files of IP addresses, ranges, domains or hashes, one a line.
     #[arg(long = "warning-list", value_name = "FILE")]
     warning_lists: Vec<std::path::PathBuf>,
+    /// Megabytes of memory for TAXII object pages kept between requests
+    /// (emptied by any write to what they list); 0 turns the cache off.
+    #[arg(long, env = "GENEVA_PAGE_CACHE_MB", default_value_t = 128)]
+    page_cache_mb: usize,
 }
 
 pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<ExitCode> {
@@ -78,6 +82,7 @@ pub async fn run(data: &super::StoreLocation, args: Args) -> anyhow::Result<Exit
             .map_err(anyhow::Error::msg)?,
         correlation_dir: Some(super::index_dir(data)),
         feed_tick: Duration::from_millis(args.feed_check_ms.max(10)),
+        page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
     };
     geneva_server::serve(listener, store, config, geneva_server::shutdown_signal()).await?;
     tracing::info!("stopped");
