@@ -245,3 +245,83 @@ async fn pull_from_medallion_mirrors_its_collection() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("private"));
 }
+
+/// The OASIS taxii2-client against a real `geneva serve` holding all of
+/// ATT&CK: `as_pages` over the 19,981 objects, every filter, an object, its
+/// versions, the manifest, and a POST followed to its final status. The
+/// judge script works out what it expects from the bundle itself.
+#[test]
+fn taxii2_client_walks_all_of_attack_on_geneva_serve() {
+    use std::io::BufRead;
+    let Some(python) = geneva_testkit::python_with("taxii2client") else {
+        return;
+    };
+    let Some(attack) = geneva_testkit::shared_data("attack/enterprise-attack-15.1.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_geneva"))
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap();
+        json_of(&out)
+    };
+    run(&["org", "add", "Judge", "--kind", "company", "--json"]);
+    // ATT&CK is public: CLEAR, so every member may read it.
+    run(&[
+        "import",
+        "--tlp",
+        "clear",
+        "--json",
+        attack.to_str().unwrap(),
+    ]);
+    let token = |scopes: &[&str]| {
+        let mut args = vec!["token", "create", "--org", "Judge", "--json"];
+        for s in scopes {
+            args.extend(["--scope", s]);
+        }
+        run(&args)["token"].as_str().unwrap().to_owned()
+    };
+    let (reader, submitter) = (token(&["read"]), token(&["read", "submit"]));
+    let mut server = Command::new(env!("CARGO_BIN_EXE_geneva"))
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let base = first_line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("serve announces its address")
+        .to_owned();
+    let judged = Command::new(&python)
+        .arg(geneva_testkit::workspace_root().join("tools/taxii_attack_judge.py"))
+        .args([&base, &reader, &submitter])
+        .arg(&attack)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        judged.status.success(),
+        "taxii2-client refused the server:\n{}",
+        String::from_utf8_lossy(&judged.stderr)
+    );
+    let report: Value = serde_json::from_slice(&judged.stdout).unwrap();
+    let (seen, expected) = (&report["seen"], &report["expected"]);
+    assert_eq!(seen["walked_unique"], 19_981);
+    assert_eq!(seen["pages"], 200);
+    for (key, want) in expected.as_object().unwrap() {
+        assert_eq!(&seen[key], want, "{key}");
+    }
+}
