@@ -53,10 +53,51 @@ pub async fn stored_evidence(
     warnings: WarningLists,
 ) -> Result<Option<Evidence>, AnalysisError> {
     let store = index.store();
+    let Some(objects) = stored_objects(store.as_ref(), viewer, id).await? else {
+        return Ok(None);
+    };
+    let mut evidence =
+        geneva_attribution::from_stix(&objects, Some(id), attributor.knowledge_base())?;
+    if let Some(correlation) = crate::correlate(index, viewer, id, config, warnings).await? {
+        evidence.infrastructure =
+            infrastructure(store.as_ref(), viewer, &correlation.links).await?;
+    }
+    Ok(Some(evidence))
+}
+
+/// A stored incident (or campaign) as `viewer` may see it, with what it
+/// uses and targets, and where the identities it targets are located: the
+/// objects its evidence and its facts are read from. `None` when the viewer
+/// cannot see it.
+pub async fn stored_objects(
+    store: &dyn geneva_store::Store,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Option<Vec<Value>>, AnalysisError> {
     let Some(subject) = store.get(id, viewer).await? else {
         return Ok(None);
     };
-    let mut objects = vec![parsed(&subject)?];
+    let subject = parsed(&subject)?;
+    // The impacts the Incident Core Extension names (norm facts read them).
+    let impacts: Vec<String> = subject
+        .pointer(&format!(
+            "/extensions/{}/impact_refs",
+            geneva_norms::facts::INCIDENT_CORE_EXTENSION
+        ))
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .take(1_000)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut objects = vec![subject];
+    for impact in impacts {
+        if let Some(version) = store.get(&impact, viewer).await? {
+            objects.push(parsed(&version)?);
+        }
+    }
     for relationship in store.relationships_from(id, viewer).await? {
         let relationship = parsed(&relationship)?;
         if let Some(target) = field(&relationship, "target_ref")
@@ -81,13 +122,7 @@ pub async fn stored_evidence(
         }
         objects.push(relationship);
     }
-    let mut evidence =
-        geneva_attribution::from_stix(&objects, Some(id), attributor.knowledge_base())?;
-    if let Some(correlation) = crate::correlate(index, viewer, id, config, warnings).await? {
-        evidence.infrastructure =
-            infrastructure(store.as_ref(), viewer, &correlation.links).await?;
-    }
-    Ok(Some(evidence))
+    Ok(Some(objects))
 }
 
 /// The evidence in a STIX bundle about one incident (`subject`, or the only

@@ -14,6 +14,7 @@
 //! or hold state between calls.
 #![forbid(unsafe_code)]
 
+pub mod assessment;
 pub mod attribution;
 pub mod knowledge;
 
@@ -34,6 +35,8 @@ pub enum AnalysisError {
     Index(#[from] IndexError),
     #[error("{0}")]
     Evidence(#[from] geneva_attribution::EvidenceError),
+    #[error("{0}")]
+    Facts(#[from] geneva_norms::FactsError),
     #[error("stored JSON of {id} is unreadable: {reason}")]
     Corrupt { id: String, reason: String },
 }

@@ -18,7 +18,8 @@
 //!
 //! Every verdict lists the known facts it rests on and the unknown facts
 //! that, once known, would change it (each tried with every value it can
-//! take, so a fact listed there really can move the verdict).
+//! take, so a fact listed there really can move the verdict; a "cannot
+//! assess" also changes when a fact would make the norm not apply).
 
 use serde::Serialize;
 
@@ -199,7 +200,11 @@ fn assess_norm(norm: &Norm, facts: &Facts, catalogue: &Catalogue) -> Option<Norm
                 let mut tried = facts.clone();
                 // Values come from the fact's own kind: always accepted.
                 let _ = tried.set(f, value);
-                self::verdict(norm, &tried) != Some(verdict)
+                // Ceasing to apply changes an open question, not a settled answer.
+                match self::verdict(norm, &tried) {
+                    Some(other) => other != verdict,
+                    None => verdict == Verdict::CannotAssess,
+                }
             })
         })
         .cloned()

@@ -5,7 +5,9 @@
 //! be unknown. Facts come from standard STIX where STIX says them (victims'
 //! `sectors` and `identity_class` through `targets` relationships, their
 //! countries through `location` objects) and otherwise from the Geneva
-//! norm-facts extension on the incident ([`GENEVA_FACTS_EXTENSION`]):
+//! norm-facts extension on the incident ([`GENEVA_FACTS_EXTENSION`]), after
+//! what the OASIS Incident Core Extension's impacts say
+//! ([`INCIDENT_CORE_EXTENSION`]):
 //!
 //! ```json
 //! "extensions": {"extension-definition--…": {
@@ -30,6 +32,20 @@ use serde_json::Value;
 /// every fixture and in `extension-definition.json`.
 pub const GENEVA_FACTS_EXTENSION: &str =
     "extension-definition--9d7c8c7e-4a8e-4f3c-9d44-6e6f726d7331";
+
+/// The OASIS Incident Core Extension (cti-stix-common-objects). Where it
+/// fits, its `impact_refs` are read: an `impact` of category
+/// `availability` is a disruption, `confidentiality` a theft of data,
+/// `physical` a physical effect. Geneva's own extension overrides them.
+pub const INCIDENT_CORE_EXTENSION: &str =
+    "extension-definition--ef765651-680c-498d-9894-99799f2fa126";
+
+/// What an Incident Core `impact_category` tells, as a fact.
+const IMPACT_FACTS: &[(&str, &str)] = &[
+    ("availability", "effect.disruption"),
+    ("confidentiality", "effect.data-theft"),
+    ("physical", "scale.physical-effects"),
+];
 
 /// How a fact may be tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,6 +516,37 @@ impl Facts {
                 "scale.countries".into(),
                 FactValue::Count(facts.victim_countries.len() as u64),
             );
+        }
+
+        // The Incident Core Extension's impacts, where they fit.
+        let core = format!("extensions.{INCIDENT_CORE_EXTENSION}.impact_refs");
+        match subject
+            .get("extensions")
+            .and_then(|e| e.get(INCIDENT_CORE_EXTENSION))
+            .and_then(|c| c.get("impact_refs"))
+        {
+            None => {}
+            Some(Value::Array(refs)) => {
+                for (i, r) in refs.iter().enumerate() {
+                    let Some(r) = r.as_str() else {
+                        return Err(invalid(&format!("{core}[{i}]"), "not an identifier".into()));
+                    };
+                    let category = by_id
+                        .get(r)
+                        .filter(|o| o["type"] == "impact")
+                        .and_then(|o| o["impact_category"].as_str());
+                    if let Some((_, fact)) = IMPACT_FACTS.iter().find(|(c, _)| Some(*c) == category)
+                    {
+                        facts.values.insert((*fact).into(), FactValue::YesNo(true));
+                    }
+                }
+            }
+            Some(_) => {
+                return Err(invalid(
+                    &core,
+                    "must be a list of impact identifiers".into(),
+                ));
+            }
         }
 
         // The Geneva extension: effects and facts, which override the above.

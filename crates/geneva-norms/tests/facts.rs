@@ -182,3 +182,24 @@ fn criteria_follow_kleene_logic() {
         assert!(err.message.contains("nested deeper"), "{}", err.message);
     }
 }
+
+#[test]
+fn incident_core_impacts_are_read_where_they_fit() {
+    let core = geneva_norms::facts::INCIDENT_CORE_EXTENSION;
+    let mut subject = incident(json!({"extension_type": "property-extension"}));
+    subject["extensions"][core] = json!({"extension_type": "property-extension",
+        "impact_refs": ["impact--1", "impact--2", "impact--3", "impact--missing"]});
+    let objects = vec![
+        subject.clone(),
+        json!({"type": "impact", "id": "impact--1", "impact_category": "availability"}),
+        json!({"type": "impact", "id": "impact--2", "impact_category": "physical"}),
+        json!({"type": "impact", "id": "impact--3", "impact_category": "integrity"}),
+    ];
+    let facts = Facts::from_stix(&objects, None).unwrap();
+    assert_eq!(facts.truth("effect.disruption"), Truth::True);
+    assert_eq!(facts.truth("scale.physical-effects"), Truth::True);
+    assert_eq!(facts.truth("effect.data-theft"), Truth::Unknown);
+    subject["extensions"][core]["impact_refs"] = json!("impact--1");
+    let err = Facts::from_stix(&[subject], None).unwrap_err().to_string();
+    assert!(err.contains("impact_refs"), "{err}");
+}

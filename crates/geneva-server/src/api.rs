@@ -109,6 +109,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/correlations/{id}"),
     ("post", "/api/v1/attribution"),
     ("get", "/api/v1/incidents/{id}/attribution"),
+    ("get", "/api/v1/incidents/{id}/assessment"),
+    ("get", "/api/v1/norms"),
     ("get", "/log/checkpoint"),
     ("get", "/log/key"),
     ("get", "/log/tile/{path}"),
@@ -132,6 +134,11 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/incidents/{id}/attribution",
             get(crate::attribution::attribute_stored),
         )
+        .route(
+            "/api/v1/incidents/{id}/assessment",
+            get(crate::assessment::assess_stored),
+        )
+        .route("/api/v1/norms", get(crate::assessment::norms))
         .route("/log/checkpoint", get(crate::log::checkpoint))
         .route("/log/key", get(crate::log::key))
         .route("/log/tile/{*path}", get(crate::log::tile))

@@ -37,7 +37,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
-fn analysis_error(e: geneva_analysis::AnalysisError) -> ApiError {
+pub(crate) fn analysis_error(e: geneva_analysis::AnalysisError) -> ApiError {
     match e {
         geneva_analysis::AnalysisError::Store(s) => ApiError::from(s),
         geneva_analysis::AnalysisError::Evidence(e) => ApiError::new(
@@ -45,11 +45,27 @@ fn analysis_error(e: geneva_analysis::AnalysisError) -> ApiError {
             "no-subject",
             e.to_string(),
         ),
+        geneva_analysis::AnalysisError::Facts(e) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-facts", e.to_string())
+        }
         other => internal(other),
     }
 }
 
 async fn attributor(state: &AppState) -> Result<Arc<Attributor>, ApiError> {
+    attributor_if_any(state).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no-knowledge-base",
+            "no knowledge base is imported: an operator runs `geneva kb import enterprise-attack.json`",
+        )
+    })
+}
+
+/// The compiled knowledge base, if one is imported.
+pub(crate) async fn attributor_if_any(
+    state: &AppState,
+) -> Result<Option<Arc<Attributor>>, ApiError> {
     let sources: Vec<String> = state
         .store
         .knowledge_sources()
@@ -61,23 +77,19 @@ async fn attributor(state: &AppState) -> Result<Arc<Attributor>, ApiError> {
     if let Some((seen, attributor)) = compiled.as_ref()
         && *seen == sources
     {
-        return Ok(attributor.clone());
+        return Ok(Some(attributor.clone()));
     }
-    let kb = geneva_analysis::knowledge::load(state.store.as_ref())
+    let Some(kb) = geneva_analysis::knowledge::load(state.store.as_ref())
         .await
         .map_err(internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "no-knowledge-base",
-                "no knowledge base is imported: an operator runs `geneva kb import enterprise-attack.json`",
-            )
-        })?;
+    else {
+        return Ok(None);
+    };
     let attributor = tokio::task::spawn_blocking(move || Arc::new(Attributor::new(kb)))
         .await
         .map_err(internal)?;
     *compiled = Some((sources, attributor.clone()));
-    Ok(attributor)
+    Ok(Some(attributor))
 }
 
 pub(crate) async fn attribute(

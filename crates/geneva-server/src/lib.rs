@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod assessment;
 mod attribution;
 mod auth;
 mod error;

@@ -990,3 +990,110 @@ async fn stored_attribution_sees_only_what_the_caller_may_see() {
     assert_eq!(hidden.status(), 404);
     server.shutdown().await;
 }
+
+/// `GET /api/v1/incidents/{id}/assessment`: the verdicts of a stored
+/// incident for whoever may see it, the same as its fixture expects;
+/// answered like a missing id for whoever may not; audited. And the
+/// catalogue at `GET /api/v1/norms`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_incidents_are_assessed_for_those_who_may_see_them() {
+    let server = start(ServerConfig::default()).await;
+    server
+        .store
+        .add_organisation("Beta", OrgKind::State, None)
+        .await
+        .unwrap();
+    let beta = issue_token(&server.store, "Beta", &[Scope::Read]).await;
+    let http = reqwest::Client::new();
+    let fixture: Value = serde_json::from_slice(
+        &std::fs::read(
+            geneva_testkit::workspace_root()
+                .join("crates/geneva-norms/fixtures/notpetya-2017.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // Unmarked, so AMBER: Acme's alone.
+    let resp = http
+        .post(format!("{}/api/v1/bundles", server.base))
+        .bearer_auth(&server.token)
+        .json(&fixture["bundle"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let id = fixture["bundle"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "incident")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/api/v1/incidents/{id}/assessment", server.base);
+
+    let resp = http
+        .get(&url)
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let report: Value = resp.json().await.unwrap();
+    let mut got: Vec<(String, String)> = report["norms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["norm"].as_str().unwrap().to_owned(),
+                n["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String)> = Vec::new();
+    for (verdict, body) in fixture["expected"].as_object().unwrap() {
+        let norms: Vec<String> = if verdict == "no breach" {
+            body["norms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap().to_owned())
+                .collect()
+        } else {
+            body.as_object().unwrap().keys().cloned().collect()
+        };
+        want.extend(norms.into_iter().map(|n| (n, verdict.clone())));
+    }
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(report["attributed_state"], "RU");
+    // destruction 5 + 65 countries 3 + critical infrastructure 2 +
+    // self-propagating 1; the number of victims is not stated.
+    assert_eq!(report["intensity"]["score"], 11);
+    assert_eq!(report["intensity"]["unknown"], json!(["scale.victims"]));
+
+    let (status, _, _) = error_code(http.get(&url).bearer_auth(&beta).send().await.unwrap()).await;
+    assert_eq!(status, 404, "Beta may not see Acme's AMBER incident");
+    let (status, _, _) = error_code(http.get(&url).send().await.unwrap()).await;
+    assert_eq!(status, 401);
+    let audit = server.store.audit_log(0, 1000).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.entry.action == "assess" && e.entry.target.as_deref() == Some(id.as_str()))
+    );
+
+    let norms: Value = http
+        .get(format!("{}/api/v1/norms", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(norms["norms"].as_array().unwrap().len(), 39);
+    server.shutdown().await;
+}

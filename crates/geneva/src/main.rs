@@ -102,6 +102,12 @@ enum Command {
     Kb(commands::attribution::KbCommand),
     /// Rank candidate perpetrators of the incident a STIX bundle describes.
     Attribute(commands::attribution::AttributeArgs),
+    /// The convention's norms: list them, or show one with its source and criteria.
+    #[command(subcommand)]
+    Norms(commands::norms::NormsCommand),
+    /// Assess an incident against every norm that applies: breach, likely
+    /// breach, no breach or cannot assess, with the facts and what is missing.
+    Assess(commands::norms::AssessArgs),
     /// Benchmarks that generate their own load.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -150,6 +156,8 @@ fn main() -> ExitCode {
             Command::Feeds(c) => commands::feeds::run(data, c).await,
             Command::Kb(c) => commands::attribution::kb(data, c).await,
             Command::Attribute(args) => commands::attribution::attribute(data, args).await,
+            Command::Norms(c) => commands::norms::norms(c),
+            Command::Assess(args) => commands::norms::assess(data, args).await,
             Command::Bench(c) => commands::bench::run(c).await,
         }
     });

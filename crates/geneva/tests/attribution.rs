@@ -222,3 +222,85 @@ fn a_stored_incident_is_attributed_with_the_infrastructure_it_shares() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no object with id"));
 }
+
+/// An incident that does not say who acted: `geneva assess` takes the
+/// attribution's leading candidate, with its sponsor and the attribution's
+/// confidence, and says so; with --no-attribution it leaves it unknown.
+#[test]
+fn assess_takes_who_acted_from_attribution_when_the_incident_is_silent() {
+    let Some(attack) = geneva_testkit::shared_data("attack/enterprise-attack-15.1.json") else {
+        return;
+    };
+    let Some(galaxy) = geneva_testkit::shared_data("misp-galaxy/threat-actor.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = incident(dir.path());
+    let mut bundle: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let inc = "incident--00000000-0000-4000-8000-000000000001";
+    let objects = bundle["objects"].as_array_mut().unwrap();
+    objects[0]["extensions"] = json!({geneva_norms::GENEVA_FACTS_EXTENSION: {
+        "extension_type": "property-extension", "effects": ["espionage", "data-theft"],
+        "effects_complete": true, "facts": {"context": "peacetime"}}});
+    for (i, name) in ["Zebrocy", "XTunnel"].iter().enumerate() {
+        let id = format!("malware--00000000-0000-4000-8000-00000000010{i}");
+        objects.push(json!({"type": "malware", "spec_version": "2.1", "id": id,
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+            "name": name, "is_family": true}));
+        objects.push(json!({"type": "relationship", "spec_version": "2.1",
+            "id": format!("relationship--00000000-0000-4000-8000-00000000020{i}"),
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+            "relationship_type": "uses", "source_ref": inc, "target_ref": id}));
+    }
+    std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let path = path.to_str().unwrap();
+
+    // No knowledge base: the assessment stands on the incident alone.
+    let alone = json_of(&data, &["assess", path, "--json"]);
+    assert!(alone["from_attribution"].is_null());
+    assert!(
+        alone["attribution_note"]
+            .as_str()
+            .unwrap()
+            .contains("no knowledge base")
+    );
+    assert!(alone["facts"].get("actor.type").is_none());
+
+    ok(
+        &data,
+        &[
+            "kb",
+            "import",
+            attack.to_str().unwrap(),
+            galaxy.to_str().unwrap(),
+        ],
+    );
+    let assessed = json_of(&data, &["assess", path, "--json"]);
+    let from = &assessed["from_attribution"];
+    assert_eq!(from["actor"], "APT28", "{assessed:#}");
+    assert!(from["sponsor"].as_str().unwrap().contains("Russia"));
+    assert!(from["probability"].as_f64().unwrap() >= 0.55);
+    assert_eq!(assessed["facts"]["actor.type"], "state-affiliated");
+    assert_eq!(
+        assessed["facts"]["attribution.confidence"],
+        from["confidence"]
+    );
+    let verdict = |report: &Value, norm: &str| {
+        report["norms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["norm"] == norm)
+            .map(|n| n["verdict"].as_str().unwrap().to_owned())
+    };
+    // Espionage alone breaks no norm on intellectual property, whoever did it.
+    assert_eq!(verdict(&assessed, "ms-art-4").as_deref(), Some("no breach"));
+
+    let silent = json_of(&data, &["assess", path, "--no-attribution", "--json"]);
+    assert!(silent["from_attribution"].is_null());
+    assert_eq!(
+        verdict(&silent, "ms-rsa-3").as_deref(),
+        Some("cannot assess")
+    );
+}

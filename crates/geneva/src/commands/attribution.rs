@@ -132,36 +132,62 @@ pub async fn kb(data: &super::StoreLocation, command: KbCommand) -> anyhow::Resu
     }
 }
 
-pub async fn attribute(
+/// The attributor: the ATT&CK bundle named by `kb`, else the knowledge base
+/// kept in the store; `None` when there is neither.
+pub(crate) async fn attributor_for(
     data: &super::StoreLocation,
-    args: AttributeArgs,
-) -> anyhow::Result<ExitCode> {
-    let attributor = match &args.kb {
+    kb: Option<&std::path::Path>,
+) -> anyhow::Result<Option<Attributor>> {
+    match kb {
         Some(path) => {
             let bytes = read_input(path, KB_LIMIT).with_context(|| display_name(path))?;
             let kb = geneva_kb::KnowledgeBase::from_attack(&bytes)
                 .with_context(|| format!("{} is not an ATT&CK bundle", display_name(path)))?;
-            Attributor::new(kb)
+            Ok(Some(Attributor::new(kb)))
         }
         None => {
             let store = open_store(data, false).await?;
-            match knowledge::attributor(store.as_ref()).await? {
-                Some(a) => a,
-                None => bail!(
-                    "no knowledge base: import one first (geneva kb import enterprise-attack.json), or name one with --kb"
-                ),
-            }
+            Ok(knowledge::attributor(store.as_ref()).await?)
         }
-    };
-    let result = match (&args.file, &args.incident) {
-        (_, Some(id)) => {
+    }
+}
+
+/// What an incident is: a stored one, or the objects of a bundle file.
+pub(crate) enum Incident<'a> {
+    Stored(&'a str),
+    Bundle {
+        name: &'a str,
+        objects: &'a [Value],
+        subject: Option<&'a str>,
+        /// Attributed against a named knowledge-base file alone: no store,
+        /// so no shared infrastructure.
+        without_store: bool,
+    },
+}
+
+/// Reads an incident bundle file into its objects.
+pub(crate) fn incident_objects(file: &std::path::Path) -> anyhow::Result<Vec<Value>> {
+    let name = display_name(file);
+    let bytes = read_input(file, INCIDENT_LIMIT).with_context(|| name.clone())?;
+    geneva_stix::input::objects_as_values(&bytes, INCIDENT_LIMIT).with_context(|| name.clone())
+}
+
+/// The attribution of an incident, as the operator sees it; a stored one is
+/// audited (attributing reads what it and its linked items hold).
+pub(crate) async fn attribution_of(
+    data: &super::StoreLocation,
+    attributor: &Attributor,
+    incident: Incident<'_>,
+) -> anyhow::Result<Attribution> {
+    match incident {
+        Incident::Stored(id) => {
             let store = open_store(data, false).await?;
             let index = super::open_index(data, store.clone())?;
             let Some(result) = geneva_analysis::attribution::attribute_stored(
                 &index,
                 &geneva_store::Viewer::Operator,
                 id,
-                &attributor,
+                attributor,
                 geneva_correlate::Config::default(),
                 geneva_correlate::WarningLists::builtin(),
             )
@@ -169,48 +195,72 @@ pub async fn attribute(
             else {
                 bail!("no object with id {id:?}");
             };
-            // Attributing reads what the incident and its linked items hold.
             store
                 .audit(vec![geneva_store::NewAuditEntry {
                     at: geneva_stix::timestamp::now_rfc3339(),
                     actor: super::members::cli_actor(),
                     action: "attribute".into(),
                     channel: "cli".into(),
-                    target: Some(id.clone()),
+                    target: Some(id.to_owned()),
                     detail: format!("{} candidates", result.candidates.len()),
                 }])
                 .await?;
-            result
+            Ok(result)
         }
-        (Some(file), None) => {
-            let name = display_name(file);
-            let bytes = read_input(file, INCIDENT_LIMIT).with_context(|| name.clone())?;
-            let objects = geneva_stix::input::objects_as_values(&bytes, INCIDENT_LIMIT)
-                .with_context(|| name.clone())?;
-            let evidence = if args.kb.is_some() {
-                // Against a named file alone: no store, so no shared infrastructure.
-                geneva_attribution::from_stix(
-                    &objects,
-                    args.subject.as_deref(),
-                    attributor.knowledge_base(),
-                )
-                .with_context(|| name.clone())?
+        Incident::Bundle {
+            name,
+            objects,
+            subject,
+            without_store,
+        } => {
+            let evidence = if without_store {
+                geneva_attribution::from_stix(objects, subject, attributor.knowledge_base())
+                    .with_context(|| name.to_owned())?
             } else {
                 let store = open_store(data, false).await?;
                 let index = super::open_index(data, store)?;
                 geneva_analysis::attribution::bundle_evidence(
                     &index,
                     &geneva_store::Viewer::Operator,
-                    &objects,
-                    args.subject.as_deref(),
-                    &attributor,
+                    objects,
+                    subject,
+                    attributor,
                     geneva_correlate::Config::default(),
                     geneva_correlate::WarningLists::builtin(),
                 )
                 .await
-                .with_context(|| name.clone())?
+                .with_context(|| name.to_owned())?
             };
-            attributor.attribute(&evidence)
+            Ok(attributor.attribute(&evidence))
+        }
+    }
+}
+
+pub async fn attribute(
+    data: &super::StoreLocation,
+    args: AttributeArgs,
+) -> anyhow::Result<ExitCode> {
+    let Some(attributor) = attributor_for(data, args.kb.as_deref()).await? else {
+        bail!(
+            "no knowledge base: import one first (geneva kb import enterprise-attack.json), or name one with --kb"
+        );
+    };
+    let result = match (&args.file, &args.incident) {
+        (_, Some(id)) => attribution_of(data, &attributor, Incident::Stored(id)).await?,
+        (Some(file), None) => {
+            let name = display_name(file);
+            let objects = incident_objects(file)?;
+            attribution_of(
+                data,
+                &attributor,
+                Incident::Bundle {
+                    name: &name,
+                    objects: &objects,
+                    subject: args.subject.as_deref(),
+                    without_store: args.kb.is_some(),
+                },
+            )
+            .await?
         }
         (None, None) => bail!("name an incident file or --incident ID"),
     };

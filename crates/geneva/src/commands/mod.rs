@@ -12,6 +12,7 @@ pub mod import;
 pub mod log;
 pub mod members;
 pub mod migrate;
+pub mod norms;
 pub mod serve;
 pub mod show;
 pub mod stats;
