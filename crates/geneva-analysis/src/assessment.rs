@@ -22,6 +22,45 @@ pub struct FromAttribution {
     pub confidence: &'static str,
 }
 
+/// Whether the incident itself says who acted (an actor type, a confidence
+/// or an attributed state): then attribution is not consulted.
+pub fn says_who_acted(facts: &Facts) -> bool {
+    facts.is_known("actor.type")
+        || facts.is_known("attribution.confidence")
+        || facts.attributed_state.is_some()
+}
+
+/// Completes `facts` from `attribution` when the incident does not say who
+/// acted, with a note when it could not: no knowledge base (`None`), or no
+/// state named.
+pub fn complete(
+    facts: &mut Facts,
+    attribution: Option<&Attribution>,
+) -> (Option<FromAttribution>, Option<String>) {
+    if says_who_acted(facts) {
+        return (None, None);
+    }
+    let Some(attribution) = attribution else {
+        return (
+            None,
+            Some(
+                "the incident does not say who acted and no knowledge base is imported to attribute it"
+                    .to_owned(),
+            ),
+        );
+    };
+    match complete_with_attribution(facts, attribution) {
+        Some(from) => (Some(from), None),
+        None => (
+            None,
+            Some(format!(
+                "attribution named no state: {}",
+                attribution.likelihood_sentence()
+            )),
+        ),
+    }
+}
+
 /// Who acted, from an attribution, when the incident says nothing of it:
 /// the leading candidate, if it is at least likely and has a suspected
 /// state sponsor, makes the actor state-affiliated, the sponsor the
@@ -31,10 +70,7 @@ pub fn complete_with_attribution(
     facts: &mut Facts,
     attribution: &Attribution,
 ) -> Option<FromAttribution> {
-    if facts.is_known("actor.type")
-        || facts.is_known("attribution.confidence")
-        || facts.attributed_state.is_some()
-    {
+    if says_who_acted(facts) {
         return None;
     }
     let leader = attribution.candidates.first()?;

@@ -4,45 +4,29 @@
 //! that verdict, and nothing else may apply.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use geneva_norms::{Catalogue, Facts, Verdict, assess};
 use serde_json::Value;
 
 fn fixtures() -> Vec<(String, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap();
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            (name, serde_json::from_str(&text).unwrap())
+    geneva_testkit::norm_fixture_names()
+        .into_iter()
+        .map(|name| {
+            let (fixture, _) = geneva_testkit::norm_fixture(&name);
+            (name, fixture)
         })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+        .collect()
 }
 
 /// norm id → expected verdict, from a fixture's `expected`.
-fn expected(fixture: &Value) -> BTreeMap<String, Verdict> {
+fn expected(name: &str) -> BTreeMap<String, Verdict> {
     let mut out = BTreeMap::new();
-    for (verdict, body) in fixture["expected"].as_object().unwrap() {
-        let v = Verdict::parse(verdict).unwrap_or_else(|| panic!("unknown verdict {verdict}"));
-        let norms: Vec<String> = if v == Verdict::NoBreach {
-            body["norms"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n.as_str().unwrap().to_owned())
-                .collect()
-        } else {
-            body.as_object().unwrap().keys().cloned().collect()
-        };
-        for n in norms {
-            assert!(out.insert(n.clone(), v).is_none(), "{n} expected twice");
-        }
+    for (norm, verdict) in geneva_testkit::norm_fixture(name).1 {
+        let v = Verdict::parse(&verdict).unwrap_or_else(|| panic!("unknown verdict {verdict}"));
+        assert!(
+            out.insert(norm.clone(), v).is_none(),
+            "{name}: {norm} expected twice"
+        );
     }
     out
 }
@@ -100,7 +84,7 @@ fn the_sixteen_public_incidents_get_their_expected_verdicts() {
             .into_iter()
             .map(|a| (a.norm, a.verdict))
             .collect();
-        let want = expected(fixture);
+        let want = expected(name);
         for norm in want.keys().chain(got.keys()) {
             let (w, g) = (want.get(norm), got.get(norm));
             if w != g {

@@ -47,44 +47,25 @@ pub(crate) async fn assess_stored(
         .ok_or_else(|| ApiError::not_found(&id))?;
     let mut facts = Facts::from_stix(&objects, Some(&id))
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-facts", e.to_string()))?;
-    let mut from_attribution = None;
-    let mut note = None;
-    let states_actor = facts.is_known("actor.type")
-        || facts.is_known("attribution.confidence")
-        || facts.attributed_state.is_some();
-    if !states_actor {
+    let attribution = if geneva_analysis::assessment::says_who_acted(&facts) {
+        None
+    } else {
         match crate::attribution::attributor_if_any(&state).await? {
-            Some(attributor) => {
-                let attribution = geneva_analysis::attribution::attribute_stored(
-                    &state.index,
-                    &viewer,
-                    &id,
-                    &attributor,
-                    state.config.correlation.clone(),
-                    state.config.warning_lists.clone(),
-                )
-                .await
-                .map_err(crate::attribution::analysis_error)?
-                .ok_or_else(|| ApiError::not_found(&id))?;
-                from_attribution = geneva_analysis::assessment::complete_with_attribution(
-                    &mut facts,
-                    &attribution,
-                );
-                if from_attribution.is_none() {
-                    note = Some(format!(
-                        "attribution named no state: {}",
-                        attribution.likelihood_sentence()
-                    ));
-                }
-            }
-            None => {
-                note = Some(
-                    "the incident does not say who acted and no knowledge base is imported to attribute it"
-                        .to_owned(),
-                )
-            }
+            Some(attributor) => geneva_analysis::attribution::attribute_stored(
+                &state.index,
+                &viewer,
+                &id,
+                &attributor,
+                state.config.correlation.clone(),
+                state.config.warning_lists.clone(),
+            )
+            .await
+            .map_err(crate::attribution::analysis_error)?,
+            None => None,
         }
-    }
+    };
+    let (from_attribution, note) =
+        geneva_analysis::assessment::complete(&mut facts, attribution.as_ref());
     let assessment = geneva_norms::assess(&catalogue, &facts);
     state
         .store

@@ -1005,14 +1005,7 @@ async fn stored_incidents_are_assessed_for_those_who_may_see_them() {
         .unwrap();
     let beta = issue_token(&server.store, "Beta", &[Scope::Read]).await;
     let http = reqwest::Client::new();
-    let fixture: Value = serde_json::from_slice(
-        &std::fs::read(
-            geneva_testkit::workspace_root()
-                .join("crates/geneva-norms/fixtures/notpetya-2017.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let (fixture, want) = geneva_testkit::norm_fixture("notpetya-2017");
     // Unmarked, so AMBER: Acme's alone.
     let resp = http
         .post(format!("{}/api/v1/bundles", server.base))
@@ -1053,21 +1046,6 @@ async fn stored_incidents_are_assessed_for_those_who_may_see_them() {
         })
         .collect();
     got.sort();
-    let mut want: Vec<(String, String)> = Vec::new();
-    for (verdict, body) in fixture["expected"].as_object().unwrap() {
-        let norms: Vec<String> = if verdict == "no breach" {
-            body["norms"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n.as_str().unwrap().to_owned())
-                .collect()
-        } else {
-            body.as_object().unwrap().keys().cloned().collect()
-        };
-        want.extend(norms.into_iter().map(|n| (n, verdict.clone())));
-    }
-    want.sort();
     assert_eq!(got, want);
     assert_eq!(report["attributed_state"], "RU");
     // destruction 5 + 65 countries 3 + critical infrastructure 2 +

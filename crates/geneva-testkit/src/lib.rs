@@ -106,3 +106,49 @@ pub fn stix2_validator_verdicts(
         .collect();
     Some(verdicts)
 }
+
+/// The public-incident fixtures of the norm assessment
+/// (`crates/geneva-norms/fixtures/*.json`), by name, sorted.
+pub fn norm_fixture_names() -> Vec<String> {
+    let dir = workspace_root().join("crates/geneva-norms/fixtures");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the norm fixtures")
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            if path.extension()? != "json" {
+                return None;
+            }
+            Some(path.file_stem()?.to_string_lossy().into_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// One norm fixture: the whole document, and its expected verdicts as
+/// sorted (norm id, verdict) pairs.
+pub fn norm_fixture(name: &str) -> (serde_json::Value, Vec<(String, String)>) {
+    let path = workspace_root().join(format!("crates/geneva-norms/fixtures/{name}.json"));
+    let text = std::fs::read_to_string(&path).expect("a norm fixture");
+    let fixture: serde_json::Value = serde_json::from_str(&text).expect("fixture JSON");
+    let mut expected = Vec::new();
+    for (verdict, body) in fixture["expected"].as_object().expect("expected") {
+        let norms: Vec<String> = if verdict == "no breach" {
+            body["norms"]
+                .as_array()
+                .expect("no-breach norms")
+                .iter()
+                .map(|n| n.as_str().expect("norm id").to_owned())
+                .collect()
+        } else {
+            body.as_object()
+                .expect("norms with reasons")
+                .keys()
+                .cloned()
+                .collect()
+        };
+        expected.extend(norms.into_iter().map(|n| (n, verdict.clone())));
+    }
+    expected.sort();
+    (fixture, expected)
+}

@@ -30,26 +30,9 @@ fn fails(data: &Path, args: &[&str], says: &str) {
 
 /// A fixture's bundle written to its own file, and its expected verdicts.
 fn fixture(dir: &Path, name: &str) -> (PathBuf, Vec<(String, String)>) {
-    let path =
-        geneva_testkit::workspace_root().join(format!("crates/geneva-norms/fixtures/{name}.json"));
-    let fixture: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let (fixture, expected) = geneva_testkit::norm_fixture(name);
     let out = dir.join(format!("{name}.json"));
     std::fs::write(&out, serde_json::to_vec(&fixture["bundle"]).unwrap()).unwrap();
-    let mut expected = Vec::new();
-    for (verdict, body) in fixture["expected"].as_object().unwrap() {
-        let norms: Vec<String> = if verdict == "no breach" {
-            body["norms"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n.as_str().unwrap().to_owned())
-                .collect()
-        } else {
-            body.as_object().unwrap().keys().cloned().collect()
-        };
-        expected.extend(norms.into_iter().map(|n| (n, verdict.clone())));
-    }
-    expected.sort();
     (out, expected)
 }
 

@@ -182,13 +182,9 @@ pub async fn assess(data: &super::StoreLocation, args: AssessArgs) -> anyhow::Re
             .unwrap_or_default()
             .to_owned(),
     };
-    let mut from_attribution = None;
-    let mut attribution_note = None;
-    let states_actor = facts.is_known("actor.type")
-        || facts.is_known("attribution.confidence")
-        || facts.attributed_state.is_some();
-    if !args.no_attribution && !states_actor {
-        // No store is fine here: the assessment stands on the incident alone.
+    let attribution = if args.no_attribution || assessment::says_who_acted(&facts) {
+        None
+    } else {
         let attributor = match &args.kb {
             Some(_) => super::attribution::attributor_for(data, args.kb.as_deref()).await?,
             // No store yet: nothing imported to attribute with. A store
@@ -209,23 +205,16 @@ pub async fn assess(data: &super::StoreLocation, args: AssessArgs) -> anyhow::Re
                         without_store: args.kb.is_some(),
                     },
                 };
-                let attribution = attribution_of(data, &attributor, incident).await?;
-                from_attribution = assessment::complete_with_attribution(&mut facts, &attribution);
-                if from_attribution.is_none() {
-                    attribution_note = Some(format!(
-                        "attribution named no state: {}",
-                        attribution.likelihood_sentence()
-                    ));
-                }
+                Some(attribution_of(data, &attributor, incident).await?)
             }
-            None => {
-                attribution_note = Some(
-                    "the incident does not say who acted and no knowledge base is imported to attribute it"
-                        .to_owned(),
-                )
-            }
+            None => None,
         }
-    }
+    };
+    let (from_attribution, attribution_note) = if args.no_attribution {
+        (None, None)
+    } else {
+        assessment::complete(&mut facts, attribution.as_ref())
+    };
     let result = geneva_norms::assess(&catalogue, &facts);
     if args.json {
         let mut report = assessment::report(
