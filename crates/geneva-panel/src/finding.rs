@@ -35,7 +35,7 @@ pub struct EvidenceItem {
     pub disclosure: Disclosure,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NormVerdict {
     pub norm: String,
     pub title: String,

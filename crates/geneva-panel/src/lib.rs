@@ -12,11 +12,13 @@
 #![forbid(unsafe_code)]
 
 pub mod case;
+pub mod file;
 pub mod finding;
 pub mod recusal;
 pub mod vote;
 
 pub use case::{Case, CaseError, Status, Transition};
+pub use file::{CaseFile, CaseNote, DraftSpec, FileError, Published};
 pub use finding::{
     Disclosure, DraftFinding, EvidenceItem, FindingError, NormVerdict, compose_finding,
 };

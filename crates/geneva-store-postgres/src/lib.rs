@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_knowledge_sources.sql"),
     include_str!("../migrations/0009_relationships_by_source.sql"),
     include_str!("../migrations/0010_read_generation.sql"),
+    include_str!("../migrations/0011_cases.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -1437,6 +1438,81 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         let ids = rows.iter().map(|r| r.get(0)).collect();
         geneva_store::visible_relationships_from(self, ids, source, viewer).await
+    }
+
+    async fn put_case(
+        &self,
+        id: &str,
+        document: &str,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let found: Option<i64> = tx
+            .query_opt(
+                "SELECT revision FROM cases WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await
+            .map_err(backend)?
+            .map(|r| r.get(0));
+        let next = match (expected, found) {
+            (None, None) => 1,
+            (None, Some(_)) => return Err(StoreError::AlreadyExists(format!("case {id}"))),
+            (Some(_), None) => return Err(StoreError::NotFound(format!("case {id}"))),
+            (Some(e), Some(f)) if e != f as u64 => {
+                return Err(StoreError::Stale {
+                    what: format!("case {id}"),
+                    expected: e,
+                    found: f as u64,
+                });
+            }
+            (Some(e), Some(_)) => e + 1,
+        };
+        // Two new cases with one id race to the primary key: the loser is told.
+        tx.execute(
+            "INSERT INTO cases (id, revision, document) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, document = excluded.document",
+            &[&id, &(next as i64), &document],
+        )
+        .await
+        .map_err(constraint(format!("case {id}")))?;
+        tx.commit().await.map_err(backend)?;
+        Ok(next)
+    }
+
+    async fn case(&self, id: &str) -> Result<Option<geneva_store::CaseRecord>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT id, revision, document FROM cases WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| geneva_store::CaseRecord {
+            id: r.get(0),
+            revision: r.get::<_, i64>(1) as u64,
+            document: r.get(2),
+        }))
+    }
+
+    async fn cases(&self) -> Result<Vec<geneva_store::CaseRecord>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT id, revision, document FROM cases ORDER BY id", &[])
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| geneva_store::CaseRecord {
+                id: r.get(0),
+                revision: r.get::<_, i64>(1) as u64,
+                document: r.get(2),
+            })
+            .collect())
     }
 
     async fn put_knowledge_source(

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_knowledge_sources.sql"),
     include_str!("../migrations/0011_relationships_by_source.sql"),
     include_str!("../migrations/0012_read_generation.sql"),
+    include_str!("../migrations/0013_cases.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -232,6 +233,14 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+}
+
+fn case_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<geneva_store::CaseRecord> {
+    Ok(geneva_store::CaseRecord {
+        id: r.get(0)?,
+        revision: r.get::<_, i64>(1)? as u64,
+        document: r.get(2)?,
+    })
 }
 
 fn stored_generation(conn: &Connection) -> Result<u64, StoreError> {
@@ -1290,6 +1299,71 @@ impl Store for SqliteStore {
             })
             .await?;
         geneva_store::visible_relationships_from(self, ids, source, viewer).await
+    }
+
+    async fn put_case(
+        &self,
+        id: &str,
+        document: &str,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let (id, document) = (id.to_owned(), document.to_owned());
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let found: Option<i64> = tx
+                .query_row("SELECT revision FROM cases WHERE id = ?1", [&id], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            let next = match (expected, found) {
+                (None, None) => 1,
+                (None, Some(_)) => return Err(StoreError::AlreadyExists(format!("case {id}"))),
+                (Some(_), None) => return Err(StoreError::NotFound(format!("case {id}"))),
+                (Some(e), Some(f)) if e != f as u64 => {
+                    return Err(StoreError::Stale {
+                        what: format!("case {id}"),
+                        expected: e,
+                        found: f as u64,
+                    });
+                }
+                (Some(e), Some(_)) => e + 1,
+            };
+            tx.execute(
+                "INSERT INTO cases (id, revision, document) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, document = excluded.document",
+                params![id, next as i64, document],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn case(&self, id: &str) -> Result<Option<geneva_store::CaseRecord>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, revision, document FROM cases WHERE id = ?1",
+                [&id],
+                case_record,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn cases(&self) -> Result<Vec<geneva_store::CaseRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT id, revision, document FROM cases ORDER BY id")
+                .map_err(backend)?;
+            stmt.query_map([], case_record)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)
+        })
+        .await
     }
 
     async fn put_knowledge_source(

@@ -48,6 +48,7 @@ macro_rules! conformance_tests {
             knowledge_sources_are_replaced_by_newer_releases,
             relationships_from_follow_visibility_and_versions,
             read_generation_moves_with_every_write_a_read_depends_on,
+            cases_are_written_only_from_the_revision_read,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -2141,4 +2142,47 @@ pub async fn read_generation_moves_with_every_write_a_read_depends_on(store: &dy
         .await
         .unwrap();
     assert_eq!(store.read_generation().await.unwrap(), with_user);
+}
+
+pub async fn cases_are_written_only_from_the_revision_read(store: &dyn Store) {
+    assert_eq!(store.case("case-1").await.unwrap(), None);
+    assert_eq!(
+        store.put_case("case-1", "{\"v\":1}", None).await.unwrap(),
+        1
+    );
+    assert!(matches!(
+        store.put_case("case-1", "{}", None).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store
+            .put_case("case-1", "{\"v\":2}", Some(1))
+            .await
+            .unwrap(),
+        2
+    );
+    match store.put_case("case-1", "{\"v\":\"lost\"}", Some(1)).await {
+        Err(StoreError::Stale {
+            expected, found, ..
+        }) => assert_eq!((expected, found), (1, 2)),
+        other => panic!("a write from an old revision must be refused: {other:?}"),
+    }
+    assert!(matches!(
+        store.put_case("case-9", "{}", Some(1)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.put_case("case-0", "{}", None).await.unwrap();
+    let stored = store.case("case-1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.revision, stored.document.as_str()),
+        (2, "{\"v\":2}")
+    );
+    let ids: Vec<String> = store
+        .cases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec!["case-0", "case-1"]);
 }

@@ -241,6 +241,17 @@ pub struct KnowledgeSource {
     pub bytes: Vec<u8>,
 }
 
+/// A panel case, kept as the document `geneva-panel` defines (JSON), with
+/// a revision that every write must name: two panel members editing one
+/// case at once cannot overwrite each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub id: String,
+    /// 1 for a new case, then one more per write.
+    pub revision: u64,
+    pub document: String,
+}
+
 /// What is known of a knowledge-base source without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnowledgeSourceInfo {
@@ -356,6 +367,14 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Backend(String),
+    #[error(
+        "{what} was changed by someone else (revision {found}, not {expected}); read it again and retry"
+    )]
+    Stale {
+        what: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("the log grew to {found} leaves while this process appended to {expected}; try again")]
     LogMoved { expected: u64, found: u64 },
     #[error(
@@ -574,6 +593,21 @@ pub trait Store: Send + Sync + 'static {
         source: &str,
         viewer: &Viewer,
     ) -> Result<Vec<StoredVersion>, StoreError>;
+
+    /// Writes a case document. `expected` is the revision read before the
+    /// change (`None` for a new case): a new case whose id exists is
+    /// `AlreadyExists`, a revision that moved is `Stale`. Returns the new
+    /// revision.
+    async fn put_case(
+        &self,
+        id: &str,
+        document: &str,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError>;
+    /// One case.
+    async fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError>;
+    /// Every case, by id.
+    async fn cases(&self) -> Result<Vec<CaseRecord>, StoreError>;
 
     /// Keeps a knowledge-base source, replacing the one of the same kind and
     /// name; false when the very same bytes were already kept (nothing changed).

@@ -108,6 +108,9 @@ enum Command {
     /// Assess an incident against every norm that applies: breach, likely
     /// breach, no breach or cannot assess, with the facts and what is missing.
     Assess(commands::norms::AssessArgs),
+    /// The panel's cases: open, assign, note, draft, move, vote, release, publish, show, list.
+    #[command(subcommand)]
+    Case(commands::case::CaseCommand),
     /// Benchmarks that generate their own load.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -158,6 +161,7 @@ fn main() -> ExitCode {
             Command::Attribute(args) => commands::attribution::attribute(data, args).await,
             Command::Norms(c) => commands::norms::norms(c),
             Command::Assess(args) => commands::norms::assess(data, args).await,
+            Command::Case(c) => commands::case::run(data, c).await,
             Command::Bench(c) => commands::bench::run(c).await,
         }
     });

@@ -4,6 +4,7 @@ pub mod attribution;
 pub mod bench;
 pub mod bench_attribution;
 pub mod bench_taxii;
+pub mod case;
 pub mod correlate;
 pub mod evidence;
 pub mod export;

@@ -1,0 +1,261 @@
+//! The panel end to end, with the real binary on a real database: a member
+//! submits an incident; a case with seven members, one recused
+//! automatically and one dissenting; the finding is published and
+//! `geneva verify` confirms it from public data alone.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+mod common;
+use common::{geneva, ok};
+
+fn json_of(data: &Path, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(data, args)).expect("JSON")
+}
+
+fn refused(data: &Path, args: &[&str], says: &str) {
+    let out = geneva(data, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} was accepted");
+    assert!(
+        stderr.contains(says),
+        "{args:?}: {stderr} does not say {says:?}"
+    );
+}
+
+#[test]
+fn a_case_from_submission_to_a_verified_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+
+    // A member (Ukraine's CERT) submits the incident, TLP:CLEAR.
+    ok(
+        &data,
+        &[
+            "org",
+            "add",
+            "CERT-UA",
+            "--kind",
+            "state",
+            "--country",
+            "UA",
+        ],
+    );
+    let (fixture, _) = geneva_testkit::norm_fixture("ukraine-grid-2015");
+    let incident_file = dir.path().join("incident.json");
+    std::fs::write(&incident_file, fixture["bundle"].to_string()).unwrap();
+    ok(
+        &data,
+        &[
+            "import",
+            "--as",
+            "CERT-UA",
+            "--tlp",
+            "clear",
+            &s(&incident_file),
+        ],
+    );
+    let incident = fixture["bundle"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "incident")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Seven panel members from seven countries; Ukraine's is a victim's.
+    let members = [
+        ("ch", "CH"),
+        ("de", "DE"),
+        ("fr", "FR"),
+        ("jp", "JP"),
+        ("br", "BR"),
+        ("ke", "KE"),
+        ("ua", "UA"),
+    ];
+    for (name, country) in members {
+        let org = format!("panel-{name}");
+        ok(
+            &data,
+            &["org", "add", &org, "--kind", "state", "--country", country],
+        );
+        ok(&data, &["user", "add", name, "--org", &org]);
+    }
+    let opened = json_of(
+        &data,
+        &[
+            "case",
+            "open",
+            "--title",
+            "Ukrainian grid, December 2015",
+            &incident,
+            "--json",
+        ],
+    );
+    let case = opened["case"].as_str().unwrap().to_owned();
+    assert_eq!(opened["parties"]["victim_countries"][0], "UA");
+    assert_eq!(opened["parties"]["suspected_sponsors"][0], "RU");
+    let assigned = ok(
+        &data,
+        &[
+            "case", "assign", &case, "ch", "de", "fr", "jp", "br", "ke", "ua",
+        ],
+    );
+    assert!(
+        assigned.contains("recused: ua (UA, their organisation's country, is a victim)"),
+        "{assigned}"
+    );
+
+    ok(&data, &["case", "move", &case, "analysis", "--as", "ch"]);
+    ok(
+        &data,
+        &[
+            "case",
+            "note",
+            &case,
+            "--as",
+            "de",
+            "KillDisk and BlackEnergy 3 as in the 2016 reports",
+        ],
+    );
+    refused(
+        &data,
+        &["case", "move", &case, "vote"],
+        "from analysis it may go to review or closed",
+    );
+    ok(
+        &data,
+        &[
+            "case",
+            "draft",
+            &case,
+            "--title",
+            "Sandworm Team attacked Ukraine's power distribution",
+            "--actor",
+            "intrusion-set--381fcf73-60f6-4ab2-9991-6af3cbc35192",
+            "--actor-name",
+            "Sandworm Team",
+            "--sponsor",
+            "RU",
+            "--probability",
+            "0.9",
+            "--confidence",
+            "high",
+        ],
+    );
+    ok(&data, &["case", "move", &case, "review"]);
+    refused(
+        &data,
+        &["case", "vote", &case, "--as", "ch", "agree"],
+        "votes are cast only while it is in vote",
+    );
+    ok(&data, &["case", "move", &case, "vote"]);
+    refused(&data, &["case", "publish", &case], "no quorum");
+
+    refused(
+        &data,
+        &["case", "vote", &case, "--as", "ua", "agree"],
+        "recused",
+    );
+    for name in ["ch", "de", "fr", "jp", "br"] {
+        ok(&data, &["case", "vote", &case, "--as", name, "agree"]);
+    }
+    refused(
+        &data,
+        &["case", "vote", &case, "--as", "ke", "disagree"],
+        "without reasons",
+    );
+    ok(
+        &data,
+        &[
+            "case",
+            "vote",
+            &case,
+            "--as",
+            "ke",
+            "disagree",
+            "--explanation",
+            "the wiper alone does not tie it to the GRU",
+        ],
+    );
+    refused(
+        &data,
+        &[
+            "case",
+            "vote",
+            &case,
+            "--as",
+            "ch",
+            "disagree",
+            "--explanation",
+            "second thoughts",
+        ],
+        "already voted",
+    );
+
+    let published = json_of(&data, &["case", "publish", &case, "--json"]);
+    let report = published["report"].as_str().unwrap().to_owned();
+    let again = json_of(&data, &["case", "publish", &case, "--json"]);
+    assert_eq!(
+        again["report"], published["report"],
+        "publishing is idempotent"
+    );
+    refused(
+        &data,
+        &["case", "move", &case, "review"],
+        "can no longer change",
+    );
+
+    // The case tells its whole story.
+    let shown = json_of(&data, &["case", "show", &case, "--json"]);
+    assert_eq!(shown["case"]["status"], "published");
+    assert_eq!(shown["tally"]["cast"], 6);
+    assert_eq!(shown["tally"]["carried"], true);
+    assert_eq!(shown["recusals"][0]["member"], "ua");
+    assert_eq!(shown["case"]["history"].as_array().unwrap().len(), 4);
+
+    // The finding: public, with its attribution and the dissent.
+    let stored = json_of(&data, &["show", &report, "--json"]);
+    let report_object = if stored.get("object").is_some() {
+        stored["object"].clone()
+    } else {
+        stored.clone()
+    };
+    let refs: Vec<String> = report_object["object_refs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stored:#}"))
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    assert!(refs.contains(&incident));
+    let notes: Vec<Value> = refs
+        .iter()
+        .filter(|r| r.starts_with("note--"))
+        .map(|r| json_of(&data, &["show", r, "--json"]))
+        .collect();
+    let text = serde_json::to_string(&notes).unwrap();
+    assert!(text.contains("Dissent of ke"), "{text}");
+    assert!(text.contains("the wiper alone does not tie it to the GRU"));
+    assert!(text.contains("gge-2015-f"), "the norms breached: {text}");
+    assert!(text.contains("6 votes cast"), "{text}");
+
+    // Anyone can check it with public data only: the key, the proof (which
+    // carries the object) and nothing of this instance's database.
+    let key = ok(&data, &["log", "key"]);
+    let proof = dir.path().join("finding-proof.json");
+    ok(&data, &["log", "prove", &report, "-o", &s(&proof)]);
+    let outsider = dir.path().join("outsider");
+    let verdict = ok(&outsider, &["verify", "--log-key", key.trim(), &s(&proof)]);
+    assert!(
+        verdict.starts_with(&format!("OK: {report} version ")),
+        "{verdict}"
+    );
+    assert!(
+        !outsider.join("geneva.db").exists(),
+        "verify needs no database"
+    );
+}
