@@ -1314,19 +1314,7 @@ impl Store for SqliteStore {
                 .query_row("SELECT revision FROM cases WHERE id = ?1", [&id], |r| r.get(0))
                 .optional()
                 .map_err(backend)?;
-            let next = match (expected, found) {
-                (None, None) => 1,
-                (None, Some(_)) => return Err(StoreError::AlreadyExists(format!("case {id}"))),
-                (Some(_), None) => return Err(StoreError::NotFound(format!("case {id}"))),
-                (Some(e), Some(f)) if e != f as u64 => {
-                    return Err(StoreError::Stale {
-                        what: format!("case {id}"),
-                        expected: e,
-                        found: f as u64,
-                    });
-                }
-                (Some(e), Some(_)) => e + 1,
-            };
+            let next = geneva_store::next_case_revision(&id, expected, found.map(|f| f as u64))?;
             tx.execute(
                 "INSERT INTO cases (id, revision, document) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, document = excluded.document",

@@ -252,6 +252,27 @@ pub struct CaseRecord {
     pub document: String,
 }
 
+/// The revision a case write makes: 1 for a new case, the one read plus
+/// one otherwise; the backends call it with the revision they found, under
+/// their write lock.
+pub fn next_case_revision(
+    id: &str,
+    expected: Option<u64>,
+    found: Option<u64>,
+) -> Result<u64, StoreError> {
+    match (expected, found) {
+        (None, None) => Ok(1),
+        (None, Some(_)) => Err(StoreError::AlreadyExists(format!("case {id}"))),
+        (Some(_), None) => Err(StoreError::NotFound(format!("case {id}"))),
+        (Some(e), Some(f)) if e != f => Err(StoreError::Stale {
+            what: format!("case {id}"),
+            expected: e,
+            found: f,
+        }),
+        (Some(e), Some(_)) => Ok(e + 1),
+    }
+}
+
 /// What is known of a knowledge-base source without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnowledgeSourceInfo {

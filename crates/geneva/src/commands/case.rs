@@ -167,6 +167,21 @@ async fn member(store: &dyn Store, user: &str) -> anyhow::Result<Member> {
     })
 }
 
+/// A stored subject's objects and facts, as the operator sees them.
+async fn subject_facts(
+    store: &dyn Store,
+    id: &str,
+) -> anyhow::Result<Option<(Vec<Value>, geneva_norms::Facts)>> {
+    let Some(objects) =
+        geneva_analysis::attribution::stored_objects(store, &Viewer::Operator, id).await?
+    else {
+        return Ok(None);
+    };
+    let facts =
+        geneva_norms::Facts::from_stix(&objects, Some(id)).with_context(|| id.to_owned())?;
+    Ok(Some((objects, facts)))
+}
+
 pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(data, false).await?;
     let now = geneva_stix::timestamp::now_rfc3339();
@@ -182,17 +197,9 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
                 parties.suspected_sponsors.insert(s.to_ascii_uppercase());
             }
             for id in &subjects {
-                let Some(objects) = geneva_analysis::attribution::stored_objects(
-                    store.as_ref(),
-                    &Viewer::Operator,
-                    id,
-                )
-                .await?
-                else {
+                let Some((objects, facts)) = subject_facts(store.as_ref(), id).await? else {
                     bail!("no incident or campaign {id:?} in the store");
                 };
-                let facts = geneva_norms::Facts::from_stix(&objects, Some(id))
-                    .with_context(|| id.clone())?;
                 parties
                     .victim_countries
                     .extend(facts.victim_countries.iter().cloned());
@@ -262,16 +269,9 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
             let norms = if norms.is_empty() {
                 let mut found = Vec::new();
                 for id in &file.case.subjects {
-                    let Some(objects) = geneva_analysis::attribution::stored_objects(
-                        store.as_ref(),
-                        &Viewer::Operator,
-                        id,
-                    )
-                    .await?
-                    else {
+                    let Some((_, facts)) = subject_facts(store.as_ref(), id).await? else {
                         continue;
                     };
-                    let facts = geneva_norms::Facts::from_stix(&objects, Some(id))?;
                     for a in geneva_norms::assess(&catalogue, &facts).norms {
                         if matches!(
                             a.verdict,
