@@ -111,6 +111,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/incidents/{id}/attribution"),
     ("get", "/api/v1/incidents/{id}/assessment"),
     ("get", "/api/v1/norms"),
+    ("get", "/findings"),
+    ("get", "/findings.atom"),
+    ("get", "/findings/{id}"),
     ("get", "/log/checkpoint"),
     ("get", "/log/key"),
     ("get", "/log/tile/{path}"),
@@ -139,6 +142,9 @@ pub(crate) fn routes() -> Router<AppState> {
             get(crate::assessment::assess_stored),
         )
         .route("/api/v1/norms", get(crate::assessment::norms))
+        .route("/findings", get(crate::findings::list))
+        .route("/findings.atom", get(crate::findings::atom))
+        .route("/findings/{id}", get(crate::findings::bundle))
         .route("/log/checkpoint", get(crate::log::checkpoint))
         .route("/log/key", get(crate::log::key))
         .route("/log/tile/{*path}", get(crate::log::tile))

@@ -12,6 +12,7 @@ mod attribution;
 mod auth;
 mod error;
 pub mod feeds;
+mod findings;
 mod log;
 mod page_cache;
 mod taxii;

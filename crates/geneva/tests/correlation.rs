@@ -2,7 +2,6 @@
 //! end to end: real files, a real database, a real server.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
@@ -194,25 +193,8 @@ fn correlate_and_campaigns_from_the_command_line_and_over_http() {
     .unwrap()
     .trim()
     .to_owned();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_geneva"))
-        .arg("--data")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let server = common::serve(&data);
+    let base = server.base.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -245,8 +227,7 @@ fn correlate_and_campaigns_from_the_command_line_and_over_http() {
             .status();
         (swiss, hidden, anonymous)
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let ids: Vec<&str> = swiss["links"]
         .as_array()
         .unwrap()

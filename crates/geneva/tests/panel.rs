@@ -24,6 +24,14 @@ fn refused(data: &Path, args: &[&str], says: &str) {
     );
 }
 
+/// GET as anyone: the content type and the body.
+async fn fetch(url: String) -> (String, String) {
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+    (kind, r.text().await.unwrap())
+}
+
 #[test]
 fn a_case_from_submission_to_a_verified_finding() {
     let dir = tempfile::tempdir().unwrap();
@@ -134,7 +142,7 @@ fn a_case_from_submission_to_a_verified_finding() {
             "draft",
             &case,
             "--title",
-            "Sandworm Team attacked Ukraine's power distribution",
+            "Sandworm Team attacked Ukraine's power distribution <script>alert(1)</script>",
             "--actor",
             "intrusion-set--381fcf73-60f6-4ab2-9991-6af3cbc35192",
             "--actor-name",
@@ -258,4 +266,56 @@ fn a_case_from_submission_to_a_verified_finding() {
         !outsider.join("geneva.db").exists(),
         "verify needs no database"
     );
+
+    // The public outputs: a stable URL with the STIX bundle, and the Atom
+    // feed, read by anyone; only TLP:CLEAR content, hostile text escaped.
+    let server = common::serve(&data);
+    let base = server.base.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (bundle, feed, list) = runtime.block_on(async {
+        (
+            fetch(format!("{base}/findings/{report}")).await,
+            fetch(format!("{base}/findings.atom")).await,
+            fetch(format!("{base}/findings")).await,
+        )
+    });
+    drop(server);
+    assert_eq!(bundle.0, "application/stix+json;version=2.1");
+    let bundle: Value = serde_json::from_str(&bundle.1).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    assert!(objects.iter().any(|o| o["id"] == report.as_str()));
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["relationship_type"] == "attributed-to")
+    );
+    assert!(
+        objects.iter().all(|o| o["type"] != "opinion"),
+        "votes are AMBER: never public"
+    );
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["object_marking_refs"][0] == geneva_stix::Tlp::Clear.marking_id()),
+        "{bundle:#}"
+    );
+    assert!(feed.0.starts_with("application/atom+xml"));
+    assert!(
+        feed.1
+            .contains(&format!("<id>urn:geneva:finding:{report}</id>")),
+        "{}",
+        feed.1
+    );
+    assert!(
+        feed.1.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        feed.1
+    );
+    assert!(!feed.1.contains("<script>"));
+    assert!(feed.1.contains("Dissent of ke"));
+    let list: Value = serde_json::from_str(&list.1).unwrap();
+    assert_eq!(list["findings"][0]["url"], format!("/findings/{report}"));
 }

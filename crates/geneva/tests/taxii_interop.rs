@@ -252,7 +252,6 @@ async fn pull_from_medallion_mirrors_its_collection() {
 /// judge script works out what it expects from the bundle itself.
 #[test]
 fn taxii2_client_walks_all_of_attack_on_geneva_serve() {
-    use std::io::BufRead;
     let Some(python) = geneva_testkit::python_with("taxii2client") else {
         return;
     };
@@ -287,31 +286,15 @@ fn taxii2_client_walks_all_of_attack_on_geneva_serve() {
         run(&args)["token"].as_str().unwrap().to_owned()
     };
     let (reader, submitter) = (token(&["read"]), token(&["read", "submit"]));
-    let mut server = Command::new(env!("CARGO_BIN_EXE_geneva"))
-        .arg("--data")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first_line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
-    let base = first_line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("serve announces its address")
-        .to_owned();
+    let server = common::serve(&data);
+    let base = server.base.clone();
     let judged = Command::new(&python)
         .arg(geneva_testkit::workspace_root().join("tools/taxii_attack_judge.py"))
         .args([&base, &reader, &submitter])
         .arg(&attack)
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert!(
         judged.status.success(),
         "taxii2-client refused the server:\n{}",

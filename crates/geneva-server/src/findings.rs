@@ -1,0 +1,186 @@
+//! The public face of the panel's findings: `GET /findings` (JSON list),
+//! `GET /findings.atom` (an Atom feed) and `GET /findings/{report-id}` (the
+//! finding as a STIX bundle, at a stable URL). Every object is read as an
+//! anonymous viewer, so only TLP:CLEAR versions can reach these outputs,
+//! whatever a case holds.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use geneva_panel::CaseFile;
+use geneva_store::Viewer;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A published finding as the public sees it.
+struct PublicFinding {
+    report: Value,
+    objects: Vec<Value>,
+    at: String,
+}
+
+async fn published(state: &AppState) -> Result<Vec<PublicFinding>, ApiError> {
+    let mut out = Vec::new();
+    for record in state.store.cases().await? {
+        let Ok(file) = serde_json::from_str::<CaseFile>(&record.document) else {
+            tracing::error!(case = %record.id, "unreadable case document");
+            continue;
+        };
+        let Some(p) = file.published else {
+            continue;
+        };
+        let mut objects = Vec::new();
+        for id in &p.objects {
+            if let Some(v) = state.store.get(id, &Viewer::Anonymous).await?
+                && let Ok(o) = serde_json::from_str::<Value>(&v.canonical)
+            {
+                objects.push(o);
+            }
+        }
+        let Some(report) = objects
+            .iter()
+            .find(|o| o["id"] == p.report.as_str())
+            .cloned()
+        else {
+            // The report is not public (it always is when Geneva published it).
+            continue;
+        };
+        out.push(PublicFinding {
+            report,
+            objects,
+            at: p.at,
+        });
+    }
+    // Newest first.
+    out.sort_by(|a, b| b.at.cmp(&a.at));
+    Ok(out)
+}
+
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let list: Vec<Value> = published(&state)
+        .await?
+        .into_iter()
+        .map(|f| {
+            json!({"report": f.report["id"], "name": f.report["name"], "published": f.at,
+                   "url": format!("/findings/{}", f.report["id"].as_str().unwrap_or_default())})
+        })
+        .collect();
+    Ok(axum::Json(json!({"findings": list})).into_response())
+}
+
+pub(crate) async fn bundle(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(f) = published(&state)
+        .await?
+        .into_iter()
+        .find(|f| f.report["id"] == id.as_str())
+    else {
+        return Err(ApiError::not_found(&id));
+    };
+    let bundle = json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", id.split_once("--").map_or("", |(_, u)| u)),
+        "objects": f.objects,
+    });
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(geneva_taxii::STIX_MEDIA_TYPE),
+        )],
+        bundle.to_string(),
+    )
+        .into_response())
+}
+
+/// Text for XML character data and attribute values.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 does not allow at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\u{FFFE}' | '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub(crate) async fn atom(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let findings = published(&state).await?;
+    let updated = findings
+        .first()
+        .map_or("1970-01-01T00:00:00Z".to_owned(), |f| f.at.clone());
+    let mut feed = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    feed.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    feed.push_str("<title>Findings of the Digital Geneva Convention attribution panel</title>\n");
+    feed.push_str("<id>urn:geneva:findings</id>\n");
+    feed.push_str(&format!("<updated>{}</updated>\n", xml(&updated)));
+    feed.push_str("<link rel=\"self\" href=\"/findings.atom\"/>\n");
+    for f in &findings {
+        let id = f.report["id"].as_str().unwrap_or_default();
+        let summary: Vec<String> = f
+            .objects
+            .iter()
+            .filter(|o| o["type"] == "note")
+            .filter_map(|o| {
+                Some(format!(
+                    "{}: {}",
+                    o["abstract"].as_str()?,
+                    o["content"].as_str()?
+                ))
+            })
+            .collect();
+        feed.push_str("<entry>\n");
+        feed.push_str(&format!("<id>urn:geneva:finding:{}</id>\n", xml(id)));
+        feed.push_str(&format!(
+            "<title>{}</title>\n",
+            xml(f.report["name"].as_str().unwrap_or_default())
+        ));
+        feed.push_str(&format!("<updated>{}</updated>\n", xml(&f.at)));
+        feed.push_str(&format!(
+            "<link rel=\"alternate\" type=\"{}\" href=\"/findings/{}\"/>\n",
+            geneva_taxii::STIX_MEDIA_TYPE,
+            xml(id)
+        ));
+        feed.push_str(
+            "<author><name>Digital Geneva Convention attribution panel</name></author>\n",
+        );
+        feed.push_str(&format!(
+            "<summary type=\"text\">{}</summary>\n",
+            xml(&summary.join("\n"))
+        ));
+        feed.push_str("</entry>\n");
+    }
+    feed.push_str("</feed>\n");
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+        )],
+        feed,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn xml_text_is_escaped_and_stripped_of_what_xml_forbids() {
+        assert_eq!(
+            super::xml("<script>\"a\" & 'b'\u{0}\u{202E}"),
+            "&lt;script&gt;&quot;a&quot; &amp; &apos;b&apos;\u{202E}"
+        );
+    }
+}
