@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, CaseError, Status};
-use crate::finding::NormVerdict;
+use crate::finding::{NormVerdict, Supersedes};
 use crate::recusal::{ConflictRules, Member, Parties, Recusal, recusals};
 use crate::vote::{Tally, Vote, VoteError, VotingRules, cast, tally};
 
@@ -74,6 +74,15 @@ pub struct CaseFile {
     /// composes the very same objects (same time, same ids).
     pub publishing_at: Option<String>,
     pub published: Option<Published>,
+    /// The earlier finding this case's finding corrects or retracts.
+    #[serde(default)]
+    pub supersedes: Option<Supersedes>,
+    /// The attribution and the norm assessment of each subject when the
+    /// case was examined (JSON, as `geneva attribute` and `geneva assess`
+    /// give them): the hypotheses, the ACH matrix and the verdicts the panel
+    /// worked from.
+    #[serde(default)]
+    pub analyses: Vec<serde_json::Value>,
 }
 
 impl CaseFile {
@@ -91,6 +100,8 @@ impl CaseFile {
             released: Vec::new(),
             publishing_at: None,
             published: None,
+            supersedes: None,
+            analyses: Vec::new(),
         }
     }
 

@@ -57,6 +57,17 @@ pub struct DraftFinding {
     pub confidence: String,
     pub norms: Vec<NormVerdict>,
     pub evidence: Vec<EvidenceItem>,
+    /// An earlier finding this one corrects or retracts: nothing published
+    /// is edited, a new finding refers to the old.
+    pub supersedes: Option<Supersedes>,
+}
+
+/// How a finding replaces an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Supersedes {
+    /// The earlier finding's report id.
+    pub report: String,
+    pub retraction: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -136,6 +147,26 @@ pub fn compose_finding(
             ),
         },
     ));
+    if let Some(old) = &draft.supersedes {
+        refs.push(old.report.clone());
+        notes.push(if old.retraction {
+            (
+                "Retraction".into(),
+                format!(
+                    "This finding retracts finding {}; that finding stands in the record, withdrawn.",
+                    old.report
+                ),
+            )
+        } else {
+            (
+                "Correction".into(),
+                format!(
+                    "This finding corrects finding {}, which stands in the record as it was published.",
+                    old.report
+                ),
+            )
+        });
+    }
     if !draft.norms.is_empty() {
         let lines: Vec<String> = draft
             .norms

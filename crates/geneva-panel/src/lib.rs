@@ -20,7 +20,7 @@ pub mod vote;
 pub use case::{Case, CaseError, Status, Transition};
 pub use file::{CaseFile, CaseNote, DraftSpec, FileError, Published};
 pub use finding::{
-    Disclosure, DraftFinding, EvidenceItem, FindingError, NormVerdict, compose_finding,
+    Disclosure, DraftFinding, EvidenceItem, FindingError, NormVerdict, Supersedes, compose_finding,
 };
 pub use recusal::{ConflictRules, Member, Parties, Recusal, recusals};
 pub use vote::{Opinion, Tally, Vote, VoteError, VotingRules, tally};

@@ -40,6 +40,7 @@ proptest! {
             confidence: "moderate".into(),
             norms: vec![],
             evidence: evidence.iter().enumerate().map(|(i, d)| item("indicator", i, *d)).collect(),
+            supersedes: None,
         };
         let votes: Vec<Vote> = (0..5).map(|i| Vote {
             member: format!("m{i}"), opinion: Opinion::Agree, explanation: None, at: "t".into(),

@@ -223,6 +223,7 @@ fn draft(subject_tlp: Tlp, released: bool) -> DraftFinding {
             verdict: "breach".into(),
         }],
         evidence: vec![],
+        supersedes: None,
     }
 }
 

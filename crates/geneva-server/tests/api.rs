@@ -1015,15 +1015,7 @@ async fn stored_incidents_are_assessed_for_those_who_may_see_them() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
-    let id = fixture["bundle"]["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["type"] == "incident")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = geneva_testkit::norm_fixture_incident(&fixture);
     let url = format!("{}/api/v1/incidents/{id}/assessment", server.base);
 
     let resp = http

@@ -152,3 +152,15 @@ pub fn norm_fixture(name: &str) -> (serde_json::Value, Vec<(String, String)>) {
     expected.sort();
     (fixture, expected)
 }
+
+/// The id of the incident a norm fixture's bundle describes.
+pub fn norm_fixture_incident(fixture: &serde_json::Value) -> String {
+    fixture["bundle"]["objects"]
+        .as_array()
+        .expect("a bundle")
+        .iter()
+        .find(|o| o["type"] == "incident")
+        .and_then(|o| o["id"].as_str())
+        .expect("an incident")
+        .to_owned()
+}

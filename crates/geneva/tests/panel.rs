@@ -65,15 +65,7 @@ fn a_case_from_submission_to_a_verified_finding() {
             &s(&incident_file),
         ],
     );
-    let incident = fixture["bundle"]["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["type"] == "incident")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident = geneva_testkit::norm_fixture_incident(&fixture);
 
     // Seven panel members from seven countries; Ukraine's is a victim's.
     let members = [
@@ -318,4 +310,113 @@ fn a_case_from_submission_to_a_verified_finding() {
     assert!(feed.1.contains("Dissent of ke"));
     let list: Value = serde_json::from_str(&list.1).unwrap();
     assert_eq!(list["findings"][0]["url"], format!("/findings/{report}"));
+}
+
+/// A published finding is never edited: a correction is a new case whose
+/// finding refers to the old one, which stays as it was, byte for byte.
+/// Examining a case attaches each subject's assessment.
+#[test]
+fn a_finding_is_superseded_by_a_logged_correction_never_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (fixture, _) = geneva_testkit::norm_fixture("wannacry-2017");
+    let file = dir.path().join("incident.json");
+    std::fs::write(&file, fixture["bundle"].to_string()).unwrap();
+    ok(&data, &["import", "--tlp", "clear", file.to_str().unwrap()]);
+    let incident = geneva_testkit::norm_fixture_incident(&fixture);
+    let names = ["a", "b", "c", "d", "e"];
+    for (name, country) in names.iter().zip(["CH", "NO", "CL", "IN", "NZ"]) {
+        ok(
+            &data,
+            &[
+                "org",
+                "add",
+                &format!("panel-{name}"),
+                "--kind",
+                "state",
+                "--country",
+                country,
+            ],
+        );
+        ok(
+            &data,
+            &["user", "add", name, "--org", &format!("panel-{name}")],
+        );
+    }
+    let decide = |extra: &[&str], title: &str| -> String {
+        let mut args = vec!["case", "open", "--title", title, &incident, "--json"];
+        args.extend(extra);
+        let case = json_of(&data, &args)["case"].as_str().unwrap().to_owned();
+        let mut assign = vec!["case", "assign", case.as_str()];
+        assign.extend(names);
+        ok(&data, &assign);
+        ok(&data, &["case", "move", &case, "analysis"]);
+        ok(&data, &["case", "examine", &case]);
+        ok(
+            &data,
+            &[
+                "case",
+                "draft",
+                &case,
+                "--title",
+                title,
+                "--sponsor",
+                "KP",
+                "--probability",
+                "0.85",
+                "--confidence",
+                "moderate",
+            ],
+        );
+        ok(&data, &["case", "move", &case, "review"]);
+        ok(&data, &["case", "move", &case, "vote"]);
+        for name in names {
+            ok(&data, &["case", "vote", &case, "--as", name, "agree"]);
+        }
+        let report = json_of(&data, &["case", "publish", &case, "--json"])["report"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let shown = json_of(&data, &["case", "show", &case, "--json"]);
+        assert_eq!(
+            shown["analyses"][0]["assessment"]["subject"], incident,
+            "the assessment is attached"
+        );
+        report
+    };
+    let first = decide(&[], "WannaCry");
+    let before = ok(&data, &["show", &first, "--json"]);
+    refused(
+        &data,
+        &[
+            "case",
+            "open",
+            "--title",
+            "x",
+            &incident,
+            "--corrects",
+            "report--00000000-0000-4000-8000-000000000000",
+        ],
+        "not a published finding",
+    );
+    let second = decide(&["--corrects", &first], "WannaCry, corrected");
+    assert_ne!(first, second);
+    assert_eq!(
+        ok(&data, &["show", &first, "--json"]),
+        before,
+        "the old finding is untouched"
+    );
+    let corrected = json_of(&data, &["show", &second, "--json"]);
+    let corrected = corrected.get("object").cloned().unwrap_or(corrected);
+    assert!(
+        corrected["object_refs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == first.as_str()),
+        "{corrected:#}"
+    );
+    // Both findings are leaves of the log.
+    ok(&data, &["log", "prove", &first]);
+    ok(&data, &["log", "prove", &second]);
 }

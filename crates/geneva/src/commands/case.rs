@@ -31,9 +31,18 @@ pub enum CaseCommand {
         /// A suspected sponsor state of a candidate actor (ISO 3166 code); repeat.
         #[arg(long = "sponsor")]
         sponsors: Vec<String>,
+        /// This case's finding will correct an earlier one (its report id).
+        #[arg(long, value_name = "REPORT", conflicts_with = "retracts")]
+        corrects: Option<String>,
+        /// This case's finding will retract an earlier one (its report id).
+        #[arg(long, value_name = "REPORT")]
+        retracts: Option<String>,
         #[arg(long)]
         json: bool,
     },
+    /// Attach the attribution (hypotheses, ACH matrix) and the norm
+    /// assessment of each subject, as they stand now.
+    Examine { case: String },
     /// Assign panel members (users); members with a conflict are recused.
     Assign {
         case: String,
@@ -190,8 +199,27 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
             title,
             subjects,
             sponsors,
+            corrects,
+            retracts,
             json,
         } => {
+            let supersedes = match (corrects, retracts) {
+                (Some(report), _) => Some((report, false)),
+                (None, Some(report)) => Some((report, true)),
+                (None, None) => None,
+            };
+            if let Some((report, _)) = &supersedes {
+                let mut found = false;
+                for record in store.cases().await? {
+                    let file: CaseFile = serde_json::from_str(&record.document)?;
+                    found |= file.published.is_some_and(|p| &p.report == report);
+                }
+                if !found {
+                    bail!(
+                        "{report} is not a published finding; only findings are corrected or retracted"
+                    );
+                }
+            }
             let mut parties = Parties::default();
             for s in &sponsors {
                 parties.suspected_sponsors.insert(s.to_ascii_uppercase());
@@ -220,7 +248,9 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
             let existing = store.cases().await?.len();
             let id = format!("case-{}", existing + 1);
             let case = Case::open(&id, &title, subjects)?;
-            let file = CaseFile::new(case, parties);
+            let mut file = CaseFile::new(case, parties);
+            file.supersedes = supersedes
+                .map(|(report, retraction)| geneva_panel::Supersedes { report, retraction });
             save(store.as_ref(), &file, None).await?;
             audit(store.as_ref(), "case-open", &id, title).await?;
             if json {
@@ -242,6 +272,55 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
             for r in &file.recusals {
                 println!("recused: {} ({})", r.member, r.reason);
             }
+        }
+        CaseCommand::Examine { case } => {
+            let (mut file, revision) = load(store.as_ref(), &case).await?;
+            let catalogue = geneva_norms::Catalogue::shipped();
+            let attributor = geneva_analysis::knowledge::attributor(store.as_ref()).await?;
+            let mut analyses = Vec::new();
+            for id in file.case.subjects.clone() {
+                let Some((_, mut facts)) = subject_facts(store.as_ref(), &id).await? else {
+                    bail!("subject {id} is no longer in the store");
+                };
+                let attribution = match &attributor {
+                    Some(a) => Some(
+                        super::attribution::attribution_of(
+                            data,
+                            a,
+                            super::attribution::Incident::Stored(&id),
+                        )
+                        .await?,
+                    ),
+                    None => None,
+                };
+                let (from, note) =
+                    geneva_analysis::assessment::complete(&mut facts, attribution.as_ref());
+                let assessment = geneva_norms::assess(&catalogue, &facts);
+                let mut report = geneva_analysis::assessment::report(
+                    &catalogue,
+                    &id,
+                    &facts,
+                    &assessment,
+                    from.as_ref(),
+                );
+                report["attribution_note"] = json!(note);
+                analyses.push(json!({
+                    "subject": id,
+                    "at": now,
+                    "attribution": attribution.map(|a| a.report()),
+                    "assessment": report,
+                }));
+            }
+            file.analyses = analyses;
+            save(store.as_ref(), &file, Some(revision)).await?;
+            audit(
+                store.as_ref(),
+                "case-examine",
+                &case,
+                format!("{} subjects", file.analyses.len()),
+            )
+            .await?;
+            println!("{} subjects examined", file.analyses.len());
         }
         CaseCommand::Note { case, user, text } => {
             let (mut file, revision) = load(store.as_ref(), &case).await?;
@@ -455,6 +534,7 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
                 confidence: draft.confidence.clone(),
                 norms: draft.norms.clone(),
                 evidence: Vec::new(),
+                supersedes: file.supersedes.clone(),
             };
             let body = derived_id("identity", &["geneva-body"]);
             let mut n = 0;
