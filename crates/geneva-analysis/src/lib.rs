@@ -16,6 +16,7 @@
 
 pub mod assessment;
 pub mod attribution;
+pub mod cases;
 pub mod knowledge;
 
 use std::collections::HashMap;
