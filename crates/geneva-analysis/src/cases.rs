@@ -53,6 +53,22 @@ pub struct ToStore {
     pub provenance: Provenance,
 }
 
+impl ToStore {
+    /// The objects through the import pipeline's checks, ready for
+    /// `Store::import` with `self.provenance`.
+    pub fn prepare(&self) -> Result<Vec<geneva_stix::PreparedObject>, CaseOpError> {
+        let bundle = json!({"type": "bundle",
+            "id": derived_id("bundle", &[&self.provenance.submitted_at]),
+            "objects": self.objects});
+        let bytes = serde_json::to_vec(&bundle).map_err(|e| CaseOpError::Invalid(e.to_string()))?;
+        geneva_stix::prepare(&bytes, &geneva_stix::PrepareOptions::default())
+            .map(|p| p.objects)
+            .map_err(|e| {
+                CaseOpError::Invalid(format!("the panel's objects are not valid STIX: {e:?}"))
+            })
+    }
+}
+
 pub async fn load(store: &dyn Store, id: &str) -> Result<(CaseFile, u64), CaseOpError> {
     let Some(record) = store.case(id).await? else {
         return Err(CaseOpError::NotFound(format!("no case {id:?}")));

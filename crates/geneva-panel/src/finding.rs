@@ -70,6 +70,23 @@ pub struct Supersedes {
     pub retraction: bool,
 }
 
+impl Supersedes {
+    /// From a "corrects" or a "retracts" report id (at most one is given).
+    pub fn from_choice(corrects: Option<String>, retracts: Option<String>) -> Option<Supersedes> {
+        match (corrects, retracts) {
+            (Some(report), _) => Some(Supersedes {
+                report,
+                retraction: false,
+            }),
+            (None, Some(report)) => Some(Supersedes {
+                report,
+                retraction: true,
+            }),
+            (None, None) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FindingError {
     #[error("the vote did not carry ({0}): nothing is published")]

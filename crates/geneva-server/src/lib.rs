@@ -10,6 +10,7 @@ mod api;
 mod assessment;
 mod attribution;
 mod auth;
+mod cases;
 mod error;
 pub mod feeds;
 mod findings;
@@ -153,6 +154,7 @@ fn router_with(
         attribution: Arc::default(),
     };
     api::routes()
+        .merge(cases::routes())
         .merge(taxii::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1067,3 +1067,148 @@ async fn stored_incidents_are_assessed_for_those_who_may_see_them() {
     assert_eq!(norms["norms"].as_array().unwrap().len(), 39);
     server.shutdown().await;
 }
+
+/// The panel over HTTP: the same steps and rules as `geneva case`, with
+/// scopes, a member's own token for a vote, and the finding public after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_works_a_case_over_the_api() {
+    let server = start(ServerConfig::default()).await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.base);
+    let (fixture, _) = geneva_testkit::norm_fixture("triton-2017");
+    let resp = http
+        .post(url("/api/v1/bundles?default_tlp=clear"))
+        .bearer_auth(&server.token)
+        .json(&fixture["bundle"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let incident = geneva_testkit::norm_fixture_incident(&fixture);
+
+    let chair = issue_token(&server.store, "Acme", &[Scope::Read, Scope::Analyse]).await;
+    let mut voters = Vec::new();
+    for (i, country) in ["CH", "NO", "CL", "IN", "NZ", "SA"].iter().enumerate() {
+        let org = format!("Panel{i}");
+        let o = server
+            .store
+            .add_organisation(&org, OrgKind::State, Some(country.parse().unwrap()))
+            .await
+            .unwrap();
+        let u = server
+            .store
+            .add_user(&format!("member{i}"), o.id)
+            .await
+            .unwrap();
+        voters.push(
+            issue_user_token(&server.store, &org, Some(u.id), &[Scope::Read, Scope::Vote]).await,
+        );
+    }
+    let post = |path: String, token: String, body: Value| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(path)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    let (status, _, _) = error_code(http.get(url("/api/v1/cases")).send().await.unwrap()).await;
+    assert_eq!(status, 401);
+    let (status, _) = post(
+        url("/api/v1/cases"),
+        server.token.clone(),
+        json!({"title": "x", "subjects": [incident]}),
+    )
+    .await;
+    assert_eq!(status, 403, "opening a case needs the analyse scope");
+    let (status, case) = post(
+        url("/api/v1/cases"),
+        chair.clone(),
+        json!({"title": "Triton", "subjects": [incident]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{case}");
+    let id = case["case"]["id"].as_str().unwrap().to_owned();
+    let at = |step: &str| url(&format!("/api/v1/cases/{id}/{step}"));
+    let users: Vec<String> = (0..6).map(|i| format!("member{i}")).collect();
+    let (status, file) = post(at("members"), chair.clone(), json!({"users": users})).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(
+        file["recusals"][0]["member"], "member5",
+        "Saudi Arabia is the victim: {file}"
+    );
+    let move_to = |step: &'static str| post(at("status"), chair.clone(), json!({"status": step}));
+    assert_eq!(move_to("analysis").await.0, 200);
+    let (status, body) = post(at("status"), chair.clone(), json!({"status": "published"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        post(
+            at("draft"),
+            chair.clone(),
+            json!({"title": "Triton", "probability": 0.9, "confidence": "high", "sponsor": "RU"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(move_to("review").await.0, 200);
+    assert_eq!(move_to("vote").await.0, 200);
+    let (status, body) = post(at("votes"), chair.clone(), json!({"opinion": "agree"})).await;
+    assert_eq!(status, 403, "voting needs the vote scope: {body}");
+    let (status, body) = post(at("votes"), voters[5].clone(), json!({"opinion": "agree"})).await;
+    assert_eq!(status, 409, "a recused member's vote is refused: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recused"),
+        "{body}"
+    );
+    let (status, body) = post(at("publish"), chair.clone(), json!(null)).await;
+    assert_eq!(status, 422, "no quorum yet: {body}");
+    for voter in &voters[..5] {
+        assert_eq!(
+            post(at("votes"), voter.clone(), json!({"opinion": "agree"}))
+                .await
+                .0,
+            200
+        );
+    }
+    let (status, published) = post(at("publish"), chair.clone(), json!(null)).await;
+    assert_eq!(status, 200, "{published}");
+    let report = published["report"].as_str().unwrap();
+    let finding: Value = http
+        .get(url(&format!("/findings/{report}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        finding["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == report)
+    );
+    let shown: Value = http
+        .get(url(&format!("/api/v1/cases/{id}")))
+        .bearer_auth(&voters[0])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["case"]["status"], "published");
+    assert_eq!(shown["tally"]["cast"], 5);
+    server.shutdown().await;
+}

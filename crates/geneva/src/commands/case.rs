@@ -136,17 +136,7 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
             retracts,
             json,
         } => {
-            let supersedes = match (corrects, retracts) {
-                (Some(report), _) => Some(Supersedes {
-                    report,
-                    retraction: false,
-                }),
-                (None, Some(report)) => Some(Supersedes {
-                    report,
-                    retraction: true,
-                }),
-                (None, None) => None,
-            };
+            let supersedes = Supersedes::from_choice(corrects, retracts);
             let file = cases::open(
                 store.as_ref(),
                 &Viewer::Operator,
@@ -352,16 +342,9 @@ async fn store_objects(
     store: &Arc<dyn Store>,
     to_store: ToStore,
 ) -> anyhow::Result<()> {
-    let bundle = json!({"type": "bundle",
-        "id": cases::derived_id("bundle", &[&to_store.provenance.submitted_at]),
-        "objects": to_store.objects});
-    let prepared = geneva_stix::prepare(
-        &serde_json::to_vec(&bundle)?,
-        &geneva_stix::PrepareOptions::default(),
-    )
-    .map_err(|e| anyhow::anyhow!("the panel's objects are not valid STIX: {e:?}"))?;
+    let prepared = to_store.prepare()?;
     let log = super::log::open_log(data, Arc::clone(store), true).await?;
-    store.import(prepared.objects, to_store.provenance).await?;
+    store.import(prepared, to_store.provenance).await?;
     super::log::integrate_or_explain(&log, true).await?;
     Ok(())
 }

@@ -1,0 +1,396 @@
+//! `/api/v1/cases`: the panel's steps over HTTP, the same as `geneva case`
+//! (`geneva_analysis::cases`) and with the same rules. Reading cases and
+//! their work needs the `analyse` or `vote` scope (case files hold notes
+//! and votes, which are the panel's until published); opening, assigning,
+//! drafting, moving, releasing and publishing need `analyse`; voting needs
+//! `vote` and a user's token, and counts as that user.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use geneva_access::{Principal, Scope};
+use geneva_analysis::cases::{self, CaseOpError, NewCase, NewDraft, Publication, ToStore, Who};
+use geneva_panel::{CaseFile, Supersedes};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::require;
+use crate::error::ApiError;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cases", get(list).post(open))
+        .route("/api/v1/cases/{id}", get(show))
+        .route("/api/v1/cases/{id}/members", post(assign))
+        .route("/api/v1/cases/{id}/notes", post(note))
+        .route("/api/v1/cases/{id}/draft", post(draft))
+        .route("/api/v1/cases/{id}/status", post(status))
+        .route("/api/v1/cases/{id}/votes", post(vote))
+        .route("/api/v1/cases/{id}/releases", post(release))
+        .route("/api/v1/cases/{id}/publish", post(publish))
+}
+
+fn op_error(e: CaseOpError) -> ApiError {
+    match e {
+        CaseOpError::Store(s) => ApiError::from(s),
+        CaseOpError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+        CaseOpError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+        CaseOpError::Rules(r) => ApiError::new(StatusCode::CONFLICT, "case_rules", r.to_string()),
+        CaseOpError::Lifecycle(r) => {
+            ApiError::new(StatusCode::CONFLICT, "case_rules", r.to_string())
+        }
+        CaseOpError::Finding(r) => ApiError::new(StatusCode::CONFLICT, "case_rules", r.to_string()),
+        other => {
+            tracing::error!(error = %other, "case step failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the case step failed; the server log has details",
+            )
+        }
+    }
+}
+
+fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    json.map(|Json(v)| v)
+        .map_err(|e| ApiError::bad_request(format!("bad request body: {}", e.body_text())))
+}
+
+/// Reading a case: its notes and votes are the panel's.
+fn require_panel(principal: &Principal) -> Result<(), ApiError> {
+    if principal.has(Scope::Analyse) || principal.has(Scope::Vote) {
+        Ok(())
+    } else {
+        require(principal, Scope::Analyse)
+    }
+}
+
+/// Who acts: the token's user if it has one, else its organisation.
+async fn who(state: &AppState, principal: &Principal) -> Result<Who, ApiError> {
+    let Principal::Member {
+        organisation_name,
+        user,
+        ..
+    } = principal
+    else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this needs a token",
+        ));
+    };
+    let name = match user {
+        Some(u) => state
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .find(|x| x.id == *u)
+            .map(|x| x.name)
+            .unwrap_or_else(|| organisation_name.clone()),
+        None => organisation_name.clone(),
+    };
+    Ok(Who {
+        name,
+        actor: crate::api::actor_of(principal),
+        channel: "api",
+    })
+}
+
+fn now() -> String {
+    geneva_stix::timestamp::now_rfc3339()
+}
+
+fn file_json(file: &CaseFile) -> Value {
+    let mut v = serde_json::to_value(file).unwrap_or(Value::Null);
+    v["tally"] = serde_json::to_value(file.tally()).unwrap_or(Value::Null);
+    v
+}
+
+/// Stores a step's objects like a submission: validated, all or nothing,
+/// then into the log.
+async fn store_objects(state: &AppState, to_store: ToStore) -> Result<(), ApiError> {
+    let prepared = to_store.prepare().map_err(op_error)?;
+    state.store.import(prepared, to_store.provenance).await?;
+    crate::integrate_pending(&state.log).await;
+    Ok(())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    require_panel(&principal)?;
+    let mut out = Vec::new();
+    for record in state.store.cases().await? {
+        if let Ok(file) = serde_json::from_str::<CaseFile>(&record.document) {
+            out.push(json!({"case": record.id, "title": file.case.title,
+                            "status": file.case.status.as_str(), "subjects": file.case.subjects}));
+        }
+    }
+    Ok(Json(json!({"cases": out})))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require_panel(&principal)?;
+    let (file, revision) = cases::load(state.store.as_ref(), &id)
+        .await
+        .map_err(op_error)?;
+    let mut v = file_json(&file);
+    v["revision"] = json!(revision);
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenBody {
+    title: String,
+    subjects: Vec<String>,
+    #[serde(default)]
+    sponsors: Vec<String>,
+    corrects: Option<String>,
+    retracts: Option<String>,
+}
+
+async fn open(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    json: Result<Json<OpenBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require(&principal, Scope::Analyse)?;
+    let b = body(json)?;
+    if b.corrects.is_some() && b.retracts.is_some() {
+        return Err(ApiError::bad_request("corrects or retracts, not both"));
+    }
+    let supersedes = Supersedes::from_choice(b.corrects, b.retracts);
+    let who = who(&state, &principal).await?;
+    let file = cases::open(
+        state.store.as_ref(),
+        &crate::api::viewer_of(&principal),
+        &who,
+        NewCase {
+            title: b.title,
+            subjects: b.subjects,
+            sponsors: b.sponsors,
+            supersedes,
+        },
+    )
+    .await
+    .map_err(op_error)?;
+    Ok((StatusCode::CREATED, Json(file_json(&file))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembersBody {
+    users: Vec<String>,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    json: Result<Json<MembersBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require(&principal, Scope::Analyse)?;
+    let b = body(json)?;
+    let who = who(&state, &principal).await?;
+    let file = cases::assign(state.store.as_ref(), &who, &id, &b.users)
+        .await
+        .map_err(op_error)?;
+    Ok(Json(file_json(&file)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
+async fn note(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    json: Result<Json<NoteBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require_panel(&principal)?;
+    let b = body(json)?;
+    let who = who(&state, &principal).await?;
+    let file = cases::note(state.store.as_ref(), &who, &id, &b.text, &now())
+        .await
+        .map_err(op_error)?;
+    Ok(Json(file_json(&file)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DraftBody {
+    title: String,
+    actor: Option<String>,
+    actor_name: Option<String>,
+    sponsor: Option<String>,
+    probability: f64,
+    confidence: String,
+    /// norm id → verdict; absent: from the subjects' assessments.
+    #[serde(default)]
+    norms: std::collections::BTreeMap<String, String>,
+}
+
+async fn draft(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    json: Result<Json<DraftBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require(&principal, Scope::Analyse)?;
+    let b = body(json)?;
+    let actor = match (b.actor, b.actor_name) {
+        (Some(a), Some(n)) => Some((a, n)),
+        (None, None) => None,
+        _ => return Err(ApiError::bad_request("actor and actor_name go together")),
+    };
+    let who = who(&state, &principal).await?;
+    let file = cases::draft(
+        state.store.as_ref(),
+        &who,
+        &id,
+        NewDraft {
+            title: b.title,
+            actor,
+            sponsor: b.sponsor,
+            probability: b.probability,
+            confidence: b.confidence,
+            norms: b.norms.into_iter().collect(),
+        },
+        &now(),
+    )
+    .await
+    .map_err(op_error)?;
+    Ok(Json(file_json(&file)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+    reason: Option<String>,
+}
+
+async fn status(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    json: Result<Json<StatusBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require(&principal, Scope::Analyse)?;
+    let b = body(json)?;
+    let who = who(&state, &principal).await?;
+    let file = cases::transition(state.store.as_ref(), &who, &id, &b.status, &now(), b.reason)
+        .await
+        .map_err(op_error)?;
+    Ok(Json(file_json(&file)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoteBody {
+    opinion: String,
+    explanation: Option<String>,
+}
+
+async fn vote(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    json: Result<Json<VoteBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require(&principal, Scope::Vote)?;
+    let b = body(json)?;
+    let Principal::Member { user: Some(_), .. } = &principal else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "a vote is a panel member's: use the member's own user token",
+        ));
+    };
+    let who = who(&state, &principal).await?;
+    let (file, to_store) = cases::vote(
+        state.store.as_ref(),
+        &who,
+        &id,
+        &who.name.clone(),
+        &b.opinion,
+        b.explanation,
+        &now(),
+    )
+    .await
+    .map_err(op_error)?;
+    store_objects(&state, to_store).await?;
+    Ok(Json(file_json(&file)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseBody {
+    id: String,
+}
+
+async fn release(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    json: Result<Json<ReleaseBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require(&principal, Scope::Analyse)?;
+    let b = body(json)?;
+    let who = who(&state, &principal).await?;
+    let file = cases::release(state.store.as_ref(), &who, &id, &b.id)
+        .await
+        .map_err(op_error)?;
+    Ok(Json(file_json(&file)))
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&principal, Scope::Analyse)?;
+    let who = who(&state, &principal).await?;
+    let published = match cases::prepare_publication(state.store.as_ref(), &id, &now())
+        .await
+        .map_err(op_error)?
+    {
+        Publication::Done(p) => p,
+        Publication::Ready {
+            file,
+            revision,
+            to_store,
+            published,
+        } => {
+            store_objects(&state, to_store).await?;
+            cases::finish_publication(
+                state.store.as_ref(),
+                &who,
+                *file,
+                revision,
+                published.clone(),
+            )
+            .await
+            .map_err(op_error)?;
+            published
+        }
+    };
+    Ok(Json(
+        json!({"case": id, "report": published.report, "at": published.at,
+                   "objects": published.objects, "url": format!("/findings/{}", published.report)}),
+    ))
+}
