@@ -163,6 +163,10 @@ pub struct NewCase {
     /// Suspected sponsor states (ISO 3166 codes) besides those the subjects state.
     pub sponsors: Vec<String>,
     pub supersedes: Option<Supersedes>,
+    /// Quorum and majority; default 5 votes, two thirds.
+    pub voting: Option<geneva_panel::VotingRules>,
+    /// Which conflicts recuse; default all.
+    pub conflicts: Option<geneva_panel::ConflictRules>,
 }
 
 /// Opens a case on subjects `viewer` may see. Who the case concerns is read
@@ -228,6 +232,18 @@ pub async fn open(
         let case = Case::open(&id, &new.title, new.subjects.clone())?;
         let mut file = CaseFile::new(case, parties.clone());
         file.supersedes = new.supersedes.clone();
+        if let Some(v) = new.voting {
+            if v.quorum == 0 || v.majority.1 == 0 || v.majority.0 > v.majority.1 {
+                return Err(CaseOpError::Invalid(
+                    "a quorum is at least 1 and a majority a fraction no more than 1 (e.g. 2/3)"
+                        .into(),
+                ));
+            }
+            file.voting_rules = v;
+        }
+        if let Some(c) = new.conflicts {
+            file.conflict_rules = c;
+        }
         match save(store, &file, None).await {
             Ok(_) => {
                 audit(store, who, "case-open", &id, new.title.clone()).await?;
@@ -594,5 +610,52 @@ pub async fn finish_publication(
     save(store, &file, Some(revision)).await?;
     let id = file.case.id.clone();
     audit(store, who, "case-publish", &id, report).await?;
+    Ok(file)
+}
+
+/// One subject's analysis as a case keeps it: the attribution (hypotheses,
+/// ACH matrix) and the norm assessment, completed from the attribution when
+/// the subject does not say who acted.
+pub fn analysis(
+    catalogue: &Catalogue,
+    subject: &str,
+    mut facts: Facts,
+    attribution: Option<&geneva_attribution::Attribution>,
+    at: &str,
+) -> Value {
+    let (from, note) = crate::assessment::complete(&mut facts, attribution);
+    let assessment = geneva_norms::assess(catalogue, &facts);
+    let mut report =
+        crate::assessment::report(catalogue, subject, &facts, &assessment, from.as_ref());
+    report["attribution_note"] = json!(note);
+    json!({
+        "subject": subject,
+        "at": at,
+        "attribution": attribution.map(|a| a.report()),
+        "assessment": report,
+    })
+}
+
+/// Attaches the subjects' analyses to a case, replacing earlier ones.
+pub async fn attach_analyses(
+    store: &dyn Store,
+    who: &Who,
+    id: &str,
+    analyses: Vec<Value>,
+) -> Result<CaseFile, CaseOpError> {
+    let (mut file, revision) = load(store, id).await?;
+    if file.case.status.is_final() {
+        return Err(geneva_panel::CaseError::Final(file.case.status).into());
+    }
+    file.analyses = analyses;
+    save(store, &file, Some(revision)).await?;
+    audit(
+        store,
+        who,
+        "case-examine",
+        id,
+        format!("{} subjects", file.analyses.len()),
+    )
+    .await?;
     Ok(file)
 }

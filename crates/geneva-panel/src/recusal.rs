@@ -25,8 +25,9 @@ pub struct Parties {
     pub suspected_sponsors: BTreeSet<String>,
 }
 
-/// Which conflicts recuse. All on by default.
+/// Which conflicts recuse. All on by default (and for any field left out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ConflictRules {
     pub victim_country: bool,
     pub victim_organisation: bool,

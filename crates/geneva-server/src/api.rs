@@ -116,6 +116,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/cases/{id}"),
     ("post", "/api/v1/cases/{id}/members"),
     ("post", "/api/v1/cases/{id}/notes"),
+    ("post", "/api/v1/cases/{id}/examine"),
     ("post", "/api/v1/cases/{id}/draft"),
     ("post", "/api/v1/cases/{id}/status"),
     ("post", "/api/v1/cases/{id}/votes"),

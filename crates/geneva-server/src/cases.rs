@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(show))
         .route("/api/v1/cases/{id}/members", post(assign))
         .route("/api/v1/cases/{id}/notes", post(note))
+        .route("/api/v1/cases/{id}/examine", post(examine))
         .route("/api/v1/cases/{id}/draft", post(draft))
         .route("/api/v1/cases/{id}/status", post(status))
         .route("/api/v1/cases/{id}/votes", post(vote))
@@ -158,6 +159,12 @@ struct OpenBody {
     sponsors: Vec<String>,
     corrects: Option<String>,
     retracts: Option<String>,
+    /// Default 5.
+    quorum: Option<usize>,
+    /// [numerator, denominator]; default [2, 3].
+    majority: Option<(usize, usize)>,
+    /// Which conflicts recuse; default all.
+    conflicts: Option<geneva_panel::ConflictRules>,
 }
 
 async fn open(
@@ -181,6 +188,11 @@ async fn open(
             subjects: b.subjects,
             sponsors: b.sponsors,
             supersedes,
+            voting: Some(geneva_panel::VotingRules {
+                quorum: b.quorum.unwrap_or(5),
+                majority: b.majority.unwrap_or((2, 3)),
+            }),
+            conflicts: b.conflicts,
         },
     )
     .await
@@ -225,6 +237,60 @@ async fn note(
     let b = body(json)?;
     let who = who(&state, &principal).await?;
     let file = cases::note(state.store.as_ref(), &who, &id, &b.text, &now())
+        .await
+        .map_err(op_error)?;
+    Ok(Json(file_json(&file)))
+}
+
+/// Attaches each subject's attribution (if a knowledge base is imported)
+/// and norm assessment, as the caller may see them.
+async fn examine(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&principal, Scope::Analyse)?;
+    let who = who(&state, &principal).await?;
+    let viewer = crate::api::viewer_of(&principal);
+    let (file, _) = cases::load(state.store.as_ref(), &id)
+        .await
+        .map_err(op_error)?;
+    let catalogue = geneva_norms::Catalogue::shipped();
+    let attributor = crate::attribution::attributor_if_any(&state).await?;
+    let mut analyses = Vec::new();
+    for subject in &file.case.subjects {
+        let Some(objects) =
+            geneva_analysis::attribution::stored_objects(state.store.as_ref(), &viewer, subject)
+                .await
+                .map_err(crate::attribution::analysis_error)?
+        else {
+            return Err(ApiError::not_found(subject));
+        };
+        let facts = geneva_norms::Facts::from_stix(&objects, Some(subject)).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-facts", e.to_string())
+        })?;
+        let attribution = match &attributor {
+            Some(a) => geneva_analysis::attribution::attribute_stored(
+                &state.index,
+                &viewer,
+                subject,
+                a,
+                state.config.correlation.clone(),
+                state.config.warning_lists.clone(),
+            )
+            .await
+            .map_err(crate::attribution::analysis_error)?,
+            None => None,
+        };
+        analyses.push(cases::analysis(
+            &catalogue,
+            subject,
+            facts,
+            attribution.as_ref(),
+            &now(),
+        ));
+    }
+    let file = cases::attach_analyses(state.store.as_ref(), &who, &id, analyses)
         .await
         .map_err(op_error)?;
     Ok(Json(file_json(&file)))

@@ -1146,6 +1146,16 @@ async fn the_panel_works_a_case_over_the_api() {
     );
     let move_to = |step: &'static str| post(at("status"), chair.clone(), json!({"status": step}));
     assert_eq!(move_to("analysis").await.0, 200);
+    let (status, examined) = post(at("examine"), chair.clone(), json!(null)).await;
+    assert_eq!(status, 200, "{examined}");
+    let verdicts = examined["analyses"][0]["assessment"]["norms"]
+        .as_array()
+        .unwrap();
+    assert!(
+        verdicts
+            .iter()
+            .any(|n| n["norm"] == "gge-2015-f" && n["verdict"] == "breach")
+    );
     let (status, body) = post(at("status"), chair.clone(), json!({"status": "published"})).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(

@@ -28,6 +28,16 @@ pub enum CaseCommand {
         /// A suspected sponsor state of a candidate actor (ISO 3166 code); repeat.
         #[arg(long = "sponsor")]
         sponsors: Vec<String>,
+        /// Votes needed for a vote to count.
+        #[arg(long, default_value_t = 5)]
+        quorum: usize,
+        /// Share of the votes cast needed in favour, as a fraction.
+        #[arg(long, default_value = "2/3")]
+        majority: String,
+        /// Conflicts that do not recuse here: victim-country,
+        /// victim-organisation or suspected-sponsor (repeat).
+        #[arg(long = "allow-conflict", value_name = "RULE")]
+        allow_conflicts: Vec<String>,
         /// This case's finding will correct an earlier one (its report id).
         #[arg(long, value_name = "REPORT", conflicts_with = "retracts")]
         corrects: Option<String>,
@@ -134,9 +144,29 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
             sponsors,
             corrects,
             retracts,
+            quorum,
+            majority,
+            allow_conflicts,
             json,
         } => {
             let supersedes = Supersedes::from_choice(corrects, retracts);
+            let Some((num, den)) = majority
+                .split_once('/')
+                .and_then(|(n, d)| Some((n.trim().parse().ok()?, d.trim().parse().ok()?)))
+            else {
+                bail!("--majority {majority:?}: write a fraction such as 2/3");
+            };
+            let mut conflicts = geneva_panel::ConflictRules::default();
+            for rule in &allow_conflicts {
+                match rule.as_str() {
+                    "victim-country" => conflicts.victim_country = false,
+                    "victim-organisation" => conflicts.victim_organisation = false,
+                    "suspected-sponsor" => conflicts.suspected_sponsor = false,
+                    other => bail!(
+                        "--allow-conflict {other:?}: victim-country, victim-organisation or suspected-sponsor"
+                    ),
+                }
+            }
             let file = cases::open(
                 store.as_ref(),
                 &Viewer::Operator,
@@ -146,6 +176,11 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
                     subjects,
                     sponsors,
                     supersedes,
+                    voting: Some(geneva_panel::VotingRules {
+                        quorum,
+                        majority: (num, den),
+                    }),
+                    conflicts: Some(conflicts),
                 },
             )
             .await?;
@@ -163,12 +198,12 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
             }
         }
         CaseCommand::Examine { case } => {
-            let (mut file, revision) = cases::load(store.as_ref(), &case).await?;
+            let (file, _) = cases::load(store.as_ref(), &case).await?;
             let catalogue = geneva_norms::Catalogue::shipped();
             let attributor = geneva_analysis::knowledge::attributor(store.as_ref()).await?;
             let mut analyses = Vec::new();
-            for id in file.case.subjects.clone() {
-                let Some((_, mut facts)) = cases::subject_facts(store.as_ref(), &id).await? else {
+            for id in &file.case.subjects {
+                let Some((_, facts)) = cases::subject_facts(store.as_ref(), id).await? else {
                     bail!("subject {id} is no longer in the store");
                 };
                 let attribution = match &attributor {
@@ -176,34 +211,21 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
                         super::attribution::attribution_of(
                             data,
                             a,
-                            super::attribution::Incident::Stored(&id),
+                            super::attribution::Incident::Stored(id),
                         )
                         .await?,
                     ),
                     None => None,
                 };
-                let (from, note) =
-                    geneva_analysis::assessment::complete(&mut facts, attribution.as_ref());
-                let assessment = geneva_norms::assess(&catalogue, &facts);
-                let mut report = geneva_analysis::assessment::report(
+                analyses.push(cases::analysis(
                     &catalogue,
-                    &id,
-                    &facts,
-                    &assessment,
-                    from.as_ref(),
-                );
-                report["attribution_note"] = json!(note);
-                analyses.push(json!({
-                    "subject": id,
-                    "at": now,
-                    "attribution": attribution.map(|a| a.report()),
-                    "assessment": report,
-                }));
+                    id,
+                    facts,
+                    attribution.as_ref(),
+                    &now,
+                ));
             }
-            file.analyses = analyses;
-            store
-                .put_case(&case, &serde_json::to_string(&file)?, Some(revision))
-                .await?;
+            let file = cases::attach_analyses(store.as_ref(), &operator, &case, analyses).await?;
             println!("{} subjects examined", file.analyses.len());
         }
         CaseCommand::Note { case, user, text } => {
