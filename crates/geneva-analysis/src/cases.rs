@@ -613,6 +613,10 @@ pub async fn finish_publication(
     Ok(file)
 }
 
+/// A candidate actor's least probability for its sponsor to count as a
+/// party of the case: the bottom of ICD 203's "very unlikely".
+pub const CANDIDATE_THRESHOLD: f64 = 0.05;
+
 /// One subject's analysis as a case keeps it: the attribution (hypotheses,
 /// ACH matrix) and the norm assessment, completed from the attribution when
 /// the subject does not say who acted.
@@ -644,10 +648,31 @@ pub async fn attach_analyses(
     analyses: Vec<Value>,
 ) -> Result<CaseFile, CaseOpError> {
     let (mut file, revision) = load(store, id).await?;
-    if file.case.status.is_final() {
-        return Err(geneva_panel::CaseError::Final(file.case.status).into());
+    if file.case.status.is_final() || file.case.status == Status::Vote {
+        return Err(CaseOpError::Invalid(format!(
+            "{id} is {}: subjects are examined before the vote",
+            file.case.status.as_str()
+        )));
+    }
+    // The suspected sponsors of the candidate actors (any the attribution
+    // does not rule out: 5% or more) join the parties, and recusals follow.
+    for a in &analyses {
+        for c in a["attribution"]["candidates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if c["probability"].as_f64().unwrap_or(0.0) >= CANDIDATE_THRESHOLD
+                && let Some(code) = c["sponsor"]
+                    .as_str()
+                    .and_then(geneva_kb::sponsor_country_code)
+            {
+                file.parties.suspected_sponsors.insert(code);
+            }
+        }
     }
     file.analyses = analyses;
+    file.assign(Vec::new())?;
     save(store, &file, Some(revision)).await?;
     audit(
         store,

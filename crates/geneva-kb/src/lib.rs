@@ -161,3 +161,68 @@ impl KnowledgeBase {
         }
     }
 }
+
+/// The ISO 3166-1 alpha-2 code of a suspected sponsor as the knowledge base
+/// names it: MISP's `country` field is already a code; its
+/// `cfr-suspected-state-sponsor` is a name, mapped here for every name the
+/// galaxy uses. `None` for "Unknown" and for names not in the table.
+pub fn sponsor_country_code(sponsor: &str) -> Option<String> {
+    let s = sponsor.trim();
+    if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Some(s.to_ascii_uppercase());
+    }
+    const NAMES: &[(&str, &str)] = &[
+        ("china", "CN"),
+        ("people's republic of china", "CN"),
+        ("iran (islamic republic of)", "IR"),
+        ("iran", "IR"),
+        ("russian federation", "RU"),
+        ("russia", "RU"),
+        ("korea (democratic people's republic of)", "KP"),
+        ("north korea", "KP"),
+        ("korea (republic of)", "KR"),
+        ("south korea", "KR"),
+        ("united states", "US"),
+        ("united states of america", "US"),
+        ("palestine", "PS"),
+        ("pakistan", "PK"),
+        ("india", "IN"),
+        ("belarus", "BY"),
+        ("france", "FR"),
+        ("united arab emirates", "AE"),
+        ("vietnam", "VN"),
+        ("viet nam", "VN"),
+        ("spain", "ES"),
+        ("israel", "IL"),
+        ("lebanon", "LB"),
+        ("turkey", "TR"),
+        ("united kingdom", "GB"),
+    ];
+    let lower = s.to_lowercase();
+    NAMES
+        .iter()
+        .find(|(name, _)| *name == lower)
+        .map(|(_, code)| (*code).to_owned())
+}
+
+#[cfg(test)]
+mod sponsor_tests {
+    #[test]
+    fn every_sponsor_name_of_the_galaxy_has_its_code() {
+        for (name, code) in [
+            ("Russian Federation", "RU"),
+            ("Iran (Islamic Republic of)", "IR"),
+            ("Korea (Democratic People's Republic of)", "KP"),
+            ("People's Republic of China", "CN"),
+            ("US", "US"),
+            ("ru", "RU"),
+        ] {
+            assert_eq!(
+                super::sponsor_country_code(name).as_deref(),
+                Some(code),
+                "{name}"
+            );
+        }
+        assert_eq!(super::sponsor_country_code("Unknown"), None);
+    }
+}

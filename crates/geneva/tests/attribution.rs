@@ -304,3 +304,73 @@ fn assess_takes_who_acted_from_attribution_when_the_incident_is_silent() {
         Some("cannot assess")
     );
 }
+
+/// A candidate actor's suspected sponsor is a party to the case: examining
+/// a case attributes its subject, and the member from that state is
+/// recused automatically.
+#[test]
+fn examining_a_case_recuses_members_from_a_candidate_actors_sponsor_state() {
+    let Some(attack) = geneva_testkit::shared_data("attack/enterprise-attack-15.1.json") else {
+        return;
+    };
+    let Some(galaxy) = geneva_testkit::shared_data("misp-galaxy/threat-actor.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = incident(dir.path());
+    ok(&data, &["import", "--tlp", "clear", path.to_str().unwrap()]);
+    ok(
+        &data,
+        &[
+            "kb",
+            "import",
+            attack.to_str().unwrap(),
+            galaxy.to_str().unwrap(),
+        ],
+    );
+    for (name, country) in [("ru", "RU"), ("ch", "CH")] {
+        let org = format!("panel-{name}");
+        ok(
+            &data,
+            &["org", "add", &org, "--kind", "state", "--country", country],
+        );
+        ok(&data, &["user", "add", name, "--org", &org]);
+    }
+    let inc = "incident--00000000-0000-4000-8000-000000000001";
+    let opened = json_of(
+        &data,
+        &["case", "open", "--title", "ministry mail", inc, "--json"],
+    );
+    let case = opened["case"].as_str().unwrap();
+    assert!(
+        opened["parties"]["suspected_sponsors"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let assigned = ok(&data, &["case", "assign", case, "ru", "ch"]);
+    assert!(!assigned.contains("recused"), "{assigned}");
+    ok(&data, &["case", "move", case, "analysis"]);
+    ok(&data, &["case", "examine", case]);
+    let shown = json_of(&data, &["case", "show", case, "--json"]);
+    assert_eq!(
+        shown["analyses"][0]["attribution"]["candidates"][0]["actor"],
+        "APT28"
+    );
+    assert!(
+        shown["parties"]["suspected_sponsors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "RU"),
+        "{shown:#}"
+    );
+    let recused: Vec<&str> = shown["recusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["member"].as_str().unwrap())
+        .collect();
+    assert_eq!(recused, vec!["ru"]);
+}
