@@ -1137,6 +1137,62 @@ async fn the_panel_works_a_case_over_the_api() {
     assert_eq!(status, 201, "{case}");
     let id = case["case"]["id"].as_str().unwrap().to_owned();
     let at = |step: &str| url(&format!("/api/v1/cases/{id}/{step}"));
+    // Malformed and hostile requests: clear errors, nothing changed.
+    let raw = http
+        .post(url("/api/v1/cases"))
+        .bearer_auth(&chair)
+        .header("content-type", "application/json")
+        .body("{\"title\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    for (path, body, code) in [
+        (
+            url("/api/v1/cases"),
+            json!({"title": "x", "subjects": [incident], "smuggled": 1}),
+            400,
+        ),
+        (
+            url("/api/v1/cases"),
+            json!({"title": "x", "subjects": ["incident--00000000-0000-4000-8000-0000000000ff"]}),
+            404,
+        ),
+        (
+            url("/api/v1/cases"),
+            json!({"title": "x", "subjects": [incident], "quorum": 0}),
+            422,
+        ),
+        (
+            at("draft"),
+            json!({"title": "x", "probability": 7.0, "confidence": "high"}),
+            422,
+        ),
+        (
+            at("draft"),
+            json!({"title": "x", "probability": 0.5, "confidence": "total"}),
+            422,
+        ),
+        (at("status"), json!({"status": "wherever"}), 422),
+        (
+            url("/api/v1/cases/case-404/notes"),
+            json!({"text": "x"}),
+            404,
+        ),
+    ] {
+        let (status, body) = post(path.clone(), chair.clone(), body).await;
+        assert_eq!(status, code, "{path}: {body}");
+    }
+    let (status, _, _) = error_code(
+        http.get(url(
+            "/findings/report--00000000-0000-4000-8000-0000000000ff",
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
     let users: Vec<String> = (0..6).map(|i| format!("member{i}")).collect();
     let (status, file) = post(at("members"), chair.clone(), json!({"users": users})).await;
     assert_eq!(status, 200, "{file}");
@@ -1172,6 +1228,13 @@ async fn the_panel_works_a_case_over_the_api() {
     assert_eq!(move_to("vote").await.0, 200);
     let (status, body) = post(at("votes"), chair.clone(), json!({"opinion": "agree"})).await;
     assert_eq!(status, 403, "voting needs the vote scope: {body}");
+    let (status, _) = post(
+        at("votes"),
+        voters[0].clone(),
+        json!({"opinion": "<script>"}),
+    )
+    .await;
+    assert_eq!(status, 422);
     let (status, body) = post(at("votes"), voters[5].clone(), json!({"opinion": "agree"})).await;
     assert_eq!(status, 409, "a recused member's vote is refused: {body}");
     assert!(
