@@ -2,8 +2,10 @@
 //! (`geneva_analysis::cases`) and with the same rules. Reading cases and
 //! their work needs the `analyse` or `vote` scope (case files hold notes
 //! and votes, which are the panel's until published); opening, assigning,
-//! drafting, moving, releasing and publishing need `analyse`; voting needs
-//! `vote` and a user's token, and counts as that user.
+//! drafting, moving and publishing need `analyse`; voting needs `vote` and
+//! a user's token, and counts as that user; releasing an item for
+//! publication is its owner's: the organisation that submitted it (scope
+//! `submit`), or an operator.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -415,8 +417,38 @@ async fn release(
     Path(id): Path<String>,
     json: Result<Json<ReleaseBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&principal, Scope::Analyse)?;
+    // Releasing is the owner's decision, not the panel's: the organisation
+    // that submitted the item, or the instance's operators.
+    require(&principal, Scope::Submit).or_else(|_| require(&principal, Scope::Admin))?;
     let b = body(json)?;
+    if !principal.has(Scope::Admin) {
+        let Principal::Member {
+            organisation_name, ..
+        } = &principal
+        else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this needs a token",
+            ));
+        };
+        let owned = state
+            .store
+            .versions(&b.id, &crate::api::viewer_of(&principal))
+            .await?
+            .iter()
+            .any(|v| &v.organisation == organisation_name);
+        if !owned {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "only the organisation that submitted {} may release it for publication",
+                    b.id
+                ),
+            ));
+        }
+    }
     let who = who(&state, &principal).await?;
     let file = cases::release(state.store.as_ref(), &who, &id, &b.id)
         .await

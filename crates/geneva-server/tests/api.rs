@@ -1228,6 +1228,26 @@ async fn the_panel_works_a_case_over_the_api() {
     assert_eq!(move_to("vote").await.0, 200);
     let (status, body) = post(at("votes"), chair.clone(), json!({"opinion": "agree"})).await;
     assert_eq!(status, 403, "voting needs the vote scope: {body}");
+    // Releasing is the owner's: Acme submitted the incident; another
+    // member's submitter cannot release it, nor can the panel's analyst.
+    let other = issue_token(&server.store, "Panel0", &[Scope::Read, Scope::Submit]).await;
+    let (status, body) = post(at("releases"), other, json!({"id": incident})).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only the organisation")
+    );
+    let (status, body) = post(at("releases"), chair.clone(), json!({"id": incident})).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = post(
+        at("releases"),
+        server.token.clone(),
+        json!({"id": incident}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     let (status, _) = post(
         at("votes"),
         voters[0].clone(),
