@@ -122,6 +122,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/cases/{id}/votes"),
     ("post", "/api/v1/cases/{id}/releases"),
     ("post", "/api/v1/cases/{id}/publish"),
+    ("get", "/"),
+    ("get", "/portal/style.css"),
+    ("get", "/portal/findings/{id}"),
+    ("get", "/portal/states/{code}"),
     ("get", "/findings"),
     ("get", "/findings.atom"),
     ("get", "/findings/{id}"),
@@ -153,6 +157,13 @@ pub(crate) fn routes() -> Router<AppState> {
             get(crate::assessment::assess_stored),
         )
         .route("/api/v1/norms", get(crate::assessment::norms))
+        .route("/", get(crate::findings::portal_home))
+        .route("/portal/style.css", get(crate::findings::portal_style))
+        .route(
+            "/portal/findings/{id}",
+            get(crate::findings::portal_finding),
+        )
+        .route("/portal/states/{code}", get(crate::findings::portal_state))
         .route("/findings", get(crate::findings::list))
         .route("/findings.atom", get(crate::findings::atom))
         .route("/findings/{id}", get(crate::findings::bundle))

@@ -19,6 +19,10 @@ struct PublicFinding {
     report: Value,
     objects: Vec<Value>,
     at: String,
+    /// From the draft the panel voted: both are stated in the finding's
+    /// public notes.
+    sponsor: Option<String>,
+    norms: Vec<(String, String)>,
 }
 
 async fn published(state: &AppState) -> Result<Vec<PublicFinding>, ApiError> {
@@ -47,10 +51,22 @@ async fn published(state: &AppState) -> Result<Vec<PublicFinding>, ApiError> {
             // The report is not public (it always is when Geneva published it).
             continue;
         };
+        let (sponsor, norms) = match &file.draft {
+            Some(d) => (
+                d.sponsor_state.clone(),
+                d.norms
+                    .iter()
+                    .map(|n| (n.norm.clone(), n.verdict.clone()))
+                    .collect(),
+            ),
+            None => (None, Vec::new()),
+        };
         out.push(PublicFinding {
             report,
             objects,
             at: p.at,
+            sponsor,
+            norms,
         });
     }
     // Newest first.
@@ -172,6 +188,141 @@ pub(crate) async fn atom(State(state): State<AppState>) -> Result<Response, ApiE
         feed,
     )
         .into_response())
+}
+
+fn html(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(geneva_portal::CONTENT_SECURITY_POLICY),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn summary(f: &PublicFinding) -> geneva_portal::FindingSummary {
+    geneva_portal::FindingSummary {
+        report: f.report["id"].as_str().unwrap_or_default().to_owned(),
+        name: f.report["name"].as_str().unwrap_or_default().to_owned(),
+        published: f.at.clone(),
+        sponsor_state: f.sponsor.clone(),
+    }
+}
+
+/// `GET /`: the portal's front page.
+pub(crate) async fn portal_home(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let findings: Vec<_> = published(&state).await?.iter().map(summary).collect();
+    Ok(html(geneva_portal::findings_page(&findings)))
+}
+
+pub(crate) async fn portal_style() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        geneva_portal::STYLESHEET,
+    )
+        .into_response()
+}
+
+/// `GET /portal/findings/{report}`: a finding's page.
+pub(crate) async fn portal_finding(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(f) = published(&state)
+        .await?
+        .into_iter()
+        .find(|f| f.report["id"] == id.as_str())
+    else {
+        return Err(ApiError::not_found(&id));
+    };
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let view = geneva_portal::FindingView {
+        report: id.clone(),
+        name: text(&f.report["name"]),
+        description: text(&f.report["description"]),
+        published: f.at.clone(),
+        notes: f
+            .objects
+            .iter()
+            .filter(|o| o["type"] == "note")
+            .map(|o| geneva_portal::Note {
+                heading: text(&o["abstract"]),
+                text: text(&o["content"]),
+            })
+            .collect(),
+        subjects: f.report["object_refs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str())
+            .filter(|r| r.starts_with("incident--") || r.starts_with("campaign--"))
+            .map(str::to_owned)
+            .collect(),
+    };
+    Ok(html(geneva_portal::finding_page(&view)))
+}
+
+/// `GET /portal/states/{code}`: a state's record.
+pub(crate) async fn portal_state(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let code = code.to_ascii_uppercase();
+    if code.len() != 2 || !code.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(ApiError::bad_request(
+            "a state is named by its ISO 3166 two-letter code",
+        ));
+    }
+    let findings = published(&state).await?;
+    let mine: Vec<&PublicFinding> = findings
+        .iter()
+        .filter(|f| f.sponsor.as_deref() == Some(code.as_str()))
+        .collect();
+    let mut norms: Vec<(String, usize)> = Vec::new();
+    for f in &mine {
+        for (norm, verdict) in &f.norms {
+            if verdict == "breach" || verdict == "likely breach" {
+                match norms.iter_mut().find(|(n, _)| n == norm) {
+                    Some((_, c)) => *c += 1,
+                    None => norms.push((norm.clone(), 1)),
+                }
+            }
+        }
+    }
+    norms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(html(geneva_portal::state_page(
+        &geneva_portal::StateRecord {
+            state: code,
+            findings: mine.into_iter().map(summary).collect(),
+            norms,
+        },
+    )))
 }
 
 #[cfg(test)]

@@ -1305,3 +1305,46 @@ async fn the_panel_works_a_case_over_the_api() {
     assert_eq!(shown["tally"]["cast"], 5);
     server.shutdown().await;
 }
+
+/// The portal's pages are served with a strict Content-Security-Policy, and
+/// a state is named by its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_pages_carry_a_strict_policy() {
+    let server = start(ServerConfig::default()).await;
+    let home = reqwest::get(format!("{}/", server.base)).await.unwrap();
+    assert_eq!(home.status(), 200);
+    assert_eq!(
+        home.headers()["content-security-policy"],
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    assert_eq!(home.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        home.text()
+            .await
+            .unwrap()
+            .contains("No finding has been published yet.")
+    );
+    let css = reqwest::get(format!("{}/portal/style.css", server.base))
+        .await
+        .unwrap();
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    let state = reqwest::get(format!("{}/portal/states/ru", server.base))
+        .await
+        .unwrap();
+    assert_eq!(state.status(), 200);
+    assert!(state.text().await.unwrap().contains("Record of RU"));
+    let bad = reqwest::get(format!("{}/portal/states/%3Cscript%3E", server.base))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let missing = reqwest::get(format!("{}/portal/findings/report--x", server.base))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    server.shutdown().await;
+}

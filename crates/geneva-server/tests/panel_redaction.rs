@@ -1,7 +1,7 @@
 //! Redaction through the whole chain: random mixes of TLP levels and
 //! release decisions on a case's subjects, a case decided and published
 //! with the real steps, and every public output (the finding's bundle, the
-//! list, the Atom feed) read by anyone over HTTP: nothing that is neither
+//! list, the Atom feed, the portal's pages) read by anyone over HTTP: nothing that is neither
 //! TLP:CLEAR nor released ever appears, and a case with no public subject
 //! publishes nothing.
 
@@ -182,9 +182,11 @@ async fn no_byte_of_private_content_reaches_any_public_output() {
     let mut outputs = vec![
         get(format!("{base}/findings")).await,
         get(format!("{base}/findings.atom")).await,
+        get(format!("{base}/")).await,
     ];
     for report in &published_reports {
         outputs.push(get(format!("{base}/findings/{report}")).await);
+        outputs.push(get(format!("{base}/portal/findings/{report}")).await);
     }
     let _ = tx.send(());
     server.await.unwrap().unwrap();

@@ -267,13 +267,24 @@ fn a_case_from_submission_to_a_verified_finding() {
         .enable_all()
         .build()
         .unwrap();
-    let (bundle, feed, list) = runtime.block_on(async {
+    let (bundle, feed, list, home, page) = runtime.block_on(async {
         (
             fetch(format!("{base}/findings/{report}")).await,
             fetch(format!("{base}/findings.atom")).await,
             fetch(format!("{base}/findings")).await,
+            fetch(format!("{base}/")).await,
+            fetch(format!("{base}/portal/findings/{report}")).await,
         )
     });
+    // The portal: the finding listed and shown, the hostile title inert,
+    // and how to verify it.
+    assert!(home.0.starts_with("text/html"));
+    assert!(home.1.contains(&format!("/portal/findings/{report}")));
+    assert!(home.1.contains("/portal/states/RU"));
+    assert!(!home.1.contains("<script>") && home.1.contains("&lt;script&gt;"));
+    assert!(page.1.contains("Dissent of ke"));
+    assert!(page.1.contains("geneva verify --log-key"));
+    assert!(page.1.contains(&format!("/api/v1/objects/{report}/proof")));
     drop(server);
     assert_eq!(bundle.0, "application/stix+json;version=2.1");
     let bundle: Value = serde_json::from_str(&bundle.1).unwrap();

@@ -1,0 +1,249 @@
+//! The public transparency portal's pages, rendered to HTML strings.
+//!
+//! This crate owns the portal's markup: the layout (no external resource:
+//! no CDN, no font, no script; one stylesheet served by the portal itself,
+//! so a strict Content-Security-Policy holds), the list of findings, a
+//! finding's page with how to verify it, a state's record, and charts as
+//! inline SVG. Every text that comes from data is escaped here, whatever
+//! it holds (evidence is written by attackers). It must never fetch data,
+//! know HTTP or storage, or decide what is public: callers hand it only
+//! public content.
+#![forbid(unsafe_code)]
+
+use std::fmt::Write as _;
+
+/// The Content-Security-Policy every portal page is served with.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The portal's stylesheet, served at `/portal/style.css`.
+pub const STYLESHEET: &str = include_str!("style.css");
+
+/// Text for HTML character data and attribute values: the five
+/// significant characters escaped, control characters dropped, and the
+/// bidirectional overrides (which can make a name read backwards) made
+/// visible instead of obeyed.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => {
+                let _ = write!(out, "[U+{:04X}]", c as u32);
+            }
+            c if c.is_control() && !matches!(c, '\n' | '\t') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A path segment for an href: unreserved characters kept, the rest
+/// percent-encoded, so no id can leave its segment or its attribute.
+pub fn url_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Long strings are cut for display (the full text stays in the STIX download).
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}
+
+/// A whole page: title, navigation, main content.
+pub fn page(title: &str, main: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{} · Geneva</title>\n<link rel=\"stylesheet\" href=\"/portal/style.css\">\n\
+         <link rel=\"alternate\" type=\"application/atom+xml\" title=\"Findings\" href=\"/findings.atom\">\n\
+         </head>\n<body>\n<header><nav aria-label=\"Portal\"><a href=\"/\">Findings</a> \
+         <a href=\"/findings.atom\">Atom feed</a></nav></header>\n<main>\n{main}\n</main>\n\
+         <footer><p>Findings of the Digital Geneva Convention's attribution panel. Every finding is \
+         in a public, append-only transparency log; each page says how to check it.</p></footer>\n\
+         </body>\n</html>\n",
+        escape(title)
+    )
+}
+
+/// One finding as the list shows it.
+#[derive(Debug, Clone, Default)]
+pub struct FindingSummary {
+    pub report: String,
+    pub name: String,
+    pub published: String,
+    pub sponsor_state: Option<String>,
+}
+
+/// The portal's front page: findings, newest first, and a chart by sponsor.
+pub fn findings_page(findings: &[FindingSummary]) -> String {
+    let mut main = String::from("<h1>Findings</h1>\n");
+    if findings.is_empty() {
+        main.push_str("<p>No finding has been published yet.</p>\n");
+    } else {
+        main.push_str("<table>\n<caption>Published findings, newest first</caption>\n<thead><tr><th scope=\"col\">Published</th><th scope=\"col\">Finding</th><th scope=\"col\">Sponsor state</th></tr></thead>\n<tbody>\n");
+        for f in findings {
+            let _ = writeln!(
+                main,
+                "<tr><td>{}</td><td><a href=\"/portal/findings/{}\">{}</a></td><td>{}</td></tr>",
+                escape(&f.published),
+                url_segment(&f.report),
+                escape(&shorten(&f.name, 200)),
+                match &f.sponsor_state {
+                    Some(s) => format!(
+                        "<a href=\"/portal/states/{}\">{}</a>",
+                        url_segment(s),
+                        escape(s)
+                    ),
+                    None => "—".to_owned(),
+                }
+            );
+        }
+        main.push_str("</tbody>\n</table>\n");
+        let mut by_state: Vec<(String, usize)> = Vec::new();
+        for f in findings {
+            let s = f.sponsor_state.clone().unwrap_or_else(|| "none".into());
+            match by_state.iter_mut().find(|(k, _)| *k == s) {
+                Some((_, n)) => *n += 1,
+                None => by_state.push((s, 1)),
+            }
+        }
+        by_state.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        main.push_str("<h2>Findings by sponsor state</h2>\n");
+        main.push_str(&bar_chart("Findings by sponsor state", &by_state));
+    }
+    page("Findings", &main)
+}
+
+/// A note of a finding: its heading and its text.
+#[derive(Debug, Clone, Default)]
+pub struct Note {
+    pub heading: String,
+    pub text: String,
+}
+
+/// A finding's page.
+#[derive(Debug, Clone, Default)]
+pub struct FindingView {
+    pub report: String,
+    pub name: String,
+    pub description: String,
+    pub published: String,
+    pub notes: Vec<Note>,
+    pub subjects: Vec<String>,
+}
+
+pub fn finding_page(f: &FindingView) -> String {
+    let mut main = String::new();
+    let _ = writeln!(main, "<h1>{}</h1>", escape(&shorten(&f.name, 300)));
+    let _ = writeln!(
+        main,
+        "<p>Published {}. {}</p>",
+        escape(&f.published),
+        escape(&shorten(&f.description, 2_000))
+    );
+    for n in &f.notes {
+        let _ = writeln!(
+            main,
+            "<section>\n<h2>{}</h2>",
+            escape(&shorten(&n.heading, 200))
+        );
+        for para in n.text.lines().filter(|l| !l.trim().is_empty()) {
+            let _ = writeln!(main, "<p>{}</p>", escape(&shorten(para, 4_000)));
+        }
+        main.push_str("</section>\n");
+    }
+    if !f.subjects.is_empty() {
+        main.push_str("<section>\n<h2>About</h2>\n<ul>\n");
+        for s in &f.subjects {
+            let _ = writeln!(main, "<li><code>{}</code></li>", escape(s));
+        }
+        main.push_str("</ul>\n</section>\n");
+    }
+    let r = url_segment(&f.report);
+    let _ = write!(
+        main,
+        "<section>\n<h2>Check it yourself</h2>\n<p>This finding is a leaf of the body's transparency log. \
+         Download <a href=\"/findings/{r}\">the finding as STIX</a> and \
+         <a href=\"/api/v1/objects/{r}/proof\">its proof</a>, take the log's public key from \
+         <a href=\"/log/key\">/log/key</a>, and run:</p>\n\
+         <pre><code>geneva verify --log-key \"$(curl -s HOST/log/key)\" proof.json</code></pre>\n\
+         <p>The proof carries the signed checkpoint; <code>geneva verify</code> needs no access to this server's database.</p>\n</section>\n"
+    );
+    page(&f.name, &main)
+}
+
+/// A state's record: the findings naming it as sponsor, and the norms they
+/// found breached.
+#[derive(Debug, Clone, Default)]
+pub struct StateRecord {
+    pub state: String,
+    pub findings: Vec<FindingSummary>,
+    /// (norm, times found breached or likely breached)
+    pub norms: Vec<(String, usize)>,
+}
+
+pub fn state_page(r: &StateRecord) -> String {
+    let mut main = String::new();
+    let _ = writeln!(main, "<h1>Record of {}</h1>", escape(&r.state));
+    if r.findings.is_empty() {
+        main.push_str("<p>No published finding names this state as a sponsor.</p>\n");
+    } else {
+        main.push_str("<h2>Findings naming it as sponsor</h2>\n<ul>\n");
+        for f in &r.findings {
+            let _ = writeln!(
+                main,
+                "<li><a href=\"/portal/findings/{}\">{}</a> ({})</li>",
+                url_segment(&f.report),
+                escape(&shorten(&f.name, 200)),
+                escape(&f.published)
+            );
+        }
+        main.push_str("</ul>\n");
+        if !r.norms.is_empty() {
+            main.push_str("<h2>Norms found breached</h2>\n");
+            main.push_str(&bar_chart("Norms found breached", &r.norms));
+        }
+    }
+    page(&format!("Record of {}", r.state), &main)
+}
+
+/// A horizontal bar chart as inline SVG, with a text equivalent.
+pub fn bar_chart(title: &str, bars: &[(String, usize)]) -> String {
+    let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let height = 24 * bars.len() + 8;
+    let mut svg = format!(
+        "<svg role=\"img\" aria-labelledby=\"chart-title\" width=\"100%\" height=\"{height}\" viewBox=\"0 0 600 {height}\" xmlns=\"http://www.w3.org/2000/svg\">\n<title id=\"chart-title\">{}</title>\n",
+        escape(title)
+    );
+    for (i, (label, n)) in bars.iter().enumerate() {
+        let y = 4 + i * 24;
+        let w = 380 * n / max;
+        let _ = writeln!(
+            svg,
+            "<text x=\"0\" y=\"{}\" class=\"label\">{}</text><rect x=\"200\" y=\"{y}\" width=\"{w}\" height=\"18\" class=\"bar\"/><text x=\"{}\" y=\"{}\" class=\"value\">{n}</text>",
+            y + 14,
+            escape(&shorten(label, 28)),
+            205 + w,
+            y + 14
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

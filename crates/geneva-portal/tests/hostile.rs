@@ -1,0 +1,106 @@
+//! Hostile evidence renders inert: script tags, `javascript:` URLs, HTML
+//! in names and descriptions, right-to-left overrides and very long
+//! strings, on every page.
+
+use geneva_portal::*;
+
+const HOSTILE: &[&str] = &[
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "\"><svg onload=alert(1)>",
+    "javascript:alert(1)",
+    "evil\u{202E}gnp.exe",
+    "a\u{0}b\u{7}c",
+];
+
+/// Only the portal's own tags, none with an event handler or a
+/// `javascript:` link, and no raw override or NUL character.
+fn inert(html: &str) {
+    const OURS: &[&str] = &[
+        "!doctype", "html", "head", "meta", "title", "link", "body", "header", "nav", "a", "main",
+        "footer", "p", "h1", "h2", "table", "caption", "thead", "tr", "th", "td", "tbody",
+        "section", "ul", "li", "code", "pre", "svg", "text", "rect",
+    ];
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        let tag_text = &rest[at..rest[at..].find('>').map_or(rest.len(), |e| at + e + 1)];
+        let name: String = tag_text[1..]
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+            .collect::<String>()
+            .to_lowercase();
+        assert!(
+            OURS.contains(&name.as_str()),
+            "a foreign tag {tag_text:?} in:\n{html}"
+        );
+        // Outside its quoted values (where `"` is always escaped).
+        let bare: String = tag_text
+            .split('"')
+            .step_by(2)
+            .collect::<Vec<_>>()
+            .join("\"\"");
+        let lower = bare.to_lowercase();
+        assert!(!lower.contains(" on"), "an event handler in {tag_text:?}");
+        assert!(
+            !tag_text.to_lowercase().contains("href=\"javascript:"),
+            "{tag_text:?}"
+        );
+        rest = &rest[at + 1..];
+    }
+    assert!(!html.contains('\u{202E}') && !html.contains('\u{0}'));
+}
+
+#[test]
+fn every_page_renders_hostile_text_inert() {
+    for h in HOSTILE {
+        let long = h.repeat(10_000);
+        let summary = FindingSummary {
+            report: format!("report--{h}"),
+            name: long.clone(),
+            published: h.to_string(),
+            sponsor_state: Some(h.to_string()),
+        };
+        let list = findings_page(std::slice::from_ref(&summary));
+        inert(&list);
+        assert!(list.len() < 20_000, "a very long name is cut in the list");
+        let finding = finding_page(&FindingView {
+            report: format!("report--{h}"),
+            name: h.to_string(),
+            description: long.clone(),
+            published: h.to_string(),
+            notes: vec![Note {
+                heading: h.to_string(),
+                text: format!("{h}\n{long}"),
+            }],
+            subjects: vec![h.to_string()],
+        });
+        inert(&finding);
+        let record = state_page(&StateRecord {
+            state: h.to_string(),
+            findings: vec![summary.clone()],
+            norms: vec![(h.to_string(), 3)],
+        });
+        inert(&record);
+    }
+    assert!(escape("evil\u{202E}gnp.exe").contains("[U+202E]"));
+}
+
+#[test]
+fn pages_load_nothing_from_elsewhere() {
+    let html = findings_page(&[FindingSummary {
+        report: "report--1".into(),
+        name: "n".into(),
+        published: "2026-11-26".into(),
+        sponsor_state: Some("RU".into()),
+    }]);
+    for needle in ["http://", "https://", "<script"] {
+        // The SVG namespace is an identifier, not a fetch.
+        let outside = html
+            .replace("http://www.w3.org/2000/svg", "")
+            .contains(needle);
+        assert!(!outside, "{needle} in the page");
+    }
+    assert!(html.contains("<svg role=\"img\""));
+    assert!(CONTENT_SECURITY_POLICY.starts_with("default-src 'none'"));
+}
