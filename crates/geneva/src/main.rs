@@ -108,6 +108,8 @@ enum Command {
     /// Assess an incident against every norm that applies: breach, likely
     /// breach, no breach or cannot assess, with the facts and what is missing.
     Assess(commands::norms::AssessArgs),
+    /// Load a realistic scenario into a fresh data directory and serve it.
+    Demo(commands::demo::DemoArgs),
     /// The panel's cases: open, assign, note, draft, move, vote, release, publish, show, list.
     #[command(subcommand)]
     Case(commands::case::CaseCommand),
@@ -162,6 +164,7 @@ fn main() -> ExitCode {
             Command::Norms(c) => commands::norms::norms(c),
             Command::Assess(args) => commands::norms::assess(data, args).await,
             Command::Case(c) => commands::case::run(data, c).await,
+            Command::Demo(args) => commands::demo::run(data, args).await,
             Command::Bench(c) => commands::bench::run(c).await,
         }
     });

@@ -431,3 +431,42 @@ fn a_finding_is_superseded_by_a_logged_correction_never_edited() {
     ok(&data, &["log", "prove", &first]);
     ok(&data, &["log", "prove", &second]);
 }
+
+/// `geneva demo` fills a fresh data directory with a living scenario (and
+/// refuses one that holds data); its findings are on the portal and in the
+/// log.
+#[test]
+fn the_demo_loads_a_living_portal_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let loaded = ok(&data, &["demo", "--no-serve"]);
+    assert!(loaded.contains("6 published findings"), "{loaded}");
+    refused(&data, &["demo", "--no-serve"], "fresh data directory");
+    let cases = json_of(&data, &["case", "list", "--json"]);
+    let statuses: Vec<&str> = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "published").count(), 6);
+    assert_eq!(statuses.iter().filter(|s| **s == "review").count(), 1);
+    let audit = ok(&data, &["log", "audit"]);
+    assert!(!audit.to_lowercase().contains("fail"), "{audit}");
+    let server = common::serve(&data);
+    let base = server.base.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (list, home) = runtime.block_on(async {
+        (
+            fetch(format!("{base}/findings")).await,
+            fetch(format!("{base}/")).await,
+        )
+    });
+    drop(server);
+    let list: Value = serde_json::from_str(&list.1).unwrap();
+    assert_eq!(list["findings"].as_array().unwrap().len(), 6);
+    assert!(home.1.contains("Findings by sponsor state"));
+}

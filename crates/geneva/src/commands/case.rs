@@ -300,26 +300,7 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
             cases::release(store.as_ref(), &operator, &case, &id).await?;
         }
         CaseCommand::Publish { case, json } => {
-            let published = match cases::prepare_publication(store.as_ref(), &case, &now).await? {
-                Publication::Done(p) => p,
-                Publication::Ready {
-                    file,
-                    revision,
-                    to_store,
-                    published,
-                } => {
-                    store_objects(data, &store, to_store).await?;
-                    cases::finish_publication(
-                        store.as_ref(),
-                        &operator,
-                        *file,
-                        revision,
-                        published.clone(),
-                    )
-                    .await?;
-                    published
-                }
-            };
+            let published = publish(data, &store, &operator, &case, &now).await?;
             print_published(&case, &published, json);
         }
         CaseCommand::Show { case, json } => {
@@ -359,7 +340,7 @@ pub async fn run(data: &super::StoreLocation, command: CaseCommand) -> anyhow::R
 
 /// Stores objects through the import pipeline (validated, all or nothing)
 /// and adds them to the transparency log.
-async fn store_objects(
+pub(crate) async fn store_objects(
     data: &super::StoreLocation,
     store: &Arc<dyn Store>,
     to_store: ToStore,
@@ -369,6 +350,32 @@ async fn store_objects(
     store.import(prepared, to_store.provenance).await?;
     super::log::integrate_or_explain(&log, true).await?;
     Ok(())
+}
+
+/// Publishes a case's finding (or tells what was published already).
+pub(crate) async fn publish(
+    data: &super::StoreLocation,
+    store: &Arc<dyn Store>,
+    who: &Who,
+    case: &str,
+    now: &str,
+) -> anyhow::Result<Published> {
+    Ok(
+        match cases::prepare_publication(store.as_ref(), case, now).await? {
+            Publication::Done(p) => p,
+            Publication::Ready {
+                file,
+                revision,
+                to_store,
+                published,
+            } => {
+                store_objects(data, store, to_store).await?;
+                cases::finish_publication(store.as_ref(), who, *file, revision, published.clone())
+                    .await?;
+                published
+            }
+        },
+    )
 }
 
 fn print_published(case: &str, p: &Published, json: bool) {

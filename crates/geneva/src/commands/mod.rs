@@ -6,6 +6,7 @@ pub mod bench_attribution;
 pub mod bench_taxii;
 pub mod case;
 pub mod correlate;
+pub mod demo;
 pub mod evidence;
 pub mod export;
 pub mod feeds;
