@@ -89,9 +89,25 @@ pub struct FindingSummary {
     pub name: String,
     pub published: String,
     pub sponsor_state: Option<String>,
+    /// Norms the finding found breached or likely breached.
+    pub norms: Vec<String>,
 }
 
-/// The portal's front page: findings, newest first, and a chart by sponsor.
+/// How many times each key occurs, most frequent first.
+fn counts<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for k in keys {
+        match out.iter_mut().find(|(x, _)| x == k) {
+            Some((_, n)) => *n += 1,
+            None => out.push((k.to_owned(), 1)),
+        }
+    }
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// The portal's front page: findings, newest first, and charts by sponsor
+/// state, by year and by norm.
 pub fn findings_page(findings: &[FindingSummary]) -> String {
     let mut main = String::from("<h1>Findings</h1>\n");
     if findings.is_empty() {
@@ -116,17 +132,38 @@ pub fn findings_page(findings: &[FindingSummary]) -> String {
             );
         }
         main.push_str("</tbody>\n</table>\n");
-        let mut by_state: Vec<(String, usize)> = Vec::new();
-        for f in findings {
-            let s = f.sponsor_state.clone().unwrap_or_else(|| "none".into());
-            match by_state.iter_mut().find(|(k, _)| *k == s) {
-                Some((_, n)) => *n += 1,
-                None => by_state.push((s, 1)),
-            }
-        }
-        by_state.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let by_state = counts(
+            findings
+                .iter()
+                .map(|f| f.sponsor_state.as_deref().unwrap_or("none")),
+        );
         main.push_str("<h2>Findings by sponsor state</h2>\n");
-        main.push_str(&bar_chart("Findings by sponsor state", &by_state));
+        main.push_str(&bar_chart(
+            "by-state",
+            "Findings by sponsor state",
+            &by_state,
+        ));
+        let mut by_year = counts(findings.iter().map(|f| f.published.get(..4).unwrap_or("?")));
+        by_year.sort_by(|a, b| a.0.cmp(&b.0));
+        main.push_str("<h2>Findings by year</h2>\n");
+        main.push_str(&bar_chart(
+            "by-year",
+            "Findings by year of publication",
+            &by_year,
+        ));
+        let by_norm = counts(
+            findings
+                .iter()
+                .flat_map(|f| f.norms.iter().map(String::as_str)),
+        );
+        if !by_norm.is_empty() {
+            main.push_str("<h2>Norms found breached</h2>\n");
+            main.push_str(&bar_chart(
+                "by-norm",
+                "Findings by norm found breached",
+                &by_norm,
+            ));
+        }
     }
     page("Findings", &main)
 }
@@ -218,18 +255,19 @@ pub fn state_page(r: &StateRecord) -> String {
         main.push_str("</ul>\n");
         if !r.norms.is_empty() {
             main.push_str("<h2>Norms found breached</h2>\n");
-            main.push_str(&bar_chart("Norms found breached", &r.norms));
+            main.push_str(&bar_chart("norms", "Norms found breached", &r.norms));
         }
     }
     page(&format!("Record of {}", r.state), &main)
 }
 
-/// A horizontal bar chart as inline SVG, with a text equivalent.
-pub fn bar_chart(title: &str, bars: &[(String, usize)]) -> String {
+/// A horizontal bar chart as inline SVG, titled for assistive technology;
+/// `id` must be unique on its page.
+pub fn bar_chart(id: &str, title: &str, bars: &[(String, usize)]) -> String {
     let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
     let height = 24 * bars.len() + 8;
     let mut svg = format!(
-        "<svg role=\"img\" aria-labelledby=\"chart-title\" width=\"100%\" height=\"{height}\" viewBox=\"0 0 600 {height}\" xmlns=\"http://www.w3.org/2000/svg\">\n<title id=\"chart-title\">{}</title>\n",
+        "<svg role=\"img\" aria-labelledby=\"chart-{id}\" width=\"100%\" height=\"{height}\" viewBox=\"0 0 600 {height}\" xmlns=\"http://www.w3.org/2000/svg\">\n<title id=\"chart-{id}\">{}</title>\n",
         escape(title)
     );
     for (i, (label, n)) in bars.iter().enumerate() {

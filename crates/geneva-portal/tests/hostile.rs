@@ -60,6 +60,7 @@ fn every_page_renders_hostile_text_inert() {
             name: long.clone(),
             published: h.to_string(),
             sponsor_state: Some(h.to_string()),
+            norms: vec![h.to_string()],
         };
         let list = findings_page(std::slice::from_ref(&summary));
         inert(&list);
@@ -93,7 +94,12 @@ fn pages_load_nothing_from_elsewhere() {
         name: "n".into(),
         published: "2026-11-26".into(),
         sponsor_state: Some("RU".into()),
+        norms: vec!["gge-2015-f".into()],
     }]);
+    assert!(html.contains("Norms found breached"));
+    // Each chart's title id is unique on the page.
+    assert_eq!(html.matches("id=\"chart-by-state\"").count(), 1);
+    assert_eq!(html.matches("id=\"chart-by-year\"").count(), 1);
     for needle in ["http://", "https://", "<script"] {
         // The SVG namespace is an identifier, not a fetch.
         let outside = html

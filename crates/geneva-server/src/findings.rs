@@ -222,6 +222,12 @@ fn summary(f: &PublicFinding) -> geneva_portal::FindingSummary {
         name: f.report["name"].as_str().unwrap_or_default().to_owned(),
         published: f.at.clone(),
         sponsor_state: f.sponsor.clone(),
+        norms: f
+            .norms
+            .iter()
+            .filter(|(_, v)| v == "breach" || v == "likely breach")
+            .map(|(n, _)| n.clone())
+            .collect(),
     }
 }
 
