@@ -25,53 +25,84 @@ struct PublicFinding {
     norms: Vec<(String, String)>,
 }
 
-async fn published(state: &AppState) -> Result<Vec<PublicFinding>, ApiError> {
+/// The published cases, their documents parsed (no object read yet).
+async fn published_cases(state: &AppState) -> Result<Vec<CaseFile>, ApiError> {
     let mut out = Vec::new();
     for record in state.store.cases().await? {
-        let Ok(file) = serde_json::from_str::<CaseFile>(&record.document) else {
-            tracing::error!(case = %record.id, "unreadable case document");
-            continue;
-        };
-        let Some(p) = file.published else {
-            continue;
-        };
-        let mut objects = Vec::new();
-        for id in &p.objects {
-            if let Some(v) = state.store.get(id, &Viewer::Anonymous).await?
-                && let Ok(o) = serde_json::from_str::<Value>(&v.canonical)
-            {
-                objects.push(o);
-            }
+        match serde_json::from_str::<CaseFile>(&record.document) {
+            Ok(file) if file.published.is_some() => out.push(file),
+            Ok(_) => {}
+            Err(_) => tracing::error!(case = %record.id, "unreadable case document"),
         }
-        let Some(report) = objects
-            .iter()
-            .find(|o| o["id"] == p.report.as_str())
-            .cloned()
-        else {
-            // The report is not public (it always is when Geneva published it).
-            continue;
-        };
-        let (sponsor, norms) = match &file.draft {
-            Some(d) => (
-                d.sponsor_state.clone(),
-                d.norms
-                    .iter()
-                    .map(|n| (n.norm.clone(), n.verdict.clone()))
-                    .collect(),
-            ),
-            None => (None, Vec::new()),
-        };
-        out.push(PublicFinding {
-            report,
-            objects,
-            at: p.at,
-            sponsor,
-            norms,
-        });
     }
-    // Newest first.
+    Ok(out)
+}
+
+/// A published case's finding as an anonymous viewer reads it; `None` if
+/// its report is not public (it always is when Geneva published it).
+async fn public_finding(
+    state: &AppState,
+    file: CaseFile,
+) -> Result<Option<PublicFinding>, ApiError> {
+    let Some(p) = file.published else {
+        return Ok(None);
+    };
+    let mut objects = Vec::new();
+    for id in &p.objects {
+        if let Some(v) = state.store.get(id, &Viewer::Anonymous).await?
+            && let Ok(o) = serde_json::from_str::<Value>(&v.canonical)
+        {
+            objects.push(o);
+        }
+    }
+    let Some(report) = objects
+        .iter()
+        .find(|o| o["id"] == p.report.as_str())
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let (sponsor, norms) = match &file.draft {
+        Some(d) => (
+            d.sponsor_state.clone(),
+            d.norms
+                .iter()
+                .map(|n| (n.norm.clone(), n.verdict.clone()))
+                .collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    Ok(Some(PublicFinding {
+        report,
+        objects,
+        at: p.at,
+        sponsor,
+        norms,
+    }))
+}
+
+/// Every published finding, newest first.
+async fn published(state: &AppState) -> Result<Vec<PublicFinding>, ApiError> {
+    let mut out = Vec::new();
+    for file in published_cases(state).await? {
+        out.extend(public_finding(state, file).await?);
+    }
     out.sort_by(|a, b| b.at.cmp(&a.at));
     Ok(out)
+}
+
+/// One published finding by its report id: only its own objects are read.
+async fn published_one(state: &AppState, report: &str) -> Result<PublicFinding, ApiError> {
+    let file = published_cases(state)
+        .await?
+        .into_iter()
+        .find(|f| f.published.as_ref().is_some_and(|p| p.report == report));
+    match file {
+        Some(file) => public_finding(state, file)
+            .await?
+            .ok_or_else(|| ApiError::not_found(report)),
+        None => Err(ApiError::not_found(report)),
+    }
 }
 
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -90,13 +121,7 @@ pub(crate) async fn bundle(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let Some(f) = published(&state)
-        .await?
-        .into_iter()
-        .find(|f| f.report["id"] == id.as_str())
-    else {
-        return Err(ApiError::not_found(&id));
-    };
+    let f = published_one(&state, &id).await?;
     let bundle = json!({
         "type": "bundle",
         "id": format!("bundle--{}", id.split_once("--").map_or("", |(_, u)| u)),
@@ -260,13 +285,7 @@ pub(crate) async fn portal_finding(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let Some(f) = published(&state)
-        .await?
-        .into_iter()
-        .find(|f| f.report["id"] == id.as_str())
-    else {
-        return Err(ApiError::not_found(&id));
-    };
+    let f = published_one(&state, &id).await?;
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
     let view = geneva_portal::FindingView {
         report: id.clone(),
