@@ -37,6 +37,31 @@ pub enum CaseOpError {
     Unreadable { id: String, reason: String },
 }
 
+/// Bounds on what a step writes into the case document, which every later
+/// step reads and rewrites whole.
+const MAX_TITLE: usize = 1_000;
+const MAX_TEXT: usize = 100_000;
+const MAX_LIST: usize = 1_000;
+
+fn bounded(what: &str, text: &str, max: usize) -> Result<(), CaseOpError> {
+    if text.chars().count() > max {
+        return Err(CaseOpError::Invalid(format!(
+            "{what} is longer than {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn country_code(what: &str, code: &str) -> Result<String, CaseOpError> {
+    if code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(code.to_ascii_uppercase())
+    } else {
+        Err(CaseOpError::Invalid(format!(
+            "{what} {code:?} is not an ISO 3166 two-letter country code"
+        )))
+    }
+}
+
 /// Who takes a step: the name recorded in the case's history, and the
 /// audit log's actor and channel.
 #[derive(Debug, Clone)]
@@ -192,9 +217,17 @@ pub async fn open(
             )));
         }
     }
+    bounded("the title", &new.title, MAX_TITLE)?;
+    if new.title.trim().is_empty() || new.subjects.len() > MAX_LIST {
+        return Err(CaseOpError::Invalid(format!(
+            "a case has a title and at most {MAX_LIST} subjects"
+        )));
+    }
     let mut parties = Parties::default();
     for s in &new.sponsors {
-        parties.suspected_sponsors.insert(s.to_ascii_uppercase());
+        parties
+            .suspected_sponsors
+            .insert(country_code("the sponsor", s)?);
     }
     for id in &new.subjects {
         if store.get(id, viewer).await?.is_none() {
@@ -261,6 +294,11 @@ pub async fn assign(
     id: &str,
     users: &[String],
 ) -> Result<CaseFile, CaseOpError> {
+    if users.len() > MAX_LIST {
+        return Err(CaseOpError::Invalid(format!(
+            "at most {MAX_LIST} members at once"
+        )));
+    }
     let mut members = Vec::new();
     for u in users {
         members.push(member(store, u).await?);
@@ -282,6 +320,7 @@ pub async fn note(
     if text.trim().is_empty() {
         return Err(CaseOpError::Invalid("a note needs text".into()));
     }
+    bounded("the note", text, MAX_TEXT)?;
     let (mut file, revision) = load(store, id).await?;
     file.note(&who.name, at, text)?;
     save(store, &file, Some(revision)).await?;
@@ -318,6 +357,16 @@ pub async fn draft(
             "the confidence is low, moderate or high".into(),
         ));
     }
+    bounded("the title", &new.title, MAX_TITLE)?;
+    if let Some((actor, name)) = &new.actor {
+        bounded("the actor", actor, MAX_TITLE)?;
+        bounded("the actor's name", name, MAX_TITLE)?;
+    }
+    let sponsor = new
+        .sponsor
+        .as_deref()
+        .map(|s| country_code("the sponsor", s))
+        .transpose()?;
     let (mut file, revision) = load(store, id).await?;
     let catalogue = Catalogue::shipped();
     let mut norms: Vec<NormVerdict> = Vec::new();
@@ -361,7 +410,7 @@ pub async fn draft(
         report_id: derived_id("report", &[id, "draft", at]),
         title: new.title,
         actor: new.actor,
-        sponsor_state: new.sponsor.map(|s| s.to_ascii_uppercase()),
+        sponsor_state: sponsor,
         likelihood: geneva_attribution::likelihood_term(new.probability).to_owned(),
         probability: new.probability,
         confidence: new.confidence,
@@ -420,6 +469,9 @@ pub async fn vote(
             "no opinion {opinion:?}: strongly-disagree, disagree, neutral, agree or strongly-agree"
         )));
     };
+    if let Some(e) = &explanation {
+        bounded("the explanation", e, MAX_TEXT)?;
+    }
     let voter = member(store, user).await?;
     let (mut file, revision) = load(store, id).await?;
     let vote = Vote {

@@ -1179,6 +1179,22 @@ async fn the_panel_works_a_case_over_the_api() {
             json!({"text": "x"}),
             404,
         ),
+        (
+            url("/api/v1/cases"),
+            json!({"title": "x".repeat(5_000), "subjects": [incident]}),
+            422,
+        ),
+        (
+            url("/api/v1/cases"),
+            json!({"title": "x", "subjects": [incident], "sponsors": ["<script>"]}),
+            422,
+        ),
+        (at("notes"), json!({"text": "x".repeat(200_000)}), 422),
+        (
+            at("draft"),
+            json!({"title": "x", "probability": 0.5, "confidence": "low", "sponsor": "Russia"}),
+            422,
+        ),
     ] {
         let (status, body) = post(path.clone(), chair.clone(), body).await;
         assert_eq!(status, code, "{path}: {body}");
