@@ -57,7 +57,7 @@ pub fn url_segment(text: &str) -> String {
 }
 
 /// Long strings are cut for display (the full text stays in the STIX download).
-fn shorten(text: &str, max: usize) -> String {
+pub fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_owned()
     } else {
