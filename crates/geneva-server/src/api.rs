@@ -135,6 +135,27 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/log/proof/inclusion"),
     ("get", "/log/proof/consistency"),
     ("post", "/log/cosignatures"),
+    ("get", "/ui"),
+    ("get", "/ui/"),
+    ("get", "/ui/login"),
+    ("post", "/ui/login"),
+    ("post", "/ui/logout"),
+    ("get", "/ui/incidents"),
+    ("post", "/ui/incidents"),
+    ("get", "/ui/incidents/new"),
+    ("get", "/ui/incidents/{id}"),
+    ("post", "/ui/bundles"),
+    ("get", "/ui/cases"),
+    ("post", "/ui/cases"),
+    ("get", "/ui/cases/{id}"),
+    ("post", "/ui/cases/{id}/publish"),
+    ("post", "/ui/cases/{id}/{step}"),
+    ("get", "/ui/admin"),
+    ("post", "/ui/admin/organisations"),
+    ("post", "/ui/admin/users"),
+    ("post", "/ui/admin/tokens"),
+    ("post", "/ui/admin/tokens/revoke"),
+    ("get", "/ui/audit"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -337,12 +358,24 @@ async fn correlations(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_read(&principal)?;
-    let viewer = viewer_of(&principal);
+    Ok(Json(
+        correlation_report(&state, &principal, &id, "api").await?,
+    ))
+}
+
+/// The correlation of `id` as the API answers it, audited.
+pub(crate) async fn correlation_report(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    channel: &str,
+) -> Result<serde_json::Value, ApiError> {
+    require_read(principal)?;
+    let viewer = viewer_of(principal);
     let found = geneva_analysis::correlate(
         &state.index,
         &viewer,
-        &id,
+        id,
         state.config.correlation.clone(),
         state.config.warning_lists.clone(),
     )
@@ -362,20 +395,20 @@ async fn correlations(
         }
     })?;
     let Some(found) = found else {
-        return Err(ApiError::not_found(&id));
+        return Err(ApiError::not_found(id));
     };
     state
         .store
         .audit(vec![NewAuditEntry {
             at: geneva_stix::timestamp::now_rfc3339(),
-            actor: actor_of(&principal),
+            actor: actor_of(principal),
             action: "correlate".into(),
-            channel: "api".into(),
-            target: Some(id),
+            channel: channel.into(),
+            target: Some(id.to_owned()),
             detail: format!("{} links", found.links.len()),
         }])
         .await?;
-    Ok(Json(found.to_json()))
+    Ok(found.to_json())
 }
 
 async fn post_bundle(
@@ -400,7 +433,22 @@ async fn post_bundle(
         ));
     };
     let actor = format!("org:{organisation_name} token:{token}");
-    let response = submit(&state, &principal, &sharing, body).await;
+    let (status, summary) =
+        submit_audited(&state, &principal, &sharing, body, actor, "api").await?;
+    Ok((status, Json(summary)).into_response())
+}
+
+/// Stores a submission all or nothing and records in the audit log that
+/// it was imported or refused, and why.
+pub(crate) async fn submit_audited(
+    state: &AppState,
+    principal: &Principal,
+    sharing: &SharingParams,
+    body: Bytes,
+    actor: String,
+    channel: &str,
+) -> Result<(StatusCode, serde_json::Value), ApiError> {
+    let response = submit(state, principal, sharing, body).await;
     let (action, detail) = match &response {
         Ok((_, summary)) => ("import", summary.to_string()),
         Err(e) => ("import-refused", e.message.clone()),
@@ -409,24 +457,23 @@ async fn post_bundle(
         at: geneva_stix::timestamp::now_rfc3339(),
         actor,
         action: action.into(),
-        channel: "api".into(),
+        channel: channel.into(),
         target: None,
         detail,
     };
     state.store.audit(vec![entry]).await?;
-    let (status, summary) = response?;
-    Ok((status, Json(summary)).into_response())
+    response
 }
 
 /// Who besides the submitter may see restricted objects of a submission.
 #[derive(Debug, Default, Deserialize)]
-struct SharingParams {
+pub(crate) struct SharingParams {
     /// Comma-separated organisation or sharing-group names (AMBER, AMBER+STRICT).
-    share_with: Option<String>,
+    pub share_with: Option<String>,
     /// Comma-separated user names (RED).
-    share_with_users: Option<String>,
+    pub share_with_users: Option<String>,
     /// TLP level for objects without a TLP marking (default: the server's, AMBER unless configured).
-    default_tlp: Option<String>,
+    pub default_tlp: Option<String>,
 }
 
 fn names(list: &Option<String>) -> Vec<String> {

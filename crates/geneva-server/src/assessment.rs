@@ -38,23 +38,35 @@ pub(crate) async fn assess_stored(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    require(&principal, Scope::Read)?;
-    let viewer = crate::api::viewer_of(&principal);
+    Ok(Json(
+        assessment_report(&state, &principal, &id, "api").await?,
+    ))
+}
+
+/// A stored subject's assessment as the API answers it, audited.
+pub(crate) async fn assessment_report(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    channel: &str,
+) -> Result<Value, ApiError> {
+    require(principal, Scope::Read)?;
+    let viewer = crate::api::viewer_of(principal);
     let catalogue = Catalogue::shipped();
-    let objects = geneva_analysis::attribution::stored_objects(state.store.as_ref(), &viewer, &id)
+    let objects = geneva_analysis::attribution::stored_objects(state.store.as_ref(), &viewer, id)
         .await
         .map_err(crate::attribution::analysis_error)?
-        .ok_or_else(|| ApiError::not_found(&id))?;
-    let mut facts = Facts::from_stix(&objects, Some(&id))
+        .ok_or_else(|| ApiError::not_found(id))?;
+    let mut facts = Facts::from_stix(&objects, Some(id))
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-facts", e.to_string()))?;
     let attribution = if geneva_analysis::assessment::says_who_acted(&facts) {
         None
     } else {
-        match crate::attribution::attributor_if_any(&state).await? {
+        match crate::attribution::attributor_if_any(state).await? {
             Some(attributor) => geneva_analysis::attribution::attribute_stored(
                 &state.index,
                 &viewer,
-                &id,
+                id,
                 &attributor,
                 state.config.correlation.clone(),
                 state.config.warning_lists.clone(),
@@ -71,10 +83,10 @@ pub(crate) async fn assess_stored(
         .store
         .audit(vec![geneva_store::NewAuditEntry {
             at: geneva_stix::timestamp::now_rfc3339(),
-            actor: crate::api::actor_of(&principal),
+            actor: crate::api::actor_of(principal),
             action: "assess".into(),
-            channel: "api".into(),
-            target: Some(id.clone()),
+            channel: channel.into(),
+            target: Some(id.to_owned()),
             detail: format!(
                 "catalogue {}, {} norms apply",
                 catalogue.version,
@@ -84,11 +96,11 @@ pub(crate) async fn assess_stored(
         .await?;
     let mut report = geneva_analysis::assessment::report(
         &catalogue,
-        &id,
+        id,
         &facts,
         &assessment,
         from_attribution.as_ref(),
     );
     report["attribution_note"] = json!(note);
-    Ok(Json(report))
+    Ok(report)
 }

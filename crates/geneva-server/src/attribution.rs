@@ -128,30 +128,42 @@ pub(crate) async fn attribute_stored(
     Extension(principal): Extension<Principal>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require(&principal, Scope::Read)?;
-    let viewer = crate::api::viewer_of(&principal);
-    let attributor = attributor(&state).await?;
+    Ok(Json(
+        attribution_report(&state, &principal, &id, "api").await?,
+    ))
+}
+
+/// A stored subject's attribution as the API answers it, audited.
+pub(crate) async fn attribution_report(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    channel: &str,
+) -> Result<serde_json::Value, ApiError> {
+    require(principal, Scope::Read)?;
+    let viewer = crate::api::viewer_of(principal);
+    let attributor = attributor(state).await?;
     let result = geneva_analysis::attribution::attribute_stored(
         &state.index,
         &viewer,
-        &id,
+        id,
         &attributor,
         state.config.correlation.clone(),
         state.config.warning_lists.clone(),
     )
     .await
     .map_err(analysis_error)?
-    .ok_or_else(|| ApiError::not_found(&id))?;
+    .ok_or_else(|| ApiError::not_found(id))?;
     state
         .store
         .audit(vec![geneva_store::NewAuditEntry {
             at: geneva_stix::timestamp::now_rfc3339(),
-            actor: crate::api::actor_of(&principal),
+            actor: crate::api::actor_of(principal),
             action: "attribute".into(),
-            channel: "api".into(),
-            target: Some(id),
+            channel: channel.into(),
+            target: Some(id.to_owned()),
             detail: format!("{} candidates", result.candidates.len()),
         }])
         .await?;
-    Ok(Json(result.report()))
+    Ok(result.report())
 }

@@ -32,7 +32,7 @@ pub struct FailureThrottle {
 }
 
 impl FailureThrottle {
-    fn blocked(&self, ip: IpAddr) -> bool {
+    pub(crate) fn blocked(&self, ip: IpAddr) -> bool {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(&ip) {
             Some((since, _)) if since.elapsed() > FAILURE_WINDOW => {
@@ -44,7 +44,7 @@ impl FailureThrottle {
         }
     }
 
-    fn record_failure(&self, ip: IpAddr) {
+    pub(crate) fn record_failure(&self, ip: IpAddr) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Bound memory under a flood from many addresses: forget stale entries first.
         if map.len() > 100_000 {
@@ -84,11 +84,43 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let ip = peer.ip();
     let Some(header) = request.headers().get(header::AUTHORIZATION) else {
-        request.extensions_mut().insert(Principal::Anonymous);
+        // The workspace's session cookie counts only under /ui/: the API
+        // and TAXII take tokens in headers alone, so no other site can
+        // make a browser act there on a member's behalf.
+        let cookie = request
+            .uri()
+            .path()
+            .starts_with("/ui/")
+            .then(|| session_cookie(request.headers()))
+            .flatten();
+        let mut principal = Principal::Anonymous;
+        if let Some(raw) = cookie {
+            if state.throttle.blocked(ip) {
+                return ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_failures",
+                    "too many failed authentications from this address; wait a minute",
+                )
+                .into_response();
+            }
+            match ApiToken::parse(&raw) {
+                Ok(token) => match resolve(&state, &token).await {
+                    Ok(Some(p)) => {
+                        principal = p;
+                        request.extensions_mut().insert(SessionToken(raw));
+                    }
+                    // A revoked or unknown token: signed out, asked to sign in again.
+                    Ok(None) => state.throttle.record_failure(ip),
+                    Err(e) => return e.into_response(),
+                },
+                Err(_) => state.throttle.record_failure(ip),
+            }
+        }
+        request.extensions_mut().insert(principal);
         return next.run(request).await;
     };
-    let ip = peer.ip();
     if state.throttle.blocked(ip) {
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -117,6 +149,25 @@ pub async fn authenticate(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The workspace's session cookie: the member's own token, kept by the
+/// browser (HttpOnly, SameSite=Strict, path /ui/).
+pub(crate) const SESSION_COOKIE: &str = "geneva_session";
+
+/// The token a workspace request was signed in with (from the cookie).
+#[derive(Clone)]
+pub(crate) struct SessionToken(pub String);
+
+fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
 }
 
 /// Tokens resolved since the store's read generation last moved: what
@@ -160,7 +211,10 @@ impl ResolvedTokens {
 
 /// The principal a token stands for, if it is known, matches and is not
 /// revoked: remembered while nothing is written, else read.
-async fn resolve(state: &AppState, token: &ApiToken) -> Result<Option<Principal>, ApiError> {
+pub(crate) async fn resolve(
+    state: &AppState,
+    token: &ApiToken,
+) -> Result<Option<Principal>, ApiError> {
     // Read before the token is, so what is remembered is never older than
     // the generation it is filed under.
     let generation = state.store.read_generation().await?;

@@ -127,15 +127,43 @@ async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<Value>, ApiError> {
-    require_panel(&principal)?;
-    let mut out = Vec::new();
-    for record in state.store.cases().await? {
-        if let Ok(file) = serde_json::from_str::<CaseFile>(&record.document) {
-            out.push(json!({"case": record.id, "title": file.case.title,
-                            "status": file.case.status.as_str(), "subjects": file.case.subjects}));
-        }
-    }
+    let out: Vec<Value> = list_cases(&state, &principal)
+        .await?
+        .into_iter()
+        .map(|file| {
+            json!({"case": file.case.id, "title": file.case.title,
+                   "status": file.case.status.as_str(), "subjects": file.case.subjects})
+        })
+        .collect();
     Ok(Json(json!({"cases": out})))
+}
+
+/// Every case, for a panel member.
+pub(crate) async fn list_cases(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<CaseFile>, ApiError> {
+    require_panel(principal)?;
+    Ok(state
+        .store
+        .cases()
+        .await?
+        .into_iter()
+        .filter_map(|record| serde_json::from_str::<CaseFile>(&record.document).ok())
+        .collect())
+}
+
+/// One case, for a panel member, with its revision.
+pub(crate) async fn show_case(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<(CaseFile, u64), ApiError> {
+    require_panel(principal)?;
+    let (file, revision) = cases::load(state.store.as_ref(), id)
+        .await
+        .map_err(op_error)?;
+    Ok((file, revision))
 }
 
 async fn show(
@@ -143,10 +171,7 @@ async fn show(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    require_panel(&principal)?;
-    let (file, revision) = cases::load(state.store.as_ref(), &id)
-        .await
-        .map_err(op_error)?;
+    let (file, revision) = show_case(&state, &principal, &id).await?;
     let mut v = file_json(&file);
     v["revision"] = json!(revision);
     Ok(Json(v))
@@ -154,36 +179,35 @@ async fn show(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OpenBody {
-    title: String,
-    subjects: Vec<String>,
+pub(crate) struct OpenBody {
+    pub title: String,
+    pub subjects: Vec<String>,
     #[serde(default)]
-    sponsors: Vec<String>,
-    corrects: Option<String>,
-    retracts: Option<String>,
+    pub sponsors: Vec<String>,
+    pub corrects: Option<String>,
+    pub retracts: Option<String>,
     /// Default 5.
-    quorum: Option<usize>,
+    pub quorum: Option<usize>,
     /// [numerator, denominator]; default [2, 3].
-    majority: Option<(usize, usize)>,
+    pub majority: Option<(usize, usize)>,
     /// Which conflicts recuse; default all.
-    conflicts: Option<geneva_panel::ConflictRules>,
+    pub conflicts: Option<geneva_panel::ConflictRules>,
 }
 
-async fn open(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    json: Result<Json<OpenBody>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    require(&principal, Scope::Analyse)?;
-    let b = body(json)?;
+pub(crate) async fn open_case(
+    state: &AppState,
+    principal: &Principal,
+    b: OpenBody,
+) -> Result<CaseFile, ApiError> {
+    require(principal, Scope::Analyse)?;
     if b.corrects.is_some() && b.retracts.is_some() {
         return Err(ApiError::bad_request("corrects or retracts, not both"));
     }
     let supersedes = Supersedes::from_choice(b.corrects, b.retracts);
-    let who = who(&state, &principal).await?;
-    let file = cases::open(
+    let who = who(state, principal).await?;
+    cases::open(
         state.store.as_ref(),
-        &crate::api::viewer_of(&principal),
+        &crate::api::viewer_of(principal),
         &who,
         NewCase {
             title: b.title,
@@ -198,14 +222,157 @@ async fn open(
         },
     )
     .await
-    .map_err(op_error)?;
+    .map_err(op_error)
+}
+
+async fn open(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    json: Result<Json<OpenBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require(&principal, Scope::Analyse)?;
+    let file = open_case(&state, &principal, body(json)?).await?;
     Ok((StatusCode::CREATED, Json(file_json(&file))))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MembersBody {
-    users: Vec<String>,
+pub(crate) struct MembersBody {
+    pub users: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoteBody {
+    pub text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DraftBody {
+    pub title: String,
+    pub actor: Option<String>,
+    pub actor_name: Option<String>,
+    pub sponsor: Option<String>,
+    pub probability: f64,
+    pub confidence: String,
+    /// norm id → verdict; absent: from the subjects' assessments.
+    #[serde(default)]
+    pub norms: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusBody {
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VoteBody {
+    pub opinion: String,
+    pub explanation: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReleaseBody {
+    pub id: String,
+}
+
+/// A step on a case, as the API and the workspace take it.
+pub(crate) enum Step {
+    Assign(MembersBody),
+    Note(NoteBody),
+    Examine,
+    Draft(DraftBody),
+    Status(StatusBody),
+    Vote(VoteBody),
+    Release(ReleaseBody),
+}
+
+/// Takes one step on case `id` as `principal`, with the rules of each.
+pub(crate) async fn step(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    step: Step,
+) -> Result<CaseFile, ApiError> {
+    match step {
+        Step::Assign(b) => {
+            require(principal, Scope::Analyse)?;
+            let who = who(state, principal).await?;
+            cases::assign(state.store.as_ref(), &who, id, &b.users)
+                .await
+                .map_err(op_error)
+        }
+        Step::Note(b) => {
+            require_panel(principal)?;
+            let who = who(state, principal).await?;
+            cases::note(state.store.as_ref(), &who, id, &b.text, &now())
+                .await
+                .map_err(op_error)
+        }
+        Step::Examine => examine_case(state, principal, id).await,
+        Step::Draft(b) => {
+            require(principal, Scope::Analyse)?;
+            let actor = match (b.actor, b.actor_name) {
+                (Some(a), Some(n)) => Some((a, n)),
+                (None, None) => None,
+                _ => return Err(ApiError::bad_request("actor and actor_name go together")),
+            };
+            let who = who(state, principal).await?;
+            cases::draft(
+                state.store.as_ref(),
+                &who,
+                id,
+                NewDraft {
+                    title: b.title,
+                    actor,
+                    sponsor: b.sponsor,
+                    probability: b.probability,
+                    confidence: b.confidence,
+                    norms: b.norms.into_iter().collect(),
+                },
+                &now(),
+            )
+            .await
+            .map_err(op_error)
+        }
+        Step::Status(b) => {
+            require(principal, Scope::Analyse)?;
+            let who = who(state, principal).await?;
+            cases::transition(state.store.as_ref(), &who, id, &b.status, &now(), b.reason)
+                .await
+                .map_err(op_error)
+        }
+        Step::Vote(b) => {
+            require(principal, Scope::Vote)?;
+            let Principal::Member { user: Some(_), .. } = principal else {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "a vote is a panel member's: use the member's own user token",
+                ));
+            };
+            let who = who(state, principal).await?;
+            let (file, to_store) = cases::vote(
+                state.store.as_ref(),
+                &who,
+                id,
+                &who.name.clone(),
+                &b.opinion,
+                b.explanation,
+                &now(),
+            )
+            .await
+            .map_err(op_error)?;
+            store_objects(state, to_store).await?;
+            Ok(file)
+        }
+        Step::Release(b) => release_item(state, principal, id, b).await,
+    }
 }
 
 async fn assign(
@@ -215,18 +382,8 @@ async fn assign(
     json: Result<Json<MembersBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require(&principal, Scope::Analyse)?;
-    let b = body(json)?;
-    let who = who(&state, &principal).await?;
-    let file = cases::assign(state.store.as_ref(), &who, &id, &b.users)
-        .await
-        .map_err(op_error)?;
+    let file = step(&state, &principal, &id, Step::Assign(body(json)?)).await?;
     Ok(Json(file_json(&file)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoteBody {
-    text: String,
 }
 
 async fn note(
@@ -236,11 +393,7 @@ async fn note(
     json: Result<Json<NoteBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require_panel(&principal)?;
-    let b = body(json)?;
-    let who = who(&state, &principal).await?;
-    let file = cases::note(state.store.as_ref(), &who, &id, &b.text, &now())
-        .await
-        .map_err(op_error)?;
+    let file = step(&state, &principal, &id, Step::Note(body(json)?)).await?;
     Ok(Json(file_json(&file)))
 }
 
@@ -251,14 +404,23 @@ async fn examine(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&principal, Scope::Analyse)?;
-    let who = who(&state, &principal).await?;
-    let viewer = crate::api::viewer_of(&principal);
-    let (file, _) = cases::load(state.store.as_ref(), &id)
+    let file = step(&state, &principal, &id, Step::Examine).await?;
+    Ok(Json(file_json(&file)))
+}
+
+async fn examine_case(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<CaseFile, ApiError> {
+    require(principal, Scope::Analyse)?;
+    let who = who(state, principal).await?;
+    let viewer = crate::api::viewer_of(principal);
+    let (file, _) = cases::load(state.store.as_ref(), id)
         .await
         .map_err(op_error)?;
     let catalogue = geneva_norms::Catalogue::shipped();
-    let attributor = crate::attribution::attributor_if_any(&state).await?;
+    let attributor = crate::attribution::attributor_if_any(state).await?;
     let mut analyses = Vec::new();
     for subject in &file.case.subjects {
         let Some(objects) =
@@ -292,24 +454,9 @@ async fn examine(
             &now(),
         ));
     }
-    let file = cases::attach_analyses(state.store.as_ref(), &who, &id, analyses)
+    cases::attach_analyses(state.store.as_ref(), &who, id, analyses)
         .await
-        .map_err(op_error)?;
-    Ok(Json(file_json(&file)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DraftBody {
-    title: String,
-    actor: Option<String>,
-    actor_name: Option<String>,
-    sponsor: Option<String>,
-    probability: f64,
-    confidence: String,
-    /// norm id → verdict; absent: from the subjects' assessments.
-    #[serde(default)]
-    norms: std::collections::BTreeMap<String, String>,
+        .map_err(op_error)
 }
 
 async fn draft(
@@ -319,37 +466,8 @@ async fn draft(
     json: Result<Json<DraftBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require(&principal, Scope::Analyse)?;
-    let b = body(json)?;
-    let actor = match (b.actor, b.actor_name) {
-        (Some(a), Some(n)) => Some((a, n)),
-        (None, None) => None,
-        _ => return Err(ApiError::bad_request("actor and actor_name go together")),
-    };
-    let who = who(&state, &principal).await?;
-    let file = cases::draft(
-        state.store.as_ref(),
-        &who,
-        &id,
-        NewDraft {
-            title: b.title,
-            actor,
-            sponsor: b.sponsor,
-            probability: b.probability,
-            confidence: b.confidence,
-            norms: b.norms.into_iter().collect(),
-        },
-        &now(),
-    )
-    .await
-    .map_err(op_error)?;
+    let file = step(&state, &principal, &id, Step::Draft(body(json)?)).await?;
     Ok(Json(file_json(&file)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusBody {
-    status: String,
-    reason: Option<String>,
 }
 
 async fn status(
@@ -359,19 +477,8 @@ async fn status(
     json: Result<Json<StatusBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require(&principal, Scope::Analyse)?;
-    let b = body(json)?;
-    let who = who(&state, &principal).await?;
-    let file = cases::transition(state.store.as_ref(), &who, &id, &b.status, &now(), b.reason)
-        .await
-        .map_err(op_error)?;
+    let file = step(&state, &principal, &id, Step::Status(body(json)?)).await?;
     Ok(Json(file_json(&file)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VoteBody {
-    opinion: String,
-    explanation: Option<String>,
 }
 
 async fn vote(
@@ -381,34 +488,8 @@ async fn vote(
     json: Result<Json<VoteBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require(&principal, Scope::Vote)?;
-    let b = body(json)?;
-    let Principal::Member { user: Some(_), .. } = &principal else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "a vote is a panel member's: use the member's own user token",
-        ));
-    };
-    let who = who(&state, &principal).await?;
-    let (file, to_store) = cases::vote(
-        state.store.as_ref(),
-        &who,
-        &id,
-        &who.name.clone(),
-        &b.opinion,
-        b.explanation,
-        &now(),
-    )
-    .await
-    .map_err(op_error)?;
-    store_objects(&state, to_store).await?;
+    let file = step(&state, &principal, &id, Step::Vote(body(json)?)).await?;
     Ok(Json(file_json(&file)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReleaseBody {
-    id: String,
 }
 
 async fn release(
@@ -417,14 +498,24 @@ async fn release(
     Path(id): Path<String>,
     json: Result<Json<ReleaseBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    require(&principal, Scope::Submit).or_else(|_| require(&principal, Scope::Admin))?;
+    let file = step(&state, &principal, &id, Step::Release(body(json)?)).await?;
+    Ok(Json(file_json(&file)))
+}
+
+async fn release_item(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    b: ReleaseBody,
+) -> Result<CaseFile, ApiError> {
     // Releasing is the owner's decision, not the panel's: the organisation
     // that submitted the item, or the instance's operators.
-    require(&principal, Scope::Submit).or_else(|_| require(&principal, Scope::Admin))?;
-    let b = body(json)?;
+    require(principal, Scope::Submit).or_else(|_| require(principal, Scope::Admin))?;
     if !principal.has(Scope::Admin) {
         let Principal::Member {
             organisation_name, ..
-        } = &principal
+        } = principal
         else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -434,7 +525,7 @@ async fn release(
         };
         let owned = state
             .store
-            .versions(&b.id, &crate::api::viewer_of(&principal))
+            .versions(&b.id, &crate::api::viewer_of(principal))
             .await?
             .iter()
             .any(|v| &v.organisation == organisation_name);
@@ -449,11 +540,47 @@ async fn release(
             ));
         }
     }
-    let who = who(&state, &principal).await?;
-    let file = cases::release(state.store.as_ref(), &who, &id, &b.id)
+    let who = who(state, principal).await?;
+    cases::release(state.store.as_ref(), &who, id, &b.id)
         .await
-        .map_err(op_error)?;
-    Ok(Json(file_json(&file)))
+        .map_err(op_error)
+}
+
+/// Publishes case `id`'s finding (idempotent: a repeat answers with the
+/// finding already published).
+pub(crate) async fn publish_case(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<geneva_panel::Published, ApiError> {
+    require(principal, Scope::Analyse)?;
+    let who = who(state, principal).await?;
+    Ok(
+        match cases::prepare_publication(state.store.as_ref(), id, &now())
+            .await
+            .map_err(op_error)?
+        {
+            Publication::Done(p) => p,
+            Publication::Ready {
+                file,
+                revision,
+                to_store,
+                published,
+            } => {
+                store_objects(state, to_store).await?;
+                cases::finish_publication(
+                    state.store.as_ref(),
+                    &who,
+                    *file,
+                    revision,
+                    published.clone(),
+                )
+                .await
+                .map_err(op_error)?;
+                published
+            }
+        },
+    )
 }
 
 async fn publish(
@@ -461,32 +588,7 @@ async fn publish(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&principal, Scope::Analyse)?;
-    let who = who(&state, &principal).await?;
-    let published = match cases::prepare_publication(state.store.as_ref(), &id, &now())
-        .await
-        .map_err(op_error)?
-    {
-        Publication::Done(p) => p,
-        Publication::Ready {
-            file,
-            revision,
-            to_store,
-            published,
-        } => {
-            store_objects(&state, to_store).await?;
-            cases::finish_publication(
-                state.store.as_ref(),
-                &who,
-                *file,
-                revision,
-                published.clone(),
-            )
-            .await
-            .map_err(op_error)?;
-            published
-        }
-    };
+    let published = publish_case(&state, &principal, &id).await?;
     Ok(Json(
         json!({"case": id, "report": published.report, "at": published.at,
                    "objects": published.objects, "url": format!("/findings/{}", published.report)}),

@@ -17,6 +17,7 @@ mod findings;
 mod log;
 mod page_cache;
 mod taxii;
+mod workspace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -156,6 +157,7 @@ fn router_with(
     api::routes()
         .merge(cases::routes())
         .merge(taxii::routes())
+        .merge(workspace::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

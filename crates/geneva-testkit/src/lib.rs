@@ -70,6 +70,37 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
     }
 }
 
+/// ChromeDriver and the Chromium it drives, for the browser tests:
+/// `$GENEVA_CHROMEDRIVER`, else Debian's `/usr/bin/chromedriver` (packages
+/// `chromium` and `chromium-driver`, which `.ci/run` installs).
+pub fn chromedriver() -> Option<PathBuf> {
+    let candidate = std::env::var_os("GENEVA_CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+    let works = Command::new(&candidate)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if works {
+        Some(candidate)
+    } else {
+        skip_or_fail(
+            &format!("ChromeDriver ({} does not run)", candidate.display()),
+            "apt-get install chromium chromium-driver, or set GENEVA_CHROMEDRIVER",
+        )
+    }
+}
+
+/// Where the browser tests leave their screenshots: `target/screenshots/`.
+pub fn screenshots_dir() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
 /// The OASIS reference validator's verdict on each file (`stix2_validator
 /// --version 2.1`, through `tools/stix2_judge.py`): valid or not, and its first
 /// errors. `None` (after a printed skip) when no Python has `stix2validator`.

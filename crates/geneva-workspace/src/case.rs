@@ -71,7 +71,10 @@ fn analyses(file: &CaseFile) -> String {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|n| n["verdict"] != "no breach" && n["verdict"] != "not applicable")
+            .filter(|n| {
+                let v = text(&n["verdict"]);
+                v.contains("breach") && v != "no breach"
+            })
             .map(|n| {
                 format!(
                     "<li>{}: {}</li>",
@@ -286,7 +289,7 @@ pub fn case_page(
             .unwrap_or_default();
         let confidences: String = ["low", "moderate", "high"]
             .iter()
-            .map(|x| format!("<option>{x}</option>"))
+            .map(|x| format!("<option value=\"{x}\">{x}</option>"))
             .collect();
         main.push_str(&form(
             s,
@@ -313,7 +316,7 @@ pub fn case_page(
             .next()
             .iter()
             .filter(|st| st.as_str() != "published")
-            .map(|st| format!("<option>{}</option>", st.as_str()))
+            .map(|st| format!("<option value=\"{0}\">{0}</option>", st.as_str()))
             .collect();
         if !next.is_empty() {
             main.push_str(&form(
@@ -330,7 +333,7 @@ pub fn case_page(
         }
         let opinions: String = Opinion::ALL
             .iter()
-            .map(|o| format!("<option>{}</option>", o.as_str()))
+            .map(|o| format!("<option value=\"{0}\">{0}</option>", o.as_str()))
             .collect();
         main.push_str(&form(
             s,
@@ -346,7 +349,7 @@ pub fn case_page(
         let subjects: String = c
             .subjects
             .iter()
-            .map(|x| format!("<option>{}</option>", escape(x)))
+            .map(|x| format!("<option value=\"{0}\">{0}</option>", escape(x)))
             .collect();
         main.push_str(&form(
             s,

@@ -166,11 +166,17 @@ pub fn correlation_graph(center: &str, links: &[(String, String, f64)]) -> Strin
 fn evidence_section(v: &IncidentView) -> String {
     let mut out =
         String::from("<section aria-labelledby=\"evidence\"><h2 id=\"evidence\">Evidence</h2>\n");
-    if v.evidence.is_empty() {
+    // Relationships are the links, not the evidence: their targets are listed.
+    let shown: Vec<&Value> = v
+        .evidence
+        .iter()
+        .filter(|o| o["type"] != "relationship")
+        .collect();
+    if shown.is_empty() {
         out.push_str("<p>The incident refers to no other object you may see.</p>\n");
     } else {
         out.push_str("<table><thead><tr><th scope=\"col\">Type</th><th scope=\"col\">What</th><th scope=\"col\">Id</th></tr></thead><tbody>\n");
-        for o in &v.evidence {
+        for o in shown {
             let id = text(&o["id"]);
             let _ = writeln!(
                 out,
@@ -450,11 +456,11 @@ pub fn incident_page(s: &Session, v: &IncidentView, error: Option<&str>) -> Stri
     main.push_str(&flash(error, None));
     let _ = writeln!(
         main,
-        "<p><code>{}</code> · {} · reported by {} · TLP:{}</p>",
+        "<p><code>{}</code> · {} · reported by {} · {}</p>",
         escape(id),
         escape(text(&v.object["type"])),
         escape(&v.organisation),
-        escape(&v.tlp.to_ascii_uppercase())
+        escape(&v.tlp)
     );
     if let Some(d) = v.object.get("description").and_then(Value::as_str) {
         for para in d.lines().filter(|l| !l.trim().is_empty()).take(50) {

@@ -286,7 +286,7 @@ pub fn admin_page(
     let kinds: String = d
         .kinds
         .iter()
-        .map(|k| format!("<option>{}</option>", escape(k)))
+        .map(|k| format!("<option value=\"{0}\">{0}</option>", escape(k)))
         .collect();
     let _ = writeln!(
         main,
@@ -309,7 +309,7 @@ pub fn admin_page(
     let orgs: String = d
         .organisations
         .iter()
-        .map(|o| format!("<option>{}</option>", escape(&o.name)))
+        .map(|o| format!("<option value=\"{0}\">{0}</option>", escape(&o.name)))
         .collect();
     let _ = writeln!(
         main,
@@ -357,7 +357,7 @@ pub fn admin_page(
             .chain(
                 d.users
                     .iter()
-                    .map(|u| format!("<option>{}</option>", escape(&u.name))),
+                    .map(|u| format!("<option value=\"{0}\">{0}</option>", escape(&u.name))),
             )
             .collect();
     let _ = writeln!(

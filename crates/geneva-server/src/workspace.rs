@@ -1,0 +1,1362 @@
+//! `/ui/`: the analysts' workspace. Members sign in with one of their API
+//! tokens, which the browser keeps in an HttpOnly, SameSite=Strict cookie
+//! scoped to `/ui/` (the API and TAXII never read it). Every form that
+//! changes something carries a token derived from the session's, checked
+//! before anything else (cross-site request forgery). Each page calls the
+//! same steps as the API, with the same scopes, visibility rules and
+//! audit entries (channel `ui`); `geneva-workspace` renders them.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use geneva_access::{ApiToken, CountryCode, OrgKind, Principal, Scope, Scopes, TokenId};
+use geneva_store::{Cursor, ListQuery, NewAuditEntry, TokenRecord};
+use geneva_workspace as ui;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::api::{SharingParams, viewer_of};
+use crate::auth::{SESSION_COOKIE, SessionToken, require};
+use crate::cases::{
+    DraftBody, MembersBody, NoteBody, OpenBody, ReleaseBody, StatusBody, Step, VoteBody,
+};
+use crate::error::ApiError;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ui", get(|| async { redirect("/ui/") }))
+        .route("/ui/", get(home))
+        .route("/ui/login", get(login_form).post(login))
+        .route("/ui/logout", post(logout))
+        .route("/ui/incidents", get(open_by_id).post(submit_form))
+        .route("/ui/incidents/new", get(intake))
+        .route("/ui/incidents/{id}", get(incident))
+        .route("/ui/bundles", post(upload))
+        .route("/ui/cases", get(cases).post(open_case))
+        .route("/ui/cases/{id}", get(case))
+        .route("/ui/cases/{id}/publish", post(publish))
+        .route("/ui/cases/{id}/{step}", post(case_step))
+        .route("/ui/admin", get(admin))
+        .route("/ui/admin/organisations", post(add_organisation))
+        .route("/ui/admin/users", post(add_user))
+        .route("/ui/admin/tokens", post(create_token))
+        .route("/ui/admin/tokens/revoke", post(revoke_token))
+        .route("/ui/audit", get(audit))
+}
+
+/// An HTML page with the portal's security headers.
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(geneva_portal::CONTENT_SECURITY_POLICY),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn redirect(to: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(
+            header::LOCATION,
+            HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/ui/")),
+        )],
+    )
+        .into_response()
+}
+
+/// The form token for a session: derived from its secret, so a page of
+/// another site can neither read nor forge it.
+fn csrf_of(token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"geneva workspace form\0");
+    h.update(token.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Who is signed in, and how their pages show them.
+struct Ui {
+    principal: Principal,
+    session: ui::Session,
+}
+
+impl Ui {
+    fn fail(&self, e: ApiError) -> Response {
+        failure(Some(&self.session), e)
+    }
+
+    /// Refuses a form whose token is not this session's.
+    fn check(&self, csrf: &str) -> Result<(), Response> {
+        let expected = self.session.csrf.as_bytes();
+        let given = csrf.as_bytes();
+        let same = expected.len() == given.len()
+            && expected
+                .iter()
+                .zip(given)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(self.fail(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this form is stale or came from another site; reload the page and try again",
+            )))
+        }
+    }
+}
+
+fn failure(s: Option<&ui::Session>, e: ApiError) -> Response {
+    let heading = match e.status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::UNAUTHORIZED => "Sign in needed",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "Refused",
+    };
+    let mut message = e.message;
+    for issue in e.issues.iter().take(20) {
+        message.push_str(&format!(
+            "\n{}{}: {}",
+            issue.object_id.as_deref().unwrap_or(""),
+            if issue.path.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", issue.path)
+            },
+            issue.message
+        ));
+    }
+    html(e.status, ui::error_page(s, heading, &message))
+}
+
+/// The signed-in member, or a redirect to the sign-in page.
+async fn signed_in(
+    state: &AppState,
+    principal: &Principal,
+    token: Option<Extension<SessionToken>>,
+) -> Result<Ui, Response> {
+    let (Some(Extension(SessionToken(token))), Principal::Member { .. }) = (token, principal)
+    else {
+        return Err(redirect("/ui/login"));
+    };
+    let Principal::Member {
+        organisation_name,
+        user,
+        ..
+    } = principal
+    else {
+        return Err(redirect("/ui/login"));
+    };
+    let user_name = match user {
+        Some(id) => match state.store.users().await {
+            Ok(users) => users
+                .into_iter()
+                .find(|u| u.id == *id)
+                .map(|u| u.name)
+                .unwrap_or_else(|| organisation_name.clone()),
+            Err(e) => return Err(failure(None, e.into())),
+        },
+        None => organisation_name.clone(),
+    };
+    Ok(Ui {
+        session: ui::Session {
+            user: user_name,
+            organisation: organisation_name.clone(),
+            csrf: csrf_of(&token),
+            admin: principal.has(Scope::Admin),
+        },
+        principal: principal.clone(),
+    })
+}
+
+macro_rules! signed_in {
+    ($state:expr, $principal:expr, $token:expr) => {
+        match signed_in(&$state, &$principal, $token).await {
+            Ok(ui) => ui,
+            Err(response) => return response,
+        }
+    };
+}
+
+fn form_of<T>(ui: &Ui, form: Result<Form<T>, FormRejection>) -> Result<T, Response> {
+    form.map(|Form(f)| f).map_err(|e| {
+        ui.fail(ApiError::bad_request(format!(
+            "the form was not understood: {}",
+            e.body_text()
+        )))
+    })
+}
+
+async fn login_form() -> Response {
+    html(StatusCode::OK, ui::login_page(None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let ip = peer.ip();
+    if state.throttle.blocked(ip) {
+        return html(
+            StatusCode::TOO_MANY_REQUESTS,
+            ui::login_page(Some(
+                "too many failed sign-ins from this address; wait a minute",
+            )),
+        );
+    }
+    let Ok(Form(form)) = form else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            ui::login_page(Some("the form was not understood")),
+        );
+    };
+    let raw = form.token.trim().to_owned();
+    let principal = match ApiToken::parse(&raw) {
+        Ok(token) => match crate::auth::resolve(&state, &token).await {
+            Ok(p) => p,
+            Err(e) => return failure(None, e),
+        },
+        Err(_) => None,
+    };
+    if principal.is_none() {
+        state.throttle.record_failure(ip);
+        return html(
+            StatusCode::UNAUTHORIZED,
+            ui::login_page(Some("that token is unknown, revoked or mistyped")),
+        );
+    }
+    // Secure when the request reached us (or our proxy) over TLS.
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let cookie = format!(
+        "{SESSION_COOKIE}={raw}; Path=/ui/; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response = redirect("/ui/");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    let form = match form_of(&ui, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = ui.check(&form.csrf) {
+        return r;
+    }
+    let mut response = redirect("/ui/login");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "geneva_session=; Path=/ui/; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    after: Option<String>,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    paging: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    let after = paging.ok().and_then(|Query(p)| p.after).map(Cursor);
+    match incident_rows(&state, &ui, after).await {
+        Ok((rows, next)) => html(
+            StatusCode::OK,
+            ui::incidents_page(&ui.session, &rows, next.as_deref(), None),
+        ),
+        Err(e) => ui.fail(e),
+    }
+}
+
+const PAGE: usize = 50;
+
+async fn incident_rows(
+    state: &AppState,
+    ui: &Ui,
+    after: Option<Cursor>,
+) -> Result<(Vec<ui::IncidentRow>, Option<String>), ApiError> {
+    crate::api::require_read(&ui.principal)?;
+    let page = state
+        .store
+        .list(
+            &ListQuery {
+                types: vec!["incident".into()],
+                since: None,
+                after,
+                limit: PAGE,
+            },
+            &viewer_of(&ui.principal),
+        )
+        .await?;
+    crate::api::audit_reads(state, &ui.principal, "ui", &page.items).await?;
+    let rows = page
+        .items
+        .iter()
+        .map(|v| {
+            let o: Value = serde_json::from_str(&v.canonical).unwrap_or(Value::Null);
+            ui::IncidentRow {
+                id: v.id.clone(),
+                name: o["name"].as_str().unwrap_or(&v.id).to_owned(),
+                created: o["created"].as_str().unwrap_or_default().to_owned(),
+                organisation: v.organisation.clone(),
+                tlp: v.tlp.to_string(),
+            }
+        })
+        .collect();
+    Ok((rows, page.next.map(|c| c.0)))
+}
+
+#[derive(Deserialize)]
+struct OpenById {
+    id: String,
+}
+
+async fn open_by_id(Query(q): Query<OpenById>) -> Response {
+    redirect(&format!(
+        "/ui/incidents/{}",
+        geneva_portal::url_segment(q.id.trim())
+    ))
+}
+
+async fn intake(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    html(
+        StatusCode::OK,
+        ui::intake_page(&ui.session, &ui::IntakeForm::default(), None),
+    )
+}
+
+#[derive(Deserialize)]
+struct IntakeFields {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    victim: String,
+    #[serde(default)]
+    sector: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    techniques: String,
+    #[serde(default)]
+    software: String,
+    #[serde(default)]
+    indicators: String,
+    #[serde(default)]
+    tlp: String,
+}
+
+fn actor(ui: &Ui) -> String {
+    format!("{} (workspace)", crate::api::actor_of(&ui.principal))
+}
+
+async fn submit_form(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    form: Result<Form<IntakeFields>, FormRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    let f = match form_of(&ui, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = ui.check(&f.csrf) {
+        return r;
+    }
+    if let Err(e) = require(&ui.principal, Scope::Submit) {
+        return ui.fail(e);
+    }
+    let form = ui::IntakeForm {
+        name: f.name,
+        description: f.description,
+        victim: f.victim,
+        sector: f.sector,
+        country: f.country,
+        techniques: f.techniques,
+        software: f.software,
+        indicators: f.indicators,
+        tlp: f.tlp,
+    };
+    let refused = |message: String, form: &ui::IntakeForm| {
+        html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ui::intake_page(&ui.session, form, Some(&message)),
+        )
+    };
+    let now = geneva_stix::timestamp::now_rfc3339();
+    let (id, bundle) = match ui::intake_bundle(&form, &now) {
+        Ok(x) => x,
+        Err(e) => return refused(e.to_string(), &form),
+    };
+    let sharing = SharingParams {
+        default_tlp: Some(if form.tlp.is_empty() {
+            "amber".into()
+        } else {
+            form.tlp.clone()
+        }),
+        ..SharingParams::default()
+    };
+    let body = Bytes::from(bundle.to_string());
+    match crate::api::submit_audited(&state, &ui.principal, &sharing, body, actor(&ui), "ui").await
+    {
+        Ok(_) => redirect(&format!(
+            "/ui/incidents/{}",
+            geneva_portal::url_segment(&id)
+        )),
+        Err(e) => refused(e.message, &form),
+    }
+}
+
+/// A bundle uploaded as a file: imported all or nothing like a POST to
+/// `/api/v1/bundles`.
+async fn upload(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    let mut multipart = match multipart {
+        Ok(m) => m,
+        Err(e) => return ui.fail(ApiError::bad_request(e.body_text())),
+    };
+    let (mut csrf, mut tlp, mut bundle) = (None, None, None);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return ui.fail(ApiError::bad_request(format!(
+                    "the upload was cut short or malformed: {e}"
+                )));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let data = match field.bytes().await {
+            Ok(d) => d,
+            Err(e) => {
+                return ui.fail(ApiError::bad_request(format!(
+                    "the upload was cut short or malformed: {e}"
+                )));
+            }
+        };
+        match name.as_str() {
+            "csrf" => csrf = Some(String::from_utf8_lossy(&data).into_owned()),
+            "tlp" => tlp = Some(String::from_utf8_lossy(&data).into_owned()),
+            // The form token must come first, so nothing is read for a forged form.
+            "bundle" if csrf.is_some() => bundle = Some(data),
+            _ => {}
+        }
+    }
+    if let Err(r) = ui.check(csrf.as_deref().unwrap_or_default()) {
+        return r;
+    }
+    if let Err(e) = require(&ui.principal, Scope::Submit) {
+        return ui.fail(e);
+    }
+    let Some(bundle) = bundle.filter(|b| !b.is_empty()) else {
+        return ui.fail(ApiError::bad_request("choose a bundle file to upload"));
+    };
+    let sharing = SharingParams {
+        default_tlp: tlp,
+        ..SharingParams::default()
+    };
+    match crate::api::submit_audited(&state, &ui.principal, &sharing, bundle, actor(&ui), "ui")
+        .await
+    {
+        Ok((_, summary)) => {
+            let notice = format!(
+                "Imported: {} new, {} updated, {} unchanged{}.",
+                summary["new"],
+                summary["updated"],
+                summary["unchanged"],
+                if summary["upgraded_from_stix20"] == true {
+                    " (upgraded from STIX 2.0)"
+                } else {
+                    ""
+                }
+            );
+            match incident_rows(&state, &ui, None).await {
+                Ok((rows, next)) => html(
+                    StatusCode::OK,
+                    ui::incidents_page(&ui.session, &rows, next.as_deref(), Some(&notice)),
+                ),
+                Err(e) => ui.fail(e),
+            }
+        }
+        Err(e) => ui.fail(e),
+    }
+}
+
+/// An analysis's answer, or what to tell the member instead.
+fn shown(result: Result<Value, ApiError>) -> Option<Result<Value, String>> {
+    Some(result.map_err(|e| e.message))
+}
+
+async fn incident(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    Path(id): Path<String>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    match incident_view(&state, &ui, &id).await {
+        Ok(view) => html(StatusCode::OK, ui::incident_page(&ui.session, &view, None)),
+        Err(e) => ui.fail(e),
+    }
+}
+
+async fn incident_view(state: &AppState, ui: &Ui, id: &str) -> Result<ui::IncidentView, ApiError> {
+    crate::api::require_read(&ui.principal)?;
+    let viewer = viewer_of(&ui.principal);
+    let Some(version) = state.store.get(id, &viewer).await? else {
+        return Err(ApiError::not_found(id));
+    };
+    crate::api::audit_reads(state, &ui.principal, "ui", std::slice::from_ref(&version)).await?;
+    let object: Value = serde_json::from_str(&version.canonical)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let kind = version.object_type.as_str();
+    let subject = matches!(kind, "incident" | "campaign");
+    let evidence = if subject {
+        geneva_analysis::attribution::stored_objects(state.store.as_ref(), &viewer, id)
+            .await
+            .map_err(crate::attribution::analysis_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|o| o["id"] != id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let correlation = shown(crate::api::correlation_report(state, &ui.principal, id, "ui").await);
+    let attribution = if subject {
+        shown(crate::attribution::attribution_report(state, &ui.principal, id, "ui").await)
+    } else {
+        None
+    };
+    let assessment = if kind == "incident" {
+        shown(crate::assessment::assessment_report(state, &ui.principal, id, "ui").await)
+    } else {
+        None
+    };
+    let panel = ui.principal.has(Scope::Analyse) || ui.principal.has(Scope::Vote);
+    let cases = if panel {
+        crate::cases::list_cases(state, &ui.principal)
+            .await?
+            .into_iter()
+            .filter(|f| f.case.subjects.iter().any(|s| s == id))
+            .map(|f| case_row(&f))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(ui::IncidentView {
+        object,
+        tlp: version.tlp.to_string(),
+        organisation: version.organisation,
+        evidence,
+        correlation,
+        attribution,
+        assessment,
+        cases,
+        may_open_case: subject && ui.principal.has(Scope::Analyse),
+    })
+}
+
+fn case_row(f: &geneva_panel::CaseFile) -> ui::CaseRow {
+    ui::CaseRow {
+        id: f.case.id.clone(),
+        title: f.case.title.clone(),
+        status: f.case.status.as_str().to_owned(),
+        subjects: f.case.subjects.clone(),
+    }
+}
+
+async fn cases(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    match crate::cases::list_cases(&state, &ui.principal).await {
+        Ok(files) => {
+            let mut rows: Vec<ui::CaseRow> = files.iter().map(case_row).collect();
+            rows.reverse();
+            html(StatusCode::OK, ui::cases_page(&ui.session, &rows))
+        }
+        Err(e) => ui.fail(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct OpenFields {
+    csrf: String,
+    subject: String,
+    title: String,
+    #[serde(default)]
+    sponsors: String,
+    quorum: Option<usize>,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn open_case(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    form: Result<Form<OpenFields>, FormRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    let f = match form_of(&ui, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = ui.check(&f.csrf) {
+        return r;
+    }
+    let body = OpenBody {
+        title: f.title,
+        subjects: vec![f.subject],
+        sponsors: list(&f.sponsors)
+            .into_iter()
+            .map(|s| s.to_ascii_uppercase())
+            .collect(),
+        corrects: None,
+        retracts: None,
+        quorum: f.quorum,
+        majority: None,
+        conflicts: None,
+    };
+    match crate::cases::open_case(&state, &ui.principal, body).await {
+        Ok(file) => redirect(&format!(
+            "/ui/cases/{}",
+            geneva_portal::url_segment(&file.case.id)
+        )),
+        Err(e) => ui.fail(e),
+    }
+}
+
+async fn case(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    Path(id): Path<String>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    match crate::cases::show_case(&state, &ui.principal, &id).await {
+        Ok((file, _)) => html(
+            StatusCode::OK,
+            ui::case_page(&ui.session, &file, None, None),
+        ),
+        Err(e) => ui.fail(e),
+    }
+}
+
+/// Every field a case step's form may send; each step reads its own.
+#[derive(Deserialize)]
+struct StepFields {
+    csrf: String,
+    users: Option<String>,
+    text: Option<String>,
+    title: Option<String>,
+    actor: Option<String>,
+    actor_name: Option<String>,
+    sponsor: Option<String>,
+    probability: Option<String>,
+    confidence: Option<String>,
+    status: Option<String>,
+    reason: Option<String>,
+    opinion: Option<String>,
+    explanation: Option<String>,
+    id: Option<String>,
+}
+
+/// A form field left empty is a field not given.
+fn given(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn step_of(name: &str, f: StepFields) -> Result<Step, ApiError> {
+    let need = |v: Option<String>, what: &str| {
+        given(v).ok_or_else(|| ApiError::bad_request(format!("{what} is needed")))
+    };
+    Ok(match name {
+        "members" => Step::Assign(MembersBody {
+            users: list(&need(f.users, "at least one user name")?),
+        }),
+        "notes" => Step::Note(NoteBody {
+            text: need(f.text, "the note's text")?,
+        }),
+        "examine" => Step::Examine,
+        "draft" => Step::Draft(DraftBody {
+            title: need(f.title, "a title")?,
+            actor_name: given(f.actor.clone()).and(given(f.actor_name)),
+            actor: given(f.actor),
+            sponsor: given(f.sponsor).map(|s| s.to_ascii_uppercase()),
+            probability: need(f.probability, "a probability")?
+                .parse()
+                .map_err(|_| ApiError::bad_request("the probability is a number from 0 to 1"))?,
+            confidence: need(f.confidence, "a confidence level")?,
+            norms: Default::default(),
+        }),
+        "status" => Step::Status(StatusBody {
+            status: need(f.status, "the status to move to")?,
+            reason: given(f.reason),
+        }),
+        "votes" => Step::Vote(VoteBody {
+            opinion: need(f.opinion, "an opinion")?,
+            explanation: given(f.explanation),
+        }),
+        "releases" => Step::Release(ReleaseBody {
+            id: need(f.id, "the item to release")?,
+        }),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no case step {other:?}"),
+            ));
+        }
+    })
+}
+
+async fn case_step(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    Path((id, name)): Path<(String, String)>,
+    form: Result<Form<StepFields>, FormRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    let f = match form_of(&ui, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = ui.check(&f.csrf) {
+        return r;
+    }
+    let outcome = match step_of(&name, f) {
+        Ok(step) => crate::cases::step(&state, &ui.principal, &id, step).await,
+        Err(e) => Err(e),
+    };
+    after_step(&state, &ui, &id, outcome.map(|_| ())).await
+}
+
+/// Back to the case after a step; a refused step shows the case with why.
+async fn after_step(
+    state: &AppState,
+    ui: &Ui,
+    id: &str,
+    outcome: Result<(), ApiError>,
+) -> Response {
+    match outcome {
+        Ok(()) => redirect(&format!("/ui/cases/{}", geneva_portal::url_segment(id))),
+        Err(e) => match crate::cases::show_case(state, &ui.principal, id).await {
+            Ok((file, _)) => html(
+                e.status,
+                ui::case_page(&ui.session, &file, Some(&e.message), None),
+            ),
+            Err(_) => ui.fail(e),
+        },
+    }
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    let f = match form_of(&ui, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = ui.check(&f.csrf) {
+        return r;
+    }
+    let outcome = crate::cases::publish_case(&state, &ui.principal, &id)
+        .await
+        .map(|_| ());
+    after_step(&state, &ui, &id, outcome).await
+}
+
+async fn directory(state: &AppState) -> Result<ui::Directory, ApiError> {
+    let organisations = state.store.organisations().await?;
+    let org_name = |id: i64| {
+        organisations
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    let users = state.store.users().await?;
+    let user_name = |id: Option<i64>| {
+        id.and_then(|id| users.iter().find(|u| u.id == id))
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
+    };
+    let tokens = state.store.tokens().await?;
+    Ok(ui::Directory {
+        organisations: organisations
+            .iter()
+            .map(|o| ui::OrganisationRow {
+                name: o.name.clone(),
+                kind: o.kind.as_str().to_owned(),
+                country: o
+                    .country
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        users: users
+            .iter()
+            .map(|u| ui::UserRow {
+                name: u.name.clone(),
+                organisation: org_name(u.organisation),
+            })
+            .collect(),
+        tokens: tokens
+            .iter()
+            .map(|t| ui::TokenRow {
+                id: t.id.as_str().to_owned(),
+                organisation: org_name(t.organisation),
+                user: user_name(t.user),
+                scopes: t.scopes.to_string(),
+                label: t.label.clone(),
+                created: t.created_at.clone(),
+                revoked: t.revoked_at.clone(),
+            })
+            .collect(),
+        kinds: OrgKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
+        scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+    })
+}
+
+async fn admin_response(
+    state: &AppState,
+    ui: &Ui,
+    status: StatusCode,
+    new_token: Option<&str>,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    match directory(state).await {
+        Ok(d) => html(
+            status,
+            ui::admin_page(&ui.session, &d, new_token, error, notice),
+        ),
+        Err(e) => ui.fail(e),
+    }
+}
+
+async fn admin(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    if let Err(e) = require(&ui.principal, Scope::Admin) {
+        return ui.fail(e);
+    }
+    admin_response(&state, &ui, StatusCode::OK, None, None, None).await
+}
+
+async fn audit_admin(
+    state: &AppState,
+    ui: &Ui,
+    action: &str,
+    target: String,
+    detail: String,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .audit(vec![NewAuditEntry {
+            at: geneva_stix::timestamp::now_rfc3339(),
+            actor: actor(ui),
+            action: action.into(),
+            channel: "ui".into(),
+            target: Some(target),
+            detail,
+        }])
+        .await?;
+    Ok(())
+}
+
+/// Runs an administration form: signed in, its token checked, the admin
+/// scope held; then `act`, whose outcome the page shows.
+async fn administer<F, Fut>(
+    state: AppState,
+    principal: Principal,
+    token: Option<Extension<SessionToken>>,
+    fields: Result<Form<Vec<(String, String)>>, FormRejection>,
+    act: F,
+) -> Response
+where
+    F: FnOnce(AppState, Ui, Vec<(String, String)>) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    let ui = signed_in!(state, principal, token);
+    let fields = match form_of(&ui, fields) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let csrf = field(&fields, "csrf");
+    if let Err(r) = ui.check(&csrf) {
+        return r;
+    }
+    if let Err(e) = require(&ui.principal, Scope::Admin) {
+        return ui.fail(e);
+    }
+    act(state, ui, fields).await
+}
+
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+async fn refused(state: &AppState, ui: &Ui, status: StatusCode, message: &str) -> Response {
+    admin_response(state, ui, status, None, Some(message), None).await
+}
+
+async fn add_organisation(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    fields: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    administer(
+        state,
+        principal,
+        token,
+        fields,
+        |state, ui, fields| async move {
+            let name = field(&fields, "name");
+            if name.is_empty() || name.chars().count() > 200 {
+                return refused(
+                    &state,
+                    &ui,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "an organisation's name is 1 to 200 characters",
+                )
+                .await;
+            }
+            let kind = match field(&fields, "kind").parse::<OrgKind>() {
+                Ok(k) => k,
+                Err(e) => {
+                    return refused(
+                        &state,
+                        &ui,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &e.to_string(),
+                    )
+                    .await;
+                }
+            };
+            let country = match field(&fields, "country") {
+                c if c.is_empty() => None,
+                c => match c.parse::<CountryCode>() {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        return refused(
+                            &state,
+                            &ui,
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            &e.to_string(),
+                        )
+                        .await;
+                    }
+                },
+            };
+            match state.store.add_organisation(&name, kind, country).await {
+                Ok(org) => {
+                    if let Err(e) = audit_admin(
+                        &state,
+                        &ui,
+                        "org-add",
+                        org.name.clone(),
+                        kind.as_str().into(),
+                    )
+                    .await
+                    {
+                        return ui.fail(e);
+                    }
+                    admin_response(
+                        &state,
+                        &ui,
+                        StatusCode::OK,
+                        None,
+                        None,
+                        Some(&format!("Added organisation {name}.")),
+                    )
+                    .await
+                }
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    refused(&state, &ui, e.status, &e.message).await
+                }
+            }
+        },
+    )
+    .await
+}
+
+async fn add_user(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    fields: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    administer(
+        state,
+        principal,
+        token,
+        fields,
+        |state, ui, fields| async move {
+            let name = field(&fields, "name");
+            if name.is_empty() || name.chars().count() > 200 {
+                return refused(
+                    &state,
+                    &ui,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "a user's name is 1 to 200 characters",
+                )
+                .await;
+            }
+            let org = match state
+                .store
+                .organisation(&field(&fields, "organisation"))
+                .await
+            {
+                Ok(Some(o)) => o,
+                Ok(None) => {
+                    return refused(
+                        &state,
+                        &ui,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "no such organisation",
+                    )
+                    .await;
+                }
+                Err(e) => return ui.fail(e.into()),
+            };
+            match state.store.add_user(&name, org.id).await {
+                Ok(user) => {
+                    if let Err(e) =
+                        audit_admin(&state, &ui, "user-add", user.name.clone(), org.name.clone())
+                            .await
+                    {
+                        return ui.fail(e);
+                    }
+                    admin_response(
+                        &state,
+                        &ui,
+                        StatusCode::OK,
+                        None,
+                        None,
+                        Some(&format!("Added user {name} to {}.", org.name)),
+                    )
+                    .await
+                }
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    refused(&state, &ui, e.status, &e.message).await
+                }
+            }
+        },
+    )
+    .await
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    fields: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    administer(
+        state,
+        principal,
+        token,
+        fields,
+        |state, ui, fields| async move {
+            let org = match state
+                .store
+                .organisation(&field(&fields, "organisation"))
+                .await
+            {
+                Ok(Some(o)) => o,
+                Ok(None) => {
+                    return refused(
+                        &state,
+                        &ui,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "no such organisation",
+                    )
+                    .await;
+                }
+                Err(e) => return ui.fail(e.into()),
+            };
+            let user = match field(&fields, "user") {
+                u if u.is_empty() => None,
+                u => match state.store.user(&u).await {
+                    Ok(Some(user)) if user.organisation == org.id => Some(user.id),
+                    Ok(_) => {
+                        return refused(
+                            &state,
+                            &ui,
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            &format!("{u} is not a user of {}", org.name),
+                        )
+                        .await;
+                    }
+                    Err(e) => return ui.fail(e.into()),
+                },
+            };
+            let mut scopes = Vec::new();
+            for (_, v) in fields.iter().filter(|(k, _)| k == "scope") {
+                match v.parse::<Scope>() {
+                    Ok(s) => scopes.push(s),
+                    Err(e) => {
+                        return refused(
+                            &state,
+                            &ui,
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            &e.to_string(),
+                        )
+                        .await;
+                    }
+                }
+            }
+            if scopes.is_empty() {
+                return refused(
+                    &state,
+                    &ui,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "a token needs at least one scope",
+                )
+                .await;
+            }
+            let label = field(&fields, "label")
+                .chars()
+                .take(200)
+                .collect::<String>();
+            let secret = match ApiToken::generate() {
+                Ok(t) => t,
+                Err(e) => {
+                    return ui.fail(ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        e.to_string(),
+                    ));
+                }
+            };
+            let record = TokenRecord {
+                id: secret.id.clone(),
+                organisation: org.id,
+                user,
+                scopes: Scopes::new(scopes),
+                label,
+                created_at: geneva_stix::timestamp::now_rfc3339(),
+                revoked_at: None,
+            };
+            if let Err(e) = state.store.add_token(&record, secret.hash()).await {
+                return ui.fail(e.into());
+            }
+            if let Err(e) = audit_admin(
+                &state,
+                &ui,
+                "token-create",
+                record.id.to_string(),
+                format!("{} scopes {}", org.name, record.scopes),
+            )
+            .await
+            {
+                return ui.fail(e);
+            }
+            admin_response(
+                &state,
+                &ui,
+                StatusCode::OK,
+                Some(&secret.reveal()),
+                None,
+                None,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    fields: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    administer(
+        state,
+        principal,
+        token,
+        fields,
+        |state, ui, fields| async move {
+            let id = match TokenId::parse(&field(&fields, "id")) {
+                Ok(id) => id,
+                Err(e) => {
+                    return refused(
+                        &state,
+                        &ui,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &e.to_string(),
+                    )
+                    .await;
+                }
+            };
+            match state
+                .store
+                .revoke_token(&id, &geneva_stix::timestamp::now_rfc3339())
+                .await
+            {
+                Ok(true) => {
+                    if let Err(e) =
+                        audit_admin(&state, &ui, "token-revoke", id.to_string(), String::new())
+                            .await
+                    {
+                        return ui.fail(e);
+                    }
+                    admin_response(
+                        &state,
+                        &ui,
+                        StatusCode::OK,
+                        None,
+                        None,
+                        Some(&format!("Revoked token {id}.")),
+                    )
+                    .await
+                }
+                Ok(false) => refused(&state, &ui, StatusCode::NOT_FOUND, "no such token").await,
+                Err(e) => ui.fail(e.into()),
+            }
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct AuditPaging {
+    after: Option<u64>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    paging: Result<Query<AuditPaging>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    if let Err(e) = require(&ui.principal, Scope::Admin) {
+        return ui.fail(e);
+    }
+    const AUDIT_PAGE: usize = 100;
+    let after = paging.ok().and_then(|Query(p)| p.after).unwrap_or(0);
+    match state.store.audit_log(after, AUDIT_PAGE).await {
+        Ok(entries) => {
+            let next = (entries.len() == AUDIT_PAGE)
+                .then(|| entries.last().map(|e| e.seq))
+                .flatten();
+            let rows: Vec<ui::AuditRow> = entries
+                .into_iter()
+                .map(|e| ui::AuditRow {
+                    seq: e.seq,
+                    at: e.entry.at,
+                    actor: e.entry.actor,
+                    action: e.entry.action,
+                    channel: e.entry.channel,
+                    target: e.entry.target.unwrap_or_default(),
+                    detail: e.entry.detail,
+                })
+                .collect();
+            html(StatusCode::OK, ui::audit_page(&ui.session, &rows, next))
+        }
+        Err(e) => ui.fail(e.into()),
+    }
+}
