@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_relationships_by_source.sql"),
     include_str!("../migrations/0010_read_generation.sql"),
     include_str!("../migrations/0011_cases.sql"),
+    include_str!("../migrations/0012_cases_read_generation.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;

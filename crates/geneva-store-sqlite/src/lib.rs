@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_relationships_by_source.sql"),
     include_str!("../migrations/0012_read_generation.sql"),
     include_str!("../migrations/0013_cases.sql"),
+    include_str!("../migrations/0014_cases_read_generation.sql"),
 ];
 
 /// Reader connections kept open for reuse.

@@ -2142,6 +2142,23 @@ pub async fn read_generation_moves_with_every_write_a_read_depends_on(store: &dy
         .await
         .unwrap();
     assert_eq!(store.read_generation().await.unwrap(), with_user);
+
+    // Published findings are read from case documents.
+    store
+        .put_case("case-generation", "{}", None)
+        .await
+        .unwrap();
+    let with_case = store.read_generation().await.unwrap();
+    assert_ne!(with_case, with_user, "a new case");
+    store
+        .put_case("case-generation", "{\"v\":2}", Some(1))
+        .await
+        .unwrap();
+    assert_ne!(
+        store.read_generation().await.unwrap(),
+        with_case,
+        "a case written again"
+    );
 }
 
 pub async fn cases_are_written_only_from_the_revision_read(store: &dyn Store) {
