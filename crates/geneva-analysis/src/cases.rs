@@ -544,6 +544,59 @@ pub enum Publication {
     },
 }
 
+/// Evidence items a finding may cite per subject.
+const MAX_EVIDENCE: usize = 200;
+
+/// The objects each subject's evidence is made of (what it uses, targets,
+/// refers to), each with its disclosure: the finding cites only those that
+/// are TLP:CLEAR or released by their owners, by id and a one-line summary.
+async fn subject_evidence(
+    store: &dyn Store,
+    file: &CaseFile,
+) -> Result<Vec<EvidenceItem>, CaseOpError> {
+    let mut out: Vec<EvidenceItem> = Vec::new();
+    for subject in &file.case.subjects {
+        let Some(objects) =
+            crate::attribution::stored_objects(store, &Viewer::Operator, subject).await?
+        else {
+            continue;
+        };
+        for o in objects
+            .iter()
+            .filter(|o| o["type"] != "relationship" && o["id"] != subject.as_str())
+            .take(MAX_EVIDENCE)
+        {
+            let Some(oid) = o["id"].as_str() else {
+                continue;
+            };
+            if out.iter().any(|e| e.id == oid) {
+                continue;
+            }
+            let tlp = store
+                .get(oid, &Viewer::Operator)
+                .await?
+                .map_or(Tlp::Red, |v| v.tlp);
+            let label = ["name", "value"]
+                .iter()
+                .find_map(|k| o[*k].as_str())
+                .unwrap_or(oid);
+            let summary: String = format!("{} {label}", o["type"].as_str().unwrap_or("object"))
+                .chars()
+                .take(300)
+                .collect();
+            out.push(EvidenceItem {
+                id: oid.to_owned(),
+                summary,
+                disclosure: Disclosure {
+                    tlp,
+                    released: file.released.iter().any(|r| r == oid),
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Composes the finding of a carried vote. Its time is fixed in the case
 /// before anything is stored and its ids derive from the case, so a retried
 /// publication composes the very same objects.
@@ -593,6 +646,7 @@ pub async fn prepare_publication(
             },
         });
     }
+    let evidence = subject_evidence(store, &file).await?;
     let finding = DraftFinding {
         case_id: id.to_owned(),
         title: draft.title.clone(),
@@ -603,7 +657,7 @@ pub async fn prepare_publication(
         probability: draft.probability,
         confidence: draft.confidence.clone(),
         norms: draft.norms.clone(),
-        evidence: Vec::new(),
+        evidence,
         supersedes: file.supersedes.clone(),
     };
     let body = derived_id("identity", &["geneva-body"]);

@@ -158,10 +158,18 @@ pub fn compose_finding(
                     .map_or(String::new(), |s| format!(", on behalf of the state {s}")),
                 draft.confidence
             ),
-            None => format!(
-                "The panel attributes this activity to no actor. The panel has {} confidence in this assessment.",
-                draft.confidence
-            ),
+            None => match &draft.sponsor_state {
+                Some(state) => format!(
+                    "It is {} ({:.0}%) that this activity was conducted on behalf of the state {state}; the panel names no actor. The panel has {} confidence in this assessment.",
+                    draft.likelihood,
+                    draft.probability * 100.0,
+                    draft.confidence
+                ),
+                None => format!(
+                    "The panel attributes this activity to no actor. The panel has {} confidence in this assessment.",
+                    draft.confidence
+                ),
+            },
         },
     ));
     if let Some(old) = &draft.supersedes {

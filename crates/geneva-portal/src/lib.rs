@@ -78,7 +78,7 @@ pub fn page(title: &str, main: &str) -> String {
          <footer><p>Findings of the Digital Geneva Convention's attribution panel. Every finding is \
          in a public, append-only transparency log; each page says how to check it.</p></footer>\n\
          </body>\n</html>\n",
-        escape(title)
+        escape(&shorten(title, 200))
     )
 }
 
@@ -91,6 +91,10 @@ pub struct FindingSummary {
     pub sponsor_state: Option<String>,
     /// Norms the finding found breached or likely breached.
     pub norms: Vec<String>,
+    /// The year each incident it is about began (where public).
+    pub incident_years: Vec<String>,
+    /// The victims' sectors of the incidents it is about (where public).
+    pub sectors: Vec<String>,
 }
 
 /// How many times each key occurs, most frequent first.
@@ -106,15 +110,34 @@ fn counts<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<(String, usize)> {
     out
 }
 
-/// The portal's front page: findings, newest first, and charts by sponsor
-/// state, by year and by norm.
-pub fn findings_page(findings: &[FindingSummary]) -> String {
+/// The portal's front page: findings, newest first (those matching
+/// `query`, when there is one), and charts of all of them by sponsor state,
+/// by year, by norm, and of the incidents they examined by year and sector.
+pub fn findings_page(all: &[FindingSummary], shown: &[&FindingSummary], query: &str) -> String {
     let mut main = String::from("<h1>Findings</h1>\n");
-    if findings.is_empty() {
+    let _ = writeln!(
+        main,
+        "<form method=\"get\" action=\"/\" role=\"search\"><label for=\"q\">Search findings</label>\
+         <input type=\"search\" id=\"q\" name=\"q\" maxlength=\"200\" value=\"{}\" \
+         placeholder=\"a name, a state's code, a norm\"><button type=\"submit\">Search</button></form>",
+        escape(query)
+    );
+    if !query.is_empty() {
+        let _ = writeln!(
+            main,
+            "<p role=\"status\">{} of {} findings match “{}”. <a href=\"/\">Show all</a>.</p>",
+            shown.len(),
+            all.len(),
+            escape(query)
+        );
+    }
+    if all.is_empty() {
         main.push_str("<p>No finding has been published yet.</p>\n");
-    } else {
+        return page("Findings", &main);
+    }
+    if !shown.is_empty() {
         main.push_str("<table>\n<caption>Published findings, newest first</caption>\n<thead><tr><th scope=\"col\">Published</th><th scope=\"col\">Finding</th><th scope=\"col\">Sponsor state</th></tr></thead>\n<tbody>\n");
-        for f in findings {
+        for f in shown {
             let _ = writeln!(
                 main,
                 "<tr><td>{}</td><td><a href=\"/portal/findings/{}\">{}</a></td><td>{}</td></tr>",
@@ -132,40 +155,78 @@ pub fn findings_page(findings: &[FindingSummary]) -> String {
             );
         }
         main.push_str("</tbody>\n</table>\n");
-        let by_state = counts(
-            findings
-                .iter()
-                .map(|f| f.sponsor_state.as_deref().unwrap_or("none")),
-        );
-        main.push_str("<h2>Findings by sponsor state</h2>\n");
+    }
+    let by_state = counts(
+        all.iter()
+            .map(|f| f.sponsor_state.as_deref().unwrap_or("none")),
+    );
+    main.push_str("<h2>Findings by sponsor state</h2>\n");
+    main.push_str(&bar_chart(
+        "by-state",
+        "Findings by sponsor state",
+        &by_state,
+    ));
+    let mut by_year = counts(all.iter().map(|f| f.published.get(..4).unwrap_or("?")));
+    by_year.sort_by(|a, b| a.0.cmp(&b.0));
+    main.push_str("<h2>Findings by year</h2>\n");
+    main.push_str(&bar_chart(
+        "by-year",
+        "Findings by year of publication",
+        &by_year,
+    ));
+    let by_norm = counts(all.iter().flat_map(|f| f.norms.iter().map(String::as_str)));
+    if !by_norm.is_empty() {
+        main.push_str("<h2>Norms found breached</h2>\n");
         main.push_str(&bar_chart(
-            "by-state",
-            "Findings by sponsor state",
-            &by_state,
+            "by-norm",
+            "Findings by norm found breached",
+            &by_norm,
         ));
-        let mut by_year = counts(findings.iter().map(|f| f.published.get(..4).unwrap_or("?")));
-        by_year.sort_by(|a, b| a.0.cmp(&b.0));
-        main.push_str("<h2>Findings by year</h2>\n");
+    }
+    let mut incidents_by_year = counts(
+        all.iter()
+            .flat_map(|f| f.incident_years.iter().map(String::as_str)),
+    );
+    incidents_by_year.sort_by(|a, b| a.0.cmp(&b.0));
+    if !incidents_by_year.is_empty() {
+        main.push_str("<h2>Incidents examined, by year</h2>\n");
         main.push_str(&bar_chart(
-            "by-year",
-            "Findings by year of publication",
-            &by_year,
+            "incidents-by-year",
+            "Incidents the findings examined, by the year they began",
+            &incidents_by_year,
         ));
-        let by_norm = counts(
-            findings
-                .iter()
-                .flat_map(|f| f.norms.iter().map(String::as_str)),
-        );
-        if !by_norm.is_empty() {
-            main.push_str("<h2>Norms found breached</h2>\n");
-            main.push_str(&bar_chart(
-                "by-norm",
-                "Findings by norm found breached",
-                &by_norm,
-            ));
-        }
+    }
+    let by_sector = counts(
+        all.iter()
+            .flat_map(|f| f.sectors.iter().map(String::as_str)),
+    );
+    if !by_sector.is_empty() {
+        main.push_str("<h2>Incidents examined, by victim sector</h2>\n");
+        main.push_str(&bar_chart(
+            "incidents-by-sector",
+            "Incidents the findings examined, by the victims' sector",
+            &by_sector,
+        ));
     }
     page("Findings", &main)
+}
+
+/// Whether a finding matches a search: every word of `query`, ignoring
+/// case, in its name, its sponsor state, its norms or its report id.
+pub fn matches(f: &FindingSummary, query: &str) -> bool {
+    let haystack = format!(
+        "{} {} {} {} {}",
+        f.name,
+        f.sponsor_state.as_deref().unwrap_or(""),
+        f.norms.join(" "),
+        f.sectors.join(" "),
+        f.report
+    )
+    .to_lowercase();
+    query
+        .to_lowercase()
+        .split_whitespace()
+        .all(|word| haystack.contains(word))
 }
 
 /// A note of a finding: its heading and its text.
@@ -184,6 +245,8 @@ pub struct FindingView {
     pub published: String,
     pub notes: Vec<Note>,
     pub subjects: Vec<String>,
+    /// The report's leaf in the transparency log.
+    pub log_index: Option<u64>,
 }
 
 pub fn finding_page(f: &FindingView) -> String {
@@ -214,9 +277,16 @@ pub fn finding_page(f: &FindingView) -> String {
         main.push_str("</ul>\n</section>\n");
     }
     let r = url_segment(&f.report);
+    let leaf = match f.log_index {
+        Some(i) => format!(
+            "This finding is leaf {i} of the body's transparency log; the log's latest signed checkpoint is at \
+             <a href=\"/log/checkpoint\">/log/checkpoint</a>."
+        ),
+        None => "This finding is waiting to join the body's transparency log.".to_owned(),
+    };
     let _ = write!(
         main,
-        "<section>\n<h2>Check it yourself</h2>\n<p>This finding is a leaf of the body's transparency log. \
+        "<section>\n<h2>Check it yourself</h2>\n<p>{leaf} \
          Download <a href=\"/findings/{r}\">the finding as STIX</a> and \
          <a href=\"/api/v1/objects/{r}/proof\">its proof</a>, take the log's public key from \
          <a href=\"/log/key\">/log/key</a>, and run:</p>\n\

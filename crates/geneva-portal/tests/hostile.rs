@@ -19,7 +19,8 @@ fn inert(html: &str) {
     const OURS: &[&str] = &[
         "!doctype", "html", "head", "meta", "title", "link", "body", "header", "nav", "a", "main",
         "footer", "p", "h1", "h2", "table", "caption", "thead", "tr", "th", "td", "tbody",
-        "section", "ul", "li", "code", "pre", "svg", "text", "rect",
+        "section", "ul", "li", "code", "pre", "svg", "text", "rect", "form", "label", "input",
+        "button",
     ];
     let mut rest = html;
     while let Some(at) = rest.find('<') {
@@ -61,8 +62,10 @@ fn every_page_renders_hostile_text_inert() {
             published: h.to_string(),
             sponsor_state: Some(h.to_string()),
             norms: vec![h.to_string()],
+            incident_years: vec![h.to_string()],
+            sectors: vec![h.to_string()],
         };
-        let list = findings_page(std::slice::from_ref(&summary));
+        let list = findings_page(std::slice::from_ref(&summary), &[&summary], h);
         inert(&list);
         assert!(list.len() < 20_000, "a very long name is cut in the list");
         let finding = finding_page(&FindingView {
@@ -75,6 +78,7 @@ fn every_page_renders_hostile_text_inert() {
                 text: format!("{h}\n{long}"),
             }],
             subjects: vec![h.to_string()],
+            log_index: Some(7),
         });
         inert(&finding);
         let record = state_page(&StateRecord {
@@ -89,14 +93,19 @@ fn every_page_renders_hostile_text_inert() {
 
 #[test]
 fn pages_load_nothing_from_elsewhere() {
-    let html = findings_page(&[FindingSummary {
+    let f = FindingSummary {
         report: "report--1".into(),
         name: "n".into(),
         published: "2026-11-26".into(),
         sponsor_state: Some("RU".into()),
         norms: vec!["gge-2015-f".into()],
-    }]);
+        incident_years: vec!["2015".into()],
+        sectors: vec!["energy".into()],
+    };
+    let html = findings_page(std::slice::from_ref(&f), &[&f], "");
     assert!(html.contains("Norms found breached"));
+    assert!(html.contains("Incidents examined, by victim sector"));
+    assert!(html.contains("Incidents examined, by year"));
     // Each chart's title id is unique on the page.
     assert_eq!(html.matches("id=\"chart-by-state\"").count(), 1);
     assert_eq!(html.matches("id=\"chart-by-year\"").count(), 1);
@@ -109,4 +118,24 @@ fn pages_load_nothing_from_elsewhere() {
     }
     assert!(html.contains("<svg role=\"img\""));
     assert!(CONTENT_SECURITY_POLICY.starts_with("default-src 'none'"));
+}
+
+#[test]
+fn search_matches_every_word_in_any_field() {
+    let f = FindingSummary {
+        report: "report--1".into(),
+        name: "Grid outage in Ukraine".into(),
+        published: "2026-11-26".into(),
+        sponsor_state: Some("RU".into()),
+        norms: vec!["gge-2015-f".into()],
+        incident_years: vec!["2015".into()],
+        sectors: vec!["energy".into()],
+    };
+    assert!(geneva_portal::matches(&f, "grid ru"));
+    assert!(geneva_portal::matches(&f, "GGE-2015-F"));
+    assert!(geneva_portal::matches(&f, "energy"));
+    assert!(!geneva_portal::matches(&f, "grid cn"));
+    let page = findings_page(std::slice::from_ref(&f), &[], "grid cn");
+    assert!(page.contains("0 of 1 findings match"));
+    assert!(!page.contains("/portal/findings/report--1"));
 }

@@ -4,9 +4,12 @@
 //! anonymous viewer, so only TLP:CLEAR versions can reach these outputs,
 //! whatever a case holds.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
 use geneva_panel::CaseFile;
 use geneva_store::Viewer;
 use serde_json::{Value, json};
@@ -15,7 +18,8 @@ use crate::AppState;
 use crate::error::ApiError;
 
 /// A published finding as the public sees it.
-struct PublicFinding {
+#[derive(Clone)]
+pub(crate) struct PublicFinding {
     report: Value,
     objects: Vec<Value>,
     at: String,
@@ -23,6 +27,26 @@ struct PublicFinding {
     /// public notes.
     sponsor: Option<String>,
     norms: Vec<(String, String)>,
+    /// The report's leaf in the transparency log.
+    leaf_index: Option<u64>,
+    /// What the public may see of the incidents it is about.
+    subjects: Vec<PublicSubject>,
+}
+
+#[derive(Clone)]
+struct PublicSubject {
+    /// The year the incident was recorded as starting (or created).
+    year: Option<String>,
+    sectors: Vec<String>,
+}
+
+/// The published findings, kept until the store's read generation moves
+/// (any import or case write does, from any process): composing them reads
+/// every finding's objects, which at a thousand findings is far too slow to
+/// do per page.
+#[derive(Default)]
+pub(crate) struct Cache {
+    kept: tokio::sync::Mutex<Option<(u64, Arc<Vec<PublicFinding>>)>>,
 }
 
 /// The published cases, their documents parsed (no object read yet).
@@ -48,10 +72,14 @@ async fn public_finding(
         return Ok(None);
     };
     let mut objects = Vec::new();
+    let mut leaf_index = None;
     for id in &p.objects {
         if let Some(v) = state.store.get(id, &Viewer::Anonymous).await?
             && let Ok(o) = serde_json::from_str::<Value>(&v.canonical)
         {
+            if *id == p.report {
+                leaf_index = v.leaf_index;
+            }
             objects.push(o);
         }
     }
@@ -72,43 +100,80 @@ async fn public_finding(
         ),
         None => (None, Vec::new()),
     };
+    let mut subjects = Vec::new();
+    for subject in &file.case.subjects {
+        let seen = geneva_analysis::attribution::stored_objects(
+            state.store.as_ref(),
+            &Viewer::Anonymous,
+            subject,
+        )
+        .await
+        .map_err(crate::attribution::analysis_error)?;
+        let Some(seen) = seen else { continue };
+        let own = seen.iter().find(|o| o["id"] == subject.as_str());
+        let year = own
+            .and_then(|o| {
+                ["first_seen", "created"]
+                    .iter()
+                    .find_map(|k| o[*k].as_str())
+            })
+            .and_then(|t| t.get(..4))
+            .map(str::to_owned);
+        let mut sectors: Vec<String> = seen
+            .iter()
+            .filter(|o| o["type"] == "identity")
+            .flat_map(|o| o["sectors"].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        sectors.sort();
+        sectors.dedup();
+        subjects.push(PublicSubject { year, sectors });
+    }
     Ok(Some(PublicFinding {
         report,
         objects,
         at: p.at,
         sponsor,
         norms,
+        leaf_index,
+        subjects,
     }))
 }
 
 /// Every published finding, newest first.
-async fn published(state: &AppState) -> Result<Vec<PublicFinding>, ApiError> {
+pub(crate) async fn published(state: &AppState) -> Result<Arc<Vec<PublicFinding>>, ApiError> {
+    // Read before the findings, so what is kept is never older than its key.
+    let generation = state.store.read_generation().await?;
+    let mut kept = state.findings.kept.lock().await;
+    if let Some((g, findings)) = kept.as_ref()
+        && *g == generation
+    {
+        return Ok(findings.clone());
+    }
     let mut out = Vec::new();
     for file in published_cases(state).await? {
         out.extend(public_finding(state, file).await?);
     }
     out.sort_by(|a, b| b.at.cmp(&a.at));
+    let out = Arc::new(out);
+    *kept = Some((generation, out.clone()));
     Ok(out)
 }
 
-/// One published finding by its report id: only its own objects are read.
+/// One published finding by its report id.
 async fn published_one(state: &AppState, report: &str) -> Result<PublicFinding, ApiError> {
-    let file = published_cases(state)
+    published(state)
         .await?
-        .into_iter()
-        .find(|f| f.published.as_ref().is_some_and(|p| p.report == report));
-    match file {
-        Some(file) => public_finding(state, file)
-            .await?
-            .ok_or_else(|| ApiError::not_found(report)),
-        None => Err(ApiError::not_found(report)),
-    }
+        .iter()
+        .find(|f| f.report["id"] == report)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(report))
 }
 
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let list: Vec<Value> = published(&state)
         .await?
-        .into_iter()
+        .iter()
         .map(|f| {
             json!({"report": f.report["id"], "name": f.report["name"], "published": f.at,
                    "url": format!("/findings/{}", f.report["id"].as_str().unwrap_or_default())})
@@ -168,7 +233,7 @@ pub(crate) async fn atom(State(state): State<AppState>) -> Result<Response, ApiE
     feed.push_str("<id>urn:geneva:findings</id>\n");
     feed.push_str(&format!("<updated>{}</updated>\n", xml(&updated)));
     feed.push_str("<link rel=\"self\" href=\"/findings.atom\"/>\n");
-    for f in &findings {
+    for f in findings.iter() {
         let id = f.report["id"].as_str().unwrap_or_default();
         let summary: Vec<String> = f
             .objects
@@ -253,13 +318,42 @@ fn summary(f: &PublicFinding) -> geneva_portal::FindingSummary {
             .filter(|(_, v)| v == "breach" || v == "likely breach")
             .map(|(n, _)| n.clone())
             .collect(),
+        incident_years: f.subjects.iter().filter_map(|s| s.year.clone()).collect(),
+        sectors: f
+            .subjects
+            .iter()
+            .flat_map(|s| s.sectors.iter().cloned())
+            .collect(),
     }
 }
 
-/// `GET /`: the portal's front page.
-pub(crate) async fn portal_home(State(state): State<AppState>) -> Result<Response, ApiError> {
+#[derive(serde::Deserialize)]
+pub(crate) struct Search {
+    q: Option<String>,
+}
+
+/// `GET /`: the portal's front page; `?q=` searches the findings.
+pub(crate) async fn portal_home(
+    State(state): State<AppState>,
+    search: Result<Query<Search>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(search) = search
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
+    let query: String = search
+        .q
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
     let findings: Vec<_> = published(&state).await?.iter().map(summary).collect();
-    Ok(html(geneva_portal::findings_page(&findings)))
+    let shown: Vec<&geneva_portal::FindingSummary> = findings
+        .iter()
+        .filter(|f| query.is_empty() || geneva_portal::matches(f, &query))
+        .collect();
+    Ok(html(geneva_portal::findings_page(
+        &findings, &shown, &query,
+    )))
 }
 
 pub(crate) async fn portal_style() -> Response {
@@ -309,6 +403,7 @@ pub(crate) async fn portal_finding(
             .filter(|r| r.starts_with("incident--") || r.starts_with("campaign--"))
             .map(str::to_owned)
             .collect(),
+        log_index: f.leaf_index,
     };
     Ok(html(geneva_portal::finding_page(&view)))
 }

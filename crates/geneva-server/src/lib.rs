@@ -95,6 +95,7 @@ pub(crate) struct AppState {
     pub index: Arc<geneva_postings::PostingIndex>,
     pub attribution: Arc<crate::attribution::Cache>,
     pub pages: Arc<page_cache::PageCache>,
+    pub findings: Arc<findings::Cache>,
 }
 
 /// The correlation index in `config.correlation_dir`, or in memory. A
@@ -153,6 +154,7 @@ fn router_with(
         log,
         index,
         attribution: Arc::default(),
+        findings: Arc::default(),
     };
     api::routes()
         .merge(cases::routes())

@@ -2144,10 +2144,7 @@ pub async fn read_generation_moves_with_every_write_a_read_depends_on(store: &dy
     assert_eq!(store.read_generation().await.unwrap(), with_user);
 
     // Published findings are read from case documents.
-    store
-        .put_case("case-generation", "{}", None)
-        .await
-        .unwrap();
+    store.put_case("case-generation", "{}", None).await.unwrap();
     let with_case = store.read_generation().await.unwrap();
     assert_ne!(with_case, with_user, "a new case");
     store

@@ -48,7 +48,7 @@ fn document(title: &str, nav: &str, main: &str) -> String {
          <title>{} · Geneva workspace</title>\n<link rel=\"stylesheet\" href=\"/portal/style.css\">\n\
          </head>\n<body>\n<a href=\"#main\" class=\"skip\">Skip to content</a>\n\
          <header>{nav}</header>\n<main id=\"main\">\n{main}\n</main>\n</body>\n</html>\n",
-        escape(title)
+        escape(&shorten(title, 200))
     )
 }
 

@@ -105,7 +105,11 @@ impl Session<'_> {
     async fn submit(&self, action: &str) {
         let old = self.find("html").await;
         let button = self
-            .find(&format!("form[action$='{action}'] button[type=submit]"))
+            .find(&if action.starts_with("action=") {
+                format!("form[{action}] button[type=submit]")
+            } else {
+                format!("form[action$='{action}'] button[type=submit]")
+            })
             .await;
         button.click().await.unwrap();
         // Even a redirect back to the same address replaces the document:
@@ -448,7 +452,18 @@ async fn walk(s: &Session<'_>, olena: &str, panel: &[String], earlier: &str) -> 
 
     s.go("/").await;
     assert!(s.source().await.contains(&finding));
+    assert!(
+        s.source()
+            .await
+            .contains("Incidents examined, by victim sector")
+    );
     s.screenshot("portal").await;
+    s.fill("#q", "kyiv RU").await;
+    s.submit("action='/'").await;
+    assert!(s.text("main").await.contains("1 of 1 findings match"));
+    s.fill("#q", "nothing-like-this").await;
+    s.submit("action='/'").await;
+    assert!(!s.source().await.contains(&finding));
     s.go(&finding).await;
     s.screenshot("finding").await;
     let dissent = s.source().await;
@@ -456,6 +471,12 @@ async fn walk(s: &Session<'_>, olena: &str, panel: &[String], earlier: &str) -> 
         dissent.contains("One shared address is thin"),
         "the dissent is published"
     );
+    assert!(dissent.contains("on behalf of the state RU"), "{dissent}");
+    assert!(
+        dissent.contains("malware Industroyer"),
+        "the public evidence is cited: {dissent}"
+    );
+    assert!(dissent.contains("/log/checkpoint"), "{dissent}");
     s.go("/portal/states/RU").await;
     assert!(s.source().await.contains(&finding));
     s.screenshot("state").await;
