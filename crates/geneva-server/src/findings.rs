@@ -10,7 +10,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-use geneva_panel::CaseFile;
+use std::collections::HashMap;
+
+use geneva_panel::{Case, DraftSpec, Published};
 use geneva_store::Viewer;
 use serde_json::{Value, json};
 
@@ -40,13 +42,31 @@ struct PublicSubject {
     sectors: Vec<String>,
 }
 
-/// The published findings, kept until the store's read generation moves
-/// (any import or case write does, from any process): composing them reads
-/// every finding's objects, which at a thousand findings is far too slow to
-/// do per page.
+/// The published findings, as last composed, and each composed finding
+/// by its report id. The list is kept until the store's read generation
+/// moves (any import or case write does, from any process); a finding,
+/// once its report has its log leaf, for good: what was published does not
+/// change, and composing a thousand of them again after every write took
+/// half a second.
 #[derive(Default)]
 pub(crate) struct Cache {
-    kept: tokio::sync::Mutex<Option<(u64, Arc<Vec<PublicFinding>>)>>,
+    kept: tokio::sync::Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    generation: Option<u64>,
+    list: Arc<Vec<PublicFinding>>,
+    by_report: HashMap<String, PublicFinding>,
+}
+
+/// What the portal reads of a case document: the rest (notes, votes, the
+/// analyses, which can be large) is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct CaseFile {
+    case: Case,
+    draft: Option<DraftSpec>,
+    published: Option<Published>,
 }
 
 /// The published cases, their documents parsed (no object read yet).
@@ -145,18 +165,27 @@ pub(crate) async fn published(state: &AppState) -> Result<Arc<Vec<PublicFinding>
     // Read before the findings, so what is kept is never older than its key.
     let generation = state.store.read_generation().await?;
     let mut kept = state.findings.kept.lock().await;
-    if let Some((g, findings)) = kept.as_ref()
-        && *g == generation
-    {
-        return Ok(findings.clone());
+    if kept.generation == Some(generation) {
+        return Ok(kept.list.clone());
     }
     let mut out = Vec::new();
     for file in published_cases(state).await? {
-        out.extend(public_finding(state, file).await?);
+        let report = file.published.as_ref().map(|p| p.report.clone());
+        if let Some(done) = report.as_ref().and_then(|r| kept.by_report.get(r)) {
+            out.push(done.clone());
+            continue;
+        }
+        if let Some(f) = public_finding(state, file).await? {
+            if let (Some(report), Some(_)) = (report, f.leaf_index) {
+                kept.by_report.insert(report, f.clone());
+            }
+            out.push(f);
+        }
     }
     out.sort_by(|a, b| b.at.cmp(&a.at));
     let out = Arc::new(out);
-    *kept = Some((generation, out.clone()));
+    kept.generation = Some(generation);
+    kept.list = out.clone();
     Ok(out)
 }
 

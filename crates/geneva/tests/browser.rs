@@ -491,3 +491,35 @@ async fn walk(s: &Session<'_>, olena: &str, panel: &[String], earlier: &str) -> 
     s.go(&proof_href).await;
     s.text("body").await
 }
+
+/// The page benchmark runs end to end at a small scale (its figures at
+/// 100,000 incidents are in BENCHMARKS.md; nothing here is timed).
+#[test]
+fn the_page_benchmark_loads_publishes_and_times_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(
+        &dir.path().join("unused"),
+        &[
+            "bench",
+            "portal",
+            "--incidents",
+            "400",
+            "--findings",
+            "6",
+            "--requests",
+            "3",
+            "--warmup",
+            "1",
+            "--json",
+        ],
+    );
+    let report: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(report["incidents"], 400);
+    assert_eq!(report["findings"], 6);
+    let pages = report["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 10, "{report:#}");
+    for p in pages {
+        assert!(p["requests"].as_u64().unwrap() >= 3, "{p}");
+        assert!(p["p95_ms"].as_f64().unwrap() > 0.0, "{p}");
+    }
+}

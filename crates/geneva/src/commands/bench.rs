@@ -27,6 +27,8 @@ pub enum BenchCommand {
     Taxii(super::bench_taxii::TaxiiArgs),
     /// Attribution: accuracy and calibration on the knowledge base's own campaigns, and speed.
     Attribution(super::bench_attribution::AttributionArgs),
+    /// Web pages: server time of the portal's and the workspace's pages at scale.
+    Portal(super::bench_portal::PortalArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -212,6 +214,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Correlate(args) => args,
         BenchCommand::Taxii(args) => return super::bench_taxii::run(args).await,
         BenchCommand::Attribution(args) => return super::bench_attribution::run(args),
+        BenchCommand::Portal(args) => return super::bench_portal::run(args).await,
     };
     anyhow::ensure!(
         args.incidents > 0 && args.observables >= args.incidents,

@@ -3,6 +3,7 @@
 pub mod attribution;
 pub mod bench;
 pub mod bench_attribution;
+pub mod bench_portal;
 pub mod bench_taxii;
 pub mod case;
 pub mod correlate;
