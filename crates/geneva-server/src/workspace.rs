@@ -606,6 +606,24 @@ async fn incident_view(state: &AppState, ui: &Ui, id: &str) -> Result<ui::Incide
     } else {
         None
     };
+    // The graph names what it links to, as far as the member may see it.
+    let mut names = std::collections::HashMap::new();
+    let mut named = Vec::new();
+    if let Some(Ok(c)) = &correlation {
+        for l in c["links"].as_array().into_iter().flatten().take(50) {
+            let Some(other) = l["id"].as_str() else {
+                continue;
+            };
+            if let Some(v) = state.store.get(other, &viewer).await?
+                && let Ok(o) = serde_json::from_str::<Value>(&v.canonical)
+                && let Some(name) = o["name"].as_str()
+            {
+                names.insert(other.to_owned(), name.to_owned());
+                named.push(v);
+            }
+        }
+    }
+    crate::api::audit_reads(state, &ui.principal, "ui", &named).await?;
     let panel = ui.principal.has(Scope::Analyse) || ui.principal.has(Scope::Vote);
     let cases = if panel {
         crate::cases::list_cases(state, &ui.principal)
@@ -626,6 +644,7 @@ async fn incident_view(state: &AppState, ui: &Ui, id: &str) -> Result<ui::Incide
         attribution,
         assessment,
         cases,
+        names,
         may_open_case: subject && ui.principal.has(Scope::Analyse),
     })
 }

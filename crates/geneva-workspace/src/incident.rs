@@ -23,6 +23,8 @@ pub struct IncidentView {
     pub attribution: Option<Result<Value, String>>,
     pub assessment: Option<Result<Value, String>>,
     pub cases: Vec<CaseRow>,
+    /// Names of the items it correlates with, by id (those the member may see).
+    pub names: std::collections::HashMap<String, String>,
     /// Whether the member may open a case (the `analyse` scope).
     pub may_open_case: bool,
 }
@@ -227,6 +229,17 @@ fn correlation_section(v: &IncidentView) -> String {
         None => {}
         Some(Err(why)) => out.push_str(&unavailable(why)),
         Some(Ok(c)) => {
+            let own: Vec<String> = c["observables"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.as_str())
+                .take(200)
+                .map(|o| format!("<code>{}</code>", escape(&shorten(o, 200))))
+                .collect();
+            if !own.is_empty() {
+                let _ = writeln!(out, "<p>Its indicators: {}</p>", own.join(", "));
+            }
             let links: Vec<&Value> = c["links"].as_array().into_iter().flatten().collect();
             if links.is_empty() {
                 out.push_str("<p>It shares no indicator with anything else you may see.</p>\n");
@@ -235,13 +248,15 @@ fn correlation_section(v: &IncidentView) -> String {
                     .iter()
                     .map(|l| {
                         let id = text(&l["id"]).to_owned();
-                        (id.clone(), id, l["weight"].as_f64().unwrap_or(0.0))
+                        let name = v.names.get(&id).cloned().unwrap_or_else(|| id.clone());
+                        (id, name, l["weight"].as_f64().unwrap_or(0.0))
                     })
                     .collect();
                 out.push_str(&correlation_graph(&label_of(&v.object), &nodes));
                 out.push_str("<table><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Weight</th><th scope=\"col\">Why</th></tr></thead><tbody>\n");
                 for l in links {
                     let id = text(&l["id"]);
+                    let name = v.names.get(id).map_or(id, String::as_str);
                     let reasons: Vec<String> = l["reasons"]
                         .as_array()
                         .into_iter()
@@ -251,7 +266,7 @@ fn correlation_section(v: &IncidentView) -> String {
                     let _ = writeln!(
                         out,
                         "<tr><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
-                        object_link(id, id),
+                        object_link(id, name),
                         l["weight"].as_f64().unwrap_or(0.0),
                         reasons.join("<br>")
                     );

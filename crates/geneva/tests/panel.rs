@@ -465,8 +465,33 @@ fn the_demo_loads_a_living_portal_once() {
             fetch(format!("{base}/")).await,
         )
     });
+    // The printed token signs in to the workspace, where the two members'
+    // reports correlate.
+    let token = loaded
+        .lines()
+        .find(|l| l.starts_with("workspace sign-in for amelie"))
+        .and_then(|l| l.rsplit(' ').next())
+        .expect("a sign-in token for the panel member")
+        .to_owned();
+    let report = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!(
+                "{base}/ui/incidents/incident--d3e0c0de-0000-4000-8000-000000000000"
+            ))
+            .header("cookie", format!("geneva_session={token}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
     drop(server);
     let list: Value = serde_json::from_str(&list.1).unwrap();
     assert_eq!(list["findings"].as_array().unwrap().len(), 6);
     assert!(home.1.contains("Findings by sponsor state"));
+    assert!(
+        report.contains("credential theft at a water utility"),
+        "the other member's report correlates: {report}"
+    );
 }

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use geneva_access::OrgKind;
+use geneva_access::{ApiToken, OrgKind, Scope, Scopes};
 use geneva_analysis::cases::{self, NewCase, NewDraft, Who};
-use geneva_store::{Provenance, Recipients, Viewer};
-use serde_json::Value;
+use geneva_store::{Provenance, Recipients, TokenRecord, Viewer};
+use serde_json::{Value, json};
 
 use super::open_store;
 
@@ -178,6 +178,51 @@ pub async fn run(data: &super::StoreLocation, args: DemoArgs) -> anyhow::Result<
             (id, fixture["incident"].as_str().unwrap_or(name).to_owned()),
         );
     }
+    // Two members' own reports (synthetic, TLP:GREEN) that share a lure
+    // domain and a server, so the workspace shows correlations.
+    for (i, (reporter, name)) in [
+        (
+            "CERT-FR",
+            "Member report: spear-phishing of grid operators (synthetic)",
+        ),
+        (
+            "NCSC-GB",
+            "Member report: credential theft at a water utility (synthetic)",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let org = store.organisation(reporter).await?;
+        let incident = format!("incident--d3e0c0de-0000-4000-8000-00000000000{i}");
+        let bundle = json!({"type": "bundle", "id": format!("bundle--d3e0c0de-0000-4000-8000-00000000001{i}"), "objects": [
+            {"type": "domain-name", "spec_version": "2.1", "id": "domain-name--d3e0c0de-0000-5000-8000-000000000020",
+             "value": "grid-operator-login.example"},
+            {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--d3e0c0de-0000-5000-8000-000000000021",
+             "value": "203.0.113.66"},
+            {"type": "incident", "spec_version": "2.1", "id": incident, "created": now, "modified": now,
+             "name": name, "description": "A synthetic member report for the demonstration.",
+             "object_refs": ["domain-name--d3e0c0de-0000-5000-8000-000000000020",
+                             "ipv4-addr--d3e0c0de-0000-5000-8000-000000000021"]},
+        ]});
+        let prepared = geneva_stix::prepare(
+            bundle.to_string().as_bytes(),
+            &geneva_stix::PrepareOptions::default(),
+        )
+        .map_err(|e| anyhow::anyhow!("synthetic report {i}: {e:?}"))?;
+        store
+            .import(
+                prepared.objects,
+                Provenance {
+                    organisation: reporter.to_string(),
+                    organisation_id: org.map(|o| o.id),
+                    submitted_at: now.clone(),
+                    default_tlp: geneva_stix::Tlp::Green,
+                    recipients: Recipients::default(),
+                },
+            )
+            .await?;
+    }
     let log = super::log::open_log(data, Arc::clone(&store), true).await?;
     super::log::integrate_or_explain(&log, true).await?;
     drop(log);
@@ -266,6 +311,53 @@ pub async fn run(data: &super::StoreLocation, args: DemoArgs) -> anyhow::Result<
         INCIDENTS.len(),
         PUBLISHED.len()
     );
+    // Tokens to sign in to the workspace with: a panel member who is also
+    // an operator, and a reporting member. Shown once, as `geneva token
+    // create` shows them.
+    for (org, user, scopes) in [
+        (
+            "panel-amelie",
+            Some("amelie"),
+            &[
+                Scope::Read,
+                Scope::Submit,
+                Scope::Analyse,
+                Scope::Vote,
+                Scope::Admin,
+            ][..],
+        ),
+        ("CERT-UA", None, &[Scope::Read, Scope::Submit][..]),
+    ] {
+        let organisation = store
+            .organisation(org)
+            .await?
+            .with_context(|| format!("{org} vanished"))?;
+        let user_id = match user {
+            Some(u) => store.user(u).await?.map(|u| u.id),
+            None => None,
+        };
+        let token = ApiToken::generate()?;
+        store
+            .add_token(
+                &TokenRecord {
+                    id: token.id.clone(),
+                    organisation: organisation.id,
+                    user: user_id,
+                    scopes: Scopes::new(scopes.iter().copied()),
+                    label: "geneva demo".into(),
+                    created_at: now.clone(),
+                    revoked_at: None,
+                },
+                token.hash(),
+            )
+            .await?;
+        println!(
+            "workspace sign-in for {} ({}): {}",
+            user.unwrap_or(org),
+            Scopes::new(scopes.iter().copied()),
+            token.reveal()
+        );
+    }
     drop(store);
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
