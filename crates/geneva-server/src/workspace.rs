@@ -112,7 +112,7 @@ impl Ui {
     }
 
     /// Refuses a form whose token is not this session's.
-    fn check(&self, csrf: &str) -> Result<(), Response> {
+    fn check(&self, csrf: &str) -> Result<(), Box<Response>> {
         let expected = self.session.csrf.as_bytes();
         let given = csrf.as_bytes();
         let same = expected.len() == given.len()
@@ -124,12 +124,27 @@ impl Ui {
         if same {
             Ok(())
         } else {
-            Err(self.fail(ApiError::new(
+            Err(Box::new(self.fail(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "this form is stale or came from another site; reload the page and try again",
-            )))
+            ))))
         }
+    }
+
+    /// A posted form, understood and carrying this session's form token.
+    fn accept<T: FormToken>(
+        &self,
+        form: Result<Form<T>, FormRejection>,
+    ) -> Result<T, Box<Response>> {
+        let Form(form) = form.map_err(|e| {
+            Box::new(self.fail(ApiError::bad_request(format!(
+                "the form was not understood: {}",
+                e.body_text()
+            ))))
+        })?;
+        self.check(form.form_token())?;
+        Ok(form)
     }
 }
 
@@ -206,13 +221,27 @@ macro_rules! signed_in {
     };
 }
 
-fn form_of<T>(ui: &Ui, form: Result<Form<T>, FormRejection>) -> Result<T, Response> {
-    form.map(|Form(f)| f).map_err(|e| {
-        ui.fail(ApiError::bad_request(format!(
-            "the form was not understood: {}",
-            e.body_text()
-        )))
-    })
+/// A form that carries the session's form token.
+trait FormToken {
+    fn form_token(&self) -> &str;
+}
+
+macro_rules! form_token {
+    ($($form:ty),*) => {
+        $(impl FormToken for $form {
+            fn form_token(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+
+impl FormToken for Vec<(String, String)> {
+    fn form_token(&self) -> &str {
+        self.iter()
+            .find(|(k, _)| k == "csrf")
+            .map_or("", |(_, v)| v.as_str())
+    }
 }
 
 async fn login_form() -> Response {
@@ -288,12 +317,8 @@ async fn logout(
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Response {
     let ui = signed_in!(state, principal, token);
-    let form = match form_of(&ui, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    if let Err(r) = ui.check(&form.csrf) {
-        return r;
+    if let Err(r) = ui.accept(form) {
+        return *r;
     }
     let mut response = redirect("/ui/login");
     response.headers_mut().insert(
@@ -423,13 +448,10 @@ async fn submit_form(
     form: Result<Form<IntakeFields>, FormRejection>,
 ) -> Response {
     let ui = signed_in!(state, principal, token);
-    let f = match form_of(&ui, form) {
+    let f = match ui.accept(form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    if let Err(r) = ui.check(&f.csrf) {
-        return r;
-    }
     if let Err(e) = require(&ui.principal, Scope::Submit) {
         return ui.fail(e);
     }
@@ -516,7 +538,7 @@ async fn upload(
         }
     }
     if let Err(r) = ui.check(csrf.as_deref().unwrap_or_default()) {
-        return r;
+        return *r;
     }
     if let Err(e) = require(&ui.principal, Scope::Submit) {
         return ui.fail(e);
@@ -699,13 +721,10 @@ async fn open_case(
     form: Result<Form<OpenFields>, FormRejection>,
 ) -> Response {
     let ui = signed_in!(state, principal, token);
-    let f = match form_of(&ui, form) {
+    let f = match ui.accept(form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    if let Err(r) = ui.check(&f.csrf) {
-        return r;
-    }
     let body = OpenBody {
         title: f.title,
         subjects: vec![f.subject],
@@ -762,6 +781,8 @@ struct StepFields {
     explanation: Option<String>,
     id: Option<String>,
 }
+
+form_token!(CsrfOnly, IntakeFields, OpenFields, StepFields);
 
 /// A form field left empty is a field not given.
 fn given(v: Option<String>) -> Option<String> {
@@ -820,13 +841,10 @@ async fn case_step(
     form: Result<Form<StepFields>, FormRejection>,
 ) -> Response {
     let ui = signed_in!(state, principal, token);
-    let f = match form_of(&ui, form) {
+    let f = match ui.accept(form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    if let Err(r) = ui.check(&f.csrf) {
-        return r;
-    }
     let outcome = match step_of(&name, f) {
         Ok(step) => crate::cases::step(&state, &ui.principal, &id, step).await,
         Err(e) => Err(e),
@@ -861,12 +879,8 @@ async fn publish(
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Response {
     let ui = signed_in!(state, principal, token);
-    let f = match form_of(&ui, form) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    if let Err(r) = ui.check(&f.csrf) {
-        return r;
+    if let Err(r) = ui.accept(form) {
+        return *r;
     }
     let outcome = crate::cases::publish_case(&state, &ui.principal, &id)
         .await
@@ -991,14 +1005,10 @@ where
     Fut: std::future::Future<Output = Response>,
 {
     let ui = signed_in!(state, principal, token);
-    let fields = match form_of(&ui, fields) {
+    let fields = match ui.accept(fields) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    let csrf = field(&fields, "csrf");
-    if let Err(r) = ui.check(&csrf) {
-        return r;
-    }
     if let Err(e) = require(&ui.principal, Scope::Admin) {
         return ui.fail(e);
     }

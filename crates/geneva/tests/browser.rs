@@ -42,10 +42,14 @@ fn start_driver(path: &Path) -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("start chromedriver");
-    let url = format!("http://127.0.0.1:{port}");
+    // Dropped (killed and waited for) on every path, the panic's too.
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Driver { child, url };
+            return driver;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
