@@ -970,29 +970,28 @@ async fn admin(
     admin_response(&state, &ui, StatusCode::OK, None, None, None).await
 }
 
-async fn audit_admin(
-    state: &AppState,
-    ui: &Ui,
-    action: &str,
+/// What an administration form did: the audit entry it leaves, and what
+/// the page then says.
+struct Administered {
+    action: &'static str,
     target: String,
     detail: String,
-) -> Result<(), ApiError> {
-    state
-        .store
-        .audit(vec![NewAuditEntry {
-            at: geneva_stix::timestamp::now_rfc3339(),
-            actor: actor(ui),
-            action: action.into(),
-            channel: "ui".into(),
-            target: Some(target),
-            detail,
-        }])
-        .await?;
-    Ok(())
+    shown: Shown,
 }
 
-/// Runs an administration form: signed in, its token checked, the admin
-/// scope held; then `act`, whose outcome the page shows.
+enum Shown {
+    Notice(String),
+    /// A token's secret, shown this once.
+    NewToken(String),
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+}
+
+/// Runs an administration form: signed in, its form token checked, the
+/// admin scope held; then `act`. What it did is audited (channel `ui`) and
+/// the page shows it; a refusal is shown on the page with its reason.
 async fn administer<F, Fut>(
     state: AppState,
     principal: Principal,
@@ -1001,8 +1000,8 @@ async fn administer<F, Fut>(
     act: F,
 ) -> Response
 where
-    F: FnOnce(AppState, Ui, Vec<(String, String)>) -> Fut,
-    Fut: std::future::Future<Output = Response>,
+    F: FnOnce(AppState, Vec<(String, String)>) -> Fut,
+    Fut: std::future::Future<Output = Result<Administered, ApiError>>,
 {
     let ui = signed_in!(state, principal, token);
     let fields = match ui.accept(fields) {
@@ -1012,7 +1011,27 @@ where
     if let Err(e) = require(&ui.principal, Scope::Admin) {
         return ui.fail(e);
     }
-    act(state, ui, fields).await
+    let done = match act(state.clone(), fields).await {
+        Ok(done) => done,
+        Err(e) => return admin_response(&state, &ui, e.status, None, Some(&e.message), None).await,
+    };
+    let entry = NewAuditEntry {
+        at: geneva_stix::timestamp::now_rfc3339(),
+        actor: actor(&ui),
+        action: done.action.into(),
+        channel: "ui".into(),
+        target: Some(done.target),
+        detail: done.detail,
+    };
+    if let Err(e) = state.store.audit(vec![entry]).await {
+        return ui.fail(e.into());
+    }
+    match &done.shown {
+        Shown::Notice(n) => admin_response(&state, &ui, StatusCode::OK, None, None, Some(n)).await,
+        Shown::NewToken(t) => {
+            admin_response(&state, &ui, StatusCode::OK, Some(t), None, None).await
+        }
+    }
 }
 
 fn field(fields: &[(String, String)], name: &str) -> String {
@@ -1023,8 +1042,24 @@ fn field(fields: &[(String, String)], name: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn refused(state: &AppState, ui: &Ui, status: StatusCode, message: &str) -> Response {
-    admin_response(state, ui, status, None, Some(message), None).await
+/// A name typed into a form: 1 to 200 characters.
+fn name_field(fields: &[(String, String)], what: &str) -> Result<String, ApiError> {
+    let name = field(fields, "name");
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(invalid(format!("{what}'s name is 1 to 200 characters")));
+    }
+    Ok(name)
+}
+
+async fn organisation_field(
+    state: &AppState,
+    fields: &[(String, String)],
+) -> Result<geneva_store::Organisation, ApiError> {
+    state
+        .store
+        .organisation(&field(fields, "organisation"))
+        .await?
+        .ok_or_else(|| invalid("no such organisation"))
 }
 
 async fn add_organisation(
@@ -1038,72 +1073,25 @@ async fn add_organisation(
         principal,
         token,
         fields,
-        |state, ui, fields| async move {
-            let name = field(&fields, "name");
-            if name.is_empty() || name.chars().count() > 200 {
-                return refused(
-                    &state,
-                    &ui,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "an organisation's name is 1 to 200 characters",
-                )
-                .await;
-            }
-            let kind = match field(&fields, "kind").parse::<OrgKind>() {
-                Ok(k) => k,
-                Err(e) => {
-                    return refused(
-                        &state,
-                        &ui,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        &e.to_string(),
-                    )
-                    .await;
-                }
-            };
+        |state, fields| async move {
+            let name = name_field(&fields, "an organisation")?;
+            let kind = field(&fields, "kind")
+                .parse::<OrgKind>()
+                .map_err(|e| invalid(e.to_string()))?;
             let country = match field(&fields, "country") {
                 c if c.is_empty() => None,
-                c => match c.parse::<CountryCode>() {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        return refused(
-                            &state,
-                            &ui,
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            &e.to_string(),
-                        )
-                        .await;
-                    }
-                },
+                c => Some(
+                    c.parse::<CountryCode>()
+                        .map_err(|e| invalid(e.to_string()))?,
+                ),
             };
-            match state.store.add_organisation(&name, kind, country).await {
-                Ok(org) => {
-                    if let Err(e) = audit_admin(
-                        &state,
-                        &ui,
-                        "org-add",
-                        org.name.clone(),
-                        kind.as_str().into(),
-                    )
-                    .await
-                    {
-                        return ui.fail(e);
-                    }
-                    admin_response(
-                        &state,
-                        &ui,
-                        StatusCode::OK,
-                        None,
-                        None,
-                        Some(&format!("Added organisation {name}.")),
-                    )
-                    .await
-                }
-                Err(e) => {
-                    let e = ApiError::from(e);
-                    refused(&state, &ui, e.status, &e.message).await
-                }
-            }
+            let org = state.store.add_organisation(&name, kind, country).await?;
+            Ok(Administered {
+                action: "org-add",
+                target: org.name,
+                detail: kind.as_str().into(),
+                shown: Shown::Notice(format!("Added organisation {name}.")),
+            })
         },
     )
     .await
@@ -1120,57 +1108,16 @@ async fn add_user(
         principal,
         token,
         fields,
-        |state, ui, fields| async move {
-            let name = field(&fields, "name");
-            if name.is_empty() || name.chars().count() > 200 {
-                return refused(
-                    &state,
-                    &ui,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "a user's name is 1 to 200 characters",
-                )
-                .await;
-            }
-            let org = match state
-                .store
-                .organisation(&field(&fields, "organisation"))
-                .await
-            {
-                Ok(Some(o)) => o,
-                Ok(None) => {
-                    return refused(
-                        &state,
-                        &ui,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "no such organisation",
-                    )
-                    .await;
-                }
-                Err(e) => return ui.fail(e.into()),
-            };
-            match state.store.add_user(&name, org.id).await {
-                Ok(user) => {
-                    if let Err(e) =
-                        audit_admin(&state, &ui, "user-add", user.name.clone(), org.name.clone())
-                            .await
-                    {
-                        return ui.fail(e);
-                    }
-                    admin_response(
-                        &state,
-                        &ui,
-                        StatusCode::OK,
-                        None,
-                        None,
-                        Some(&format!("Added user {name} to {}.", org.name)),
-                    )
-                    .await
-                }
-                Err(e) => {
-                    let e = ApiError::from(e);
-                    refused(&state, &ui, e.status, &e.message).await
-                }
-            }
+        |state, fields| async move {
+            let name = name_field(&fields, "a user")?;
+            let org = organisation_field(&state, &fields).await?;
+            let user = state.store.add_user(&name, org.id).await?;
+            Ok(Administered {
+                action: "user-add",
+                target: user.name,
+                detail: org.name.clone(),
+                shown: Shown::Notice(format!("Added user {name} to {}.", org.name)),
+            })
         },
     )
     .await
@@ -1187,110 +1134,42 @@ async fn create_token(
         principal,
         token,
         fields,
-        |state, ui, fields| async move {
-            let org = match state
-                .store
-                .organisation(&field(&fields, "organisation"))
-                .await
-            {
-                Ok(Some(o)) => o,
-                Ok(None) => {
-                    return refused(
-                        &state,
-                        &ui,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "no such organisation",
-                    )
-                    .await;
-                }
-                Err(e) => return ui.fail(e.into()),
-            };
+        |state, fields| async move {
+            let org = organisation_field(&state, &fields).await?;
             let user = match field(&fields, "user") {
                 u if u.is_empty() => None,
-                u => match state.store.user(&u).await {
-                    Ok(Some(user)) if user.organisation == org.id => Some(user.id),
-                    Ok(_) => {
-                        return refused(
-                            &state,
-                            &ui,
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            &format!("{u} is not a user of {}", org.name),
-                        )
-                        .await;
-                    }
-                    Err(e) => return ui.fail(e.into()),
+                u => match state.store.user(&u).await? {
+                    Some(user) if user.organisation == org.id => Some(user.id),
+                    _ => return Err(invalid(format!("{u} is not a user of {}", org.name))),
                 },
             };
-            let mut scopes = Vec::new();
-            for (_, v) in fields.iter().filter(|(k, _)| k == "scope") {
-                match v.parse::<Scope>() {
-                    Ok(s) => scopes.push(s),
-                    Err(e) => {
-                        return refused(
-                            &state,
-                            &ui,
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            &e.to_string(),
-                        )
-                        .await;
-                    }
-                }
-            }
+            let scopes = fields
+                .iter()
+                .filter(|(k, _)| k == "scope")
+                .map(|(_, v)| v.parse::<Scope>().map_err(|e| invalid(e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
             if scopes.is_empty() {
-                return refused(
-                    &state,
-                    &ui,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "a token needs at least one scope",
-                )
-                .await;
+                return Err(invalid("a token needs at least one scope"));
             }
-            let label = field(&fields, "label")
-                .chars()
-                .take(200)
-                .collect::<String>();
-            let secret = match ApiToken::generate() {
-                Ok(t) => t,
-                Err(e) => {
-                    return ui.fail(ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        e.to_string(),
-                    ));
-                }
-            };
+            let secret = ApiToken::generate().map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
             let record = TokenRecord {
                 id: secret.id.clone(),
                 organisation: org.id,
                 user,
                 scopes: Scopes::new(scopes),
-                label,
+                label: field(&fields, "label").chars().take(200).collect(),
                 created_at: geneva_stix::timestamp::now_rfc3339(),
                 revoked_at: None,
             };
-            if let Err(e) = state.store.add_token(&record, secret.hash()).await {
-                return ui.fail(e.into());
-            }
-            if let Err(e) = audit_admin(
-                &state,
-                &ui,
-                "token-create",
-                record.id.to_string(),
-                format!("{} scopes {}", org.name, record.scopes),
-            )
-            .await
-            {
-                return ui.fail(e);
-            }
-            admin_response(
-                &state,
-                &ui,
-                StatusCode::OK,
-                Some(&secret.reveal()),
-                None,
-                None,
-            )
-            .await
+            state.store.add_token(&record, secret.hash()).await?;
+            Ok(Administered {
+                action: "token-create",
+                target: record.id.to_string(),
+                detail: format!("{} scopes {}", org.name, record.scopes),
+                shown: Shown::NewToken(secret.reveal()),
+            })
         },
     )
     .await
@@ -1307,44 +1186,25 @@ async fn revoke_token(
         principal,
         token,
         fields,
-        |state, ui, fields| async move {
-            let id = match TokenId::parse(&field(&fields, "id")) {
-                Ok(id) => id,
-                Err(e) => {
-                    return refused(
-                        &state,
-                        &ui,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        &e.to_string(),
-                    )
-                    .await;
-                }
-            };
-            match state
+        |state, fields| async move {
+            let id = TokenId::parse(&field(&fields, "id")).map_err(|e| invalid(e.to_string()))?;
+            if !state
                 .store
                 .revoke_token(&id, &geneva_stix::timestamp::now_rfc3339())
-                .await
+                .await?
             {
-                Ok(true) => {
-                    if let Err(e) =
-                        audit_admin(&state, &ui, "token-revoke", id.to_string(), String::new())
-                            .await
-                    {
-                        return ui.fail(e);
-                    }
-                    admin_response(
-                        &state,
-                        &ui,
-                        StatusCode::OK,
-                        None,
-                        None,
-                        Some(&format!("Revoked token {id}.")),
-                    )
-                    .await
-                }
-                Ok(false) => refused(&state, &ui, StatusCode::NOT_FOUND, "no such token").await,
-                Err(e) => ui.fail(e.into()),
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such token",
+                ));
             }
+            Ok(Administered {
+                action: "token-revoke",
+                target: id.to_string(),
+                detail: String::new(),
+                shown: Shown::Notice(format!("Revoked token {id}.")),
+            })
         },
     )
     .await
