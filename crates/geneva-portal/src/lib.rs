@@ -140,8 +140,9 @@ pub fn findings_page(all: &[FindingSummary], shown: &[&FindingSummary], query: &
         for f in shown {
             let _ = writeln!(
                 main,
-                "<tr><td>{}</td><td><a href=\"/portal/findings/{}\">{}</a></td><td>{}</td></tr>",
+                "<tr><td><time datetime=\"{0}\">{1}</time></td><td><a href=\"/portal/findings/{2}\">{3}</a></td><td>{4}</td></tr>",
                 escape(&f.published),
+                escape(f.published.get(..10).unwrap_or(&f.published)),
                 url_segment(&f.report),
                 escape(&shorten(&f.name, 200)),
                 match &f.sponsor_state {

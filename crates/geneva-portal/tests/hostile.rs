@@ -20,7 +20,7 @@ fn inert(html: &str) {
         "!doctype", "html", "head", "meta", "title", "link", "body", "header", "nav", "a", "main",
         "footer", "p", "h1", "h2", "table", "caption", "thead", "tr", "th", "td", "tbody",
         "section", "ul", "li", "code", "pre", "svg", "text", "rect", "form", "label", "input",
-        "button",
+        "button", "time",
     ];
     let mut rest = html;
     while let Some(at) = rest.find('<') {

@@ -465,6 +465,23 @@ async fn walk(s: &Session<'_>, olena: &str, panel: &[String]) -> String {
             .contains("Incidents examined, by victim sector")
     );
     s.screenshot("portal").await;
+    // Readable on a phone: nothing wider than the screen but the tables,
+    // which scroll on their own.
+    s.c.set_window_size(390, 1400).await.unwrap();
+    s.go("/").await;
+    let overflow =
+        s.c.execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the page is wider than a phone: {overflow}"
+    );
+    s.screenshot("portal-phone").await;
+    s.c.set_window_size(1280, 1800).await.unwrap();
     s.fill("#q", "kyiv RU").await;
     s.submit("action='/'").await;
     assert!(s.text("main").await.contains("1 of 1 findings match"));
