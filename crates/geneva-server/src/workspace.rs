@@ -259,6 +259,15 @@ async fn login(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    // A sign-in posted from another site would sign the browser in to
+    // someone else's account (login forgery): a browser says where a form
+    // came from, and only this site's own form is taken.
+    if !same_origin(&headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            ui::login_page(Some("sign in from this site's own sign-in page")),
+        );
+    }
     let ip = peer.ip();
     if state.throttle.blocked(ip) {
         return html(
@@ -303,6 +312,28 @@ async fn login(
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     response
+}
+
+/// Whether a browser says the request came from this site's own page:
+/// `Sec-Fetch-Site` where the browser sends it (every current one does),
+/// else `Origin` against `Host`. The pages' no-referrer policy makes
+/// browsers send `Origin: null` with form posts, which tells nothing and
+/// passes, as does a request from no browser at all.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none");
+    }
+    match text("origin") {
+        None | Some("null") => true,
+        Some(origin) => {
+            let origin_host = origin
+                .split_once("://")
+                .map_or(origin, |(_, rest)| rest)
+                .trim_end_matches('/');
+            text("host").is_some_and(|host| origin_host.eq_ignore_ascii_case(host))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -521,6 +552,13 @@ async fn upload(
             }
         };
         let name = field.name().unwrap_or_default().to_owned();
+        // The form token comes first (the page's form puts it first), so a
+        // forged form's file is refused before it is read.
+        if name == "bundle" && csrf.is_none() {
+            return ui.fail(ApiError::bad_request(
+                "the form token must come before the file; reload the page and upload again",
+            ));
+        }
         let data = match field.bytes().await {
             Ok(d) => d,
             Err(e) => {
@@ -532,8 +570,7 @@ async fn upload(
         match name.as_str() {
             "csrf" => csrf = Some(String::from_utf8_lossy(&data).into_owned()),
             "tlp" => tlp = Some(String::from_utf8_lossy(&data).into_owned()),
-            // The form token must come first, so nothing is read for a forged form.
-            "bundle" if csrf.is_some() => bundle = Some(data),
+            "bundle" => bundle = Some(data),
             _ => {}
         }
     }

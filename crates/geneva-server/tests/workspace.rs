@@ -131,6 +131,25 @@ async fn signing_in_sets_a_cookie_only_the_workspace_reads() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/ui/login");
 
+    // A sign-in posted from another site is refused (login forgery).
+    let r = http
+        .post(format!("{}/ui/login", server.base))
+        .header("origin", "https://evil.example")
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = http
+        .post(format!("{}/ui/login", server.base))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
     // A wrong token is refused, and says so.
     let r = http
         .post(format!("{}/ui/login", server.base))
@@ -148,6 +167,7 @@ async fn signing_in_sets_a_cookie_only_the_workspace_reads() {
 
     let r = http
         .post(format!("{}/ui/login", server.base))
+        .header("origin", server.base.as_str())
         .form(&[("token", token.as_str())])
         .send()
         .await
@@ -317,6 +337,12 @@ async fn forged_and_malformed_submissions_store_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("must come before the file")
+    );
     assert_eq!(server.incidents().await, 0, "nothing was stored");
 
     // And the same form, with its own token, is stored.
