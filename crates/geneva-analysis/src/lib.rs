@@ -112,7 +112,10 @@ pub async fn index_pending(index: &PostingIndex) -> Result<u64, AnalysisError> {
                 batch
                     .references
                     .extend(refs.iter().map(|r| (r.clone(), fv.seq)));
-                for (seq, target) in store.current_versions(&refs).await? {
+                // Every version: an observable submitted again by another
+                // member is a new version some viewers may not see, and
+                // each viewer must link through the versions it may see.
+                for (seq, target) in store.all_versions(&refs).await? {
                     let values = own_values(&parse(&target.id, &target.canonical)?);
                     if !values.is_empty() {
                         batch.postings.push(ItemPostings {
@@ -250,6 +253,62 @@ async fn own_observables(
     own.sort();
     own.dedup();
     Ok(own)
+}
+
+/// What a search for one value found: the value as normalised, and the
+/// items carrying it that the viewer may see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueSearch {
+    /// The normalised value's key (`ipv4:45.133.1.20`).
+    pub key: String,
+    pub items: Vec<String>,
+    /// Set when more than this many versions carry it (whoever may see
+    /// them): too common a value to list.
+    pub more_than: Option<usize>,
+}
+
+/// Items carrying at most this many versions of a value are listed.
+const SEARCH_CAP: usize = 10_000;
+
+impl ValueSearch {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"value": self.key, "items": self.items, "more_than": self.more_than})
+    }
+}
+
+/// The items the viewer may see that carry the value `text` names (an
+/// address, a domain, a URL, a hash; defanged forms too): the index's own
+/// postings, brought up to date first. `None` when `text` names no value.
+pub async fn search_value(
+    index: &PostingIndex,
+    viewer: &Viewer,
+    text: &str,
+) -> Result<Option<ValueSearch>, AnalysisError> {
+    let Some(observable) = Observable::guess(text) else {
+        return Ok(None);
+    };
+    index_pending(index).await?;
+    let key = observable.key();
+    let found = index.postings(&[key.as_str()], SEARCH_CAP, viewer).await?;
+    let (hits, more_than) = match found.into_iter().next() {
+        Some(geneva_store::Capped::Within(hits)) => (hits, None),
+        Some(geneva_store::Capped::Over(n)) => (Vec::new(), Some(n - 1)),
+        None => (Vec::new(), None),
+    };
+    let handles: Vec<geneva_store::ObjectHandle> = hits.iter().map(|h| h.item).collect();
+    let mut items: Vec<String> = index
+        .object_ids(&handles)
+        .into_iter()
+        .flatten()
+        .map(|id| id.to_string())
+        .collect();
+    items.sort();
+    items.dedup();
+    Ok(Some(ValueSearch {
+        key,
+        items,
+        more_than,
+    }))
 }
 
 /// What `id` shares with other items the viewer may see. `None` when the

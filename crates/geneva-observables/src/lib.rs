@@ -110,6 +110,57 @@ impl Observable {
         }
     }
 
+    /// The observable a person most likely means by `text` typed into a
+    /// search box: defanged first (`hxxp://evil[.]com`), then read as an IP
+    /// address, a CIDR range, a URL, an e-mail address, a file hash (by its
+    /// length in hex), an ssdeep digest or a domain, in that order; or a key
+    /// (`ipv4:1.2.3.4`). `None` for anything else.
+    pub fn guess(text: &str) -> Option<Observable> {
+        let text = normalize::defang(text.trim());
+        if text.is_empty() || text.len() > 4_096 {
+            return None;
+        }
+        if let Some(o) = Observable::from_key(&text) {
+            return Some(o);
+        }
+        if let Ok(o) = normalize::ip(&text) {
+            return Some(o);
+        }
+        if text.contains('/')
+            && !text.contains("://")
+            && let Ok(o) = normalize::cidr(&text)
+        {
+            return Some(o);
+        }
+        if text.contains("://") {
+            return normalize::url(&text).ok().map(Observable::Url);
+        }
+        if text.contains('@') {
+            return normalize::email(&text).ok().map(Observable::Email);
+        }
+        if text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let algo = match text.len() {
+                32 => HashAlgo::Md5,
+                40 => HashAlgo::Sha1,
+                64 => HashAlgo::Sha256,
+                128 => HashAlgo::Sha512,
+                _ => return None,
+            };
+            return normalize::file_hash(algo, &text)
+                .ok()
+                .map(|h| Observable::FileHash(algo, h));
+        }
+        if text.matches(':').count() == 2
+            && let Ok(d) = normalize::ssdeep(&text)
+        {
+            return Some(Observable::Ssdeep(d));
+        }
+        if text.contains('.') {
+            return normalize::domain(&text).ok().map(Observable::Domain);
+        }
+        None
+    }
+
     /// The observable a [`key`](Observable::key) names, normalised again:
     /// `None` for text that is not a key of a valid value.
     pub fn from_key(key: &str) -> Option<Observable> {

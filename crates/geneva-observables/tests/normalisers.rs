@@ -358,3 +358,32 @@ fn garbage_never_panics() {
     // Oversized input is refused, not processed.
     assert!(normalize::url(&format!("http://example.com/{}", "a".repeat(9000))).is_err());
 }
+
+#[test]
+fn a_typed_value_is_guessed_as_what_a_person_means() {
+    use geneva_observables::Observable;
+    let key = |t: &str| Observable::guess(t).map(|o| o.key());
+    assert_eq!(key(" 45.133.1[.]20 ").as_deref(), Some("ipv4:45.133.1.20"));
+    assert_eq!(key("10.0.0.0/8").as_deref(), Some("ipv4-net:10.0.0.0/8"));
+    assert_eq!(
+        key("EVIL.example.COM.").as_deref(),
+        Some("domain:evil.example.com")
+    );
+    assert_eq!(
+        key("hxxp://evil[.]example/a").as_deref(),
+        Some("url:http://evil.example/a")
+    );
+    assert_eq!(
+        key("ops[@]evil.example").as_deref(),
+        Some("email:ops@evil.example")
+    );
+    assert!(
+        key("D41D8CD98F00B204E9800998ECF8427E")
+            .unwrap()
+            .starts_with("md5:")
+    );
+    assert_eq!(key("ipv4:1.2.3.4").as_deref(), Some("ipv4:1.2.3.4"));
+    for nothing in ["", "hello", "12345", "<script>", &"a".repeat(10_000)] {
+        assert_eq!(key(nothing), None, "{nothing:.40}");
+    }
+}

@@ -107,6 +107,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/bundles"),
     ("get", "/api/v1/objects/{id}/proof"),
     ("get", "/api/v1/correlations/{id}"),
+    ("get", "/api/v1/search"),
     ("post", "/api/v1/attribution"),
     ("get", "/api/v1/incidents/{id}/attribution"),
     ("get", "/api/v1/incidents/{id}/assessment"),
@@ -145,6 +146,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/ui/incidents/new"),
     ("get", "/ui/incidents/{id}"),
     ("post", "/ui/bundles"),
+    ("get", "/ui/search"),
     ("get", "/ui/cases"),
     ("post", "/ui/cases"),
     ("get", "/ui/cases/{id}"),
@@ -168,6 +170,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/bundles", post(post_bundle))
         .route("/api/v1/objects/{id}/proof", get(crate::log::object_proof))
         .route("/api/v1/correlations/{id}", get(correlations))
+        .route("/api/v1/search", get(search))
         .route("/api/v1/attribution", post(crate::attribution::attribute))
         .route(
             "/api/v1/incidents/{id}/attribution",
@@ -380,20 +383,7 @@ pub(crate) async fn correlation_report(
         state.config.warning_lists.clone(),
     )
     .await
-    .map_err(|e| match e {
-        geneva_analysis::AnalysisError::Store(s)
-        | geneva_analysis::AnalysisError::Index(geneva_postings::IndexError::Store(s)) => {
-            ApiError::from(s)
-        }
-        other => {
-            tracing::error!(error = %other, "correlation failed");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "correlation failed; the server log has details",
-            )
-        }
-    })?;
+    .map_err(crate::attribution::analysis_error)?;
     let Some(found) = found else {
         return Err(ApiError::not_found(id));
     };
@@ -409,6 +399,58 @@ pub(crate) async fn correlation_report(
         }])
         .await?;
     Ok(found.to_json())
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    value: String,
+}
+
+/// The items carrying a value (an address, a domain, a URL, a hash).
+async fn search(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(params) = params
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
+    Ok(Json(
+        search_report(&state, &principal, &params.value, "api")
+            .await?
+            .to_json(),
+    ))
+}
+
+/// What a value search finds for the caller, audited.
+pub(crate) async fn search_report(
+    state: &AppState,
+    principal: &Principal,
+    value: &str,
+    channel: &str,
+) -> Result<geneva_analysis::ValueSearch, ApiError> {
+    require_read(principal)?;
+    let found = geneva_analysis::search_value(&state.index, &viewer_of(principal), value)
+        .await
+        .map_err(crate::attribution::analysis_error)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not-a-value",
+                "search for an IP address or range, a domain, a URL, an e-mail address or a file hash (defanged forms are fine)",
+            )
+        })?;
+    state
+        .store
+        .audit(vec![NewAuditEntry {
+            at: geneva_stix::timestamp::now_rfc3339(),
+            actor: actor_of(principal),
+            action: "search".into(),
+            channel: channel.into(),
+            target: Some(found.key.clone()),
+            detail: format!("{} items", found.items.len()),
+        }])
+        .await?;
+    Ok(found)
 }
 
 async fn post_bundle(

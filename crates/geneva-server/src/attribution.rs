@@ -29,17 +29,22 @@ pub(crate) struct AttributeParams {
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "attribution failed");
+    tracing::error!(error = %e, "analysis failed");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
-        "attribution failed; the server log has details",
+        "the analysis failed; the server log has details",
     )
 }
 
+/// An analysis's failure as the caller sees it: the store's own errors as
+/// the store's, bad evidence as 422, anything else logged and kept inside.
 pub(crate) fn analysis_error(e: geneva_analysis::AnalysisError) -> ApiError {
     match e {
-        geneva_analysis::AnalysisError::Store(s) => ApiError::from(s),
+        geneva_analysis::AnalysisError::Store(s)
+        | geneva_analysis::AnalysisError::Index(geneva_postings::IndexError::Store(s)) => {
+            ApiError::from(s)
+        }
         geneva_analysis::AnalysisError::Evidence(e) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "no-subject",

@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/incidents/new", get(intake))
         .route("/ui/incidents/{id}", get(incident))
         .route("/ui/bundles", post(upload))
+        .route("/ui/search", get(search))
         .route("/ui/cases", get(cases).post(open_case))
         .route("/ui/cases/{id}", get(case))
         .route("/ui/cases/{id}/publish", post(publish))
@@ -612,6 +613,69 @@ async fn upload(
         }
         Err(e) => ui.fail(e),
     }
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+/// Items carrying an indicator value, as the member may see them.
+async fn search(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    token: Option<Extension<SessionToken>>,
+    query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let ui = signed_in!(state, principal, token);
+    let q: String = query
+        .ok()
+        .and_then(|Query(q)| q.q)
+        .unwrap_or_default()
+        .chars()
+        .take(4_096)
+        .collect();
+    if q.trim().is_empty() {
+        return html(StatusCode::OK, ui::search_page(&ui.session, "", None));
+    }
+    let outcome = match crate::api::search_report(&state, &ui.principal, &q, "ui").await {
+        Ok(found) => {
+            let viewer = viewer_of(&ui.principal);
+            let mut items = Vec::new();
+            let mut read = Vec::new();
+            for id in found.items.iter().take(500) {
+                match state.store.get(id, &viewer).await {
+                    Ok(Some(v)) => {
+                        let o: Value = serde_json::from_str(&v.canonical).unwrap_or(Value::Null);
+                        items.push(ui::Found {
+                            id: id.clone(),
+                            kind: v.object_type.clone(),
+                            name: o["name"].as_str().unwrap_or(id).to_owned(),
+                        });
+                        read.push(v);
+                    }
+                    Ok(None) => {}
+                    Err(e) => return ui.fail(e.into()),
+                }
+            }
+            if let Err(e) = crate::api::audit_reads(&state, &ui.principal, "ui", &read).await {
+                return ui.fail(e);
+            }
+            ui::SearchOutcome::Found {
+                value: found.key,
+                items,
+                more_than: found.more_than,
+            }
+        }
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            ui::SearchOutcome::Refused(e.message)
+        }
+        Err(e) => return ui.fail(e),
+    };
+    html(
+        StatusCode::OK,
+        ui::search_page(&ui.session, &q, Some(&outcome)),
+    )
 }
 
 /// An analysis's answer, or what to tell the member instead.

@@ -487,3 +487,90 @@ async fn pages_follow_the_tokens_scopes() {
     assert!(audit.contains("token-create"), "{audit}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searching_by_indicator_finds_what_the_member_may_see() {
+    let server = Server::start().await;
+    let ada = server
+        .token("CERT-CH", Some("ada"), &[Scope::Read, Scope::Submit])
+        .await;
+    let eve = server
+        .token("CERT-XX", Some("eve"), &[Scope::Read, Scope::Submit])
+        .await;
+    let http = client();
+    let report = |token: String, name: &'static str, tlp: &'static str| {
+        let http = http.clone();
+        let base = server.base.clone();
+        async move {
+            let r = http
+                .post(format!("{base}/ui/incidents"))
+                .header("cookie", cookie(&token))
+                .form(&[
+                    ("csrf", csrf(&base, &token).await.as_str()),
+                    ("name", name),
+                    ("tlp", tlp),
+                    ("indicators", "45.133.1.20\nevil.example"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        }
+    };
+    let search = |token: String, q: &'static str| {
+        let http = http.clone();
+        let base = server.base.clone();
+        async move {
+            http.get(format!("{base}/ui/search"))
+                .query(&[("q", q)])
+                .header("cookie", cookie(&token))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    report(ada.clone(), "Ada's green outage", "green").await;
+    // A search now brings the index up to date, so what follows is indexed
+    // on top of it, as on a running server.
+    assert!(
+        search(ada.clone(), "45.133.1.20")
+            .await
+            .contains("1 item you may see")
+    );
+    report(ada.clone(), "Ada's amber outage", "amber").await;
+    // Eve submits the same two indicators: new versions of the same
+    // observables, TLP:AMBER to her organisation. Ada still finds her own.
+    report(eve.clone(), "Eve's amber outage", "amber").await;
+    // Defanged input is understood; each member sees what TLP lets them.
+    let page = search(ada.clone(), "45.133.1[.]20").await;
+    assert!(page.contains("ipv4:45.133.1.20"), "{page}");
+    assert!(page.contains("Ada&#39;s green outage") && page.contains("Ada&#39;s amber outage"));
+    assert!(
+        !page.contains("Eve&#39;s"),
+        "another member's TLP:AMBER stays hidden"
+    );
+    let page = search(eve.clone(), "EVIL.example").await;
+    assert!(page.contains("Ada&#39;s green outage") && page.contains("Eve&#39;s amber outage"));
+    assert!(!page.contains("Ada&#39;s amber outage"));
+    // What is not a value is refused, and says what is.
+    let page = search(ada.clone(), "<script>alert(1)</script>").await;
+    assert!(page.contains("search for an IP address"), "{page}");
+    assert!(!page.contains("<script>alert"));
+    // The API answers the same, as JSON.
+    let r: serde_json::Value = http
+        .get(format!("{}/api/v1/search", server.base))
+        .query(&[("value", "hxxp://nothing[.]example/")])
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["value"], "url:http://nothing.example/");
+    assert_eq!(r["items"], serde_json::json!([]));
+    server.shutdown().await;
+}

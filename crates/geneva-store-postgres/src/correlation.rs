@@ -51,6 +51,21 @@ pub(crate) async fn current_versions(
         .collect())
 }
 
+pub(crate) async fn all_versions(
+    client: &impl GenericClient,
+    ids: &[String],
+) -> Result<Vec<(u64, StoredVersion)>, StoreError> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS}, v.seq = c.seq, v.seq FROM object_versions v \
+         JOIN current_objects c ON c.id = v.id WHERE v.id = ANY($1) ORDER BY v.seq"
+    );
+    let rows = client.query(&sql, &[&ids]).await.map_err(backend)?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, i64>(12) as u64, row_to_version(r)))
+        .collect())
+}
+
 pub(crate) async fn visible_seqs(
     client: &deadpool_postgres::Object,
     seqs: &[u64],

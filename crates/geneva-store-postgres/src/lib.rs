@@ -729,6 +729,10 @@ impl Store for PostgresStore {
         correlation::current_versions(&self.client().await?, ids).await
     }
 
+    async fn all_versions(&self, ids: &[String]) -> Result<Vec<(u64, StoredVersion)>, StoreError> {
+        correlation::all_versions(&self.client().await?, ids).await
+    }
+
     async fn visible_seqs(
         &self,
         seqs: &[u64],

@@ -56,6 +56,29 @@ pub(crate) fn current_versions(
     Ok(out)
 }
 
+pub(crate) fn all_versions(
+    conn: &Connection,
+    ids: &[String],
+) -> Result<Vec<(u64, geneva_store::StoredVersion)>, StoreError> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS}, v.seq = c.seq, v.seq FROM object_versions v \
+         JOIN current_objects c ON c.id = v.id WHERE v.id = ?1 ORDER BY v.seq"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok((r.get::<_, i64>(12)? as u64, row_to_version(r)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            out.push(row.map_err(backend)?);
+        }
+    }
+    Ok(out)
+}
+
 fn json_list(ids: &[i64]) -> String {
     format!(
         "[{}]",

@@ -639,6 +639,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn all_versions(&self, ids: &[String]) -> Result<Vec<(u64, StoredVersion)>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |conn| correlation::all_versions(conn, &ids))
+            .await
+    }
+
     async fn visible_seqs(
         &self,
         seqs: &[u64],

@@ -1498,6 +1498,18 @@ pub async fn corr_feed_and_visible_seqs(store: &dyn Store) {
     assert!(all[0] < all[1]);
     let c2_seq = store.version_seqs(id2, &Viewer::Operator).await.unwrap();
     assert_eq!(c2_seq.len(), 1);
+    // Every version of each, for the indexer; the current one marked.
+    let every = store
+        .all_versions(&[id1.to_owned(), id2.to_owned()])
+        .await
+        .unwrap();
+    let mut seqs: Vec<u64> = every.iter().map(|(seq, _)| *seq).collect();
+    seqs.sort_unstable();
+    let mut expected = vec![all[0], all[1], c2_seq[0]];
+    expected.sort_unstable();
+    assert_eq!(seqs, expected);
+    assert_eq!(every.iter().filter(|(_, v)| v.current).count(), 2);
+    assert!(every.iter().any(|(seq, v)| *seq == all[0] && !v.current));
     let member = |org: &crate::Organisation| Viewer::Member {
         organisation: org.id,
         user: None,

@@ -507,6 +507,13 @@ pub trait Store: Send + Sync + 'static {
         ids: &[String],
     ) -> Result<Vec<(u64, StoredVersion)>, StoreError>;
 
+    /// Every stored version of `ids` with its storage number (each id's oldest first),
+    /// whoever may see it: what the indexer resolves a container's
+    /// references with, so that each viewer links through the versions it
+    /// may see (an observable submitted again by another member is a new
+    /// version, perhaps one this viewer may not see). Operators only.
+    async fn all_versions(&self, ids: &[String]) -> Result<Vec<(u64, StoredVersion)>, StoreError>;
+
     /// The STIX id of each of `seqs` (storage numbers) the viewer may see;
     /// versions it may not see, and numbers that name nothing, are left out.
     /// What an index kept outside the store checks its postings with.

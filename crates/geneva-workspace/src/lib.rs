@@ -143,8 +143,9 @@ pub fn incidents_page(
 ) -> String {
     let mut main = String::from("<h1>Incidents</h1>\n");
     main.push_str(&flash(None, notice));
+    main.push_str(&search_form(""));
     main.push_str(
-        "<form method=\"get\" action=\"/ui/incidents\" role=\"search\">\
+        "<form method=\"get\" action=\"/ui/incidents\">\
          <label for=\"go\">Open an incident by its STIX id</label>\
          <input type=\"text\" id=\"go\" name=\"id\" placeholder=\"incident--…\">\
          <button type=\"submit\">Open</button></form>\n",
@@ -177,6 +178,82 @@ pub fn incidents_page(
         );
     }
     page(s, "Incidents", &main)
+}
+
+fn search_form(query: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"/ui/search\" role=\"search\">\
+         <label for=\"q\">Search by indicator</label>\
+         <input type=\"text\" id=\"q\" name=\"q\" maxlength=\"4096\" value=\"{}\" \
+         placeholder=\"an IP address or range, domain, URL, e-mail address or file hash\">\
+         <button type=\"submit\">Search</button></form>\n",
+        escape(query)
+    )
+}
+
+/// One item a search found.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+}
+
+/// What an indicator search found: the value as normalised and the items
+/// carrying it, or why there is no answer.
+#[derive(Debug, Clone)]
+pub enum SearchOutcome {
+    Found {
+        value: String,
+        items: Vec<Found>,
+        /// Too common a value: more than this many carry it.
+        more_than: Option<usize>,
+    },
+    Refused(String),
+}
+
+pub fn search_page(s: &Session, query: &str, outcome: Option<&SearchOutcome>) -> String {
+    let mut main = String::from("<h1>Search by indicator</h1>\n");
+    main.push_str(&search_form(query));
+    match outcome {
+        None => {}
+        Some(SearchOutcome::Refused(why)) => main.push_str(&flash(Some(why), None)),
+        Some(SearchOutcome::Found {
+            value,
+            items,
+            more_than,
+        }) => {
+            let _ = writeln!(
+                main,
+                "<p role=\"status\">Searched for <code>{}</code>: {} you may see.</p>",
+                escape(value),
+                match items.len() {
+                    1 => "1 item".to_owned(),
+                    n => format!("{n} items"),
+                }
+            );
+            if let Some(n) = more_than {
+                let _ = writeln!(
+                    main,
+                    "<p class=\"notice\">More than {n} items carry this value: too common to list (correlation leaves it out too).</p>"
+                );
+            }
+            if !items.is_empty() {
+                main.push_str("<table><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Type</th></tr></thead><tbody>\n");
+                for f in items {
+                    let _ = writeln!(
+                        main,
+                        "<tr><td><a href=\"/ui/incidents/{}\">{}</a></td><td>{}</td></tr>",
+                        url_segment(&f.id),
+                        escape(&shorten(&f.name, 200)),
+                        escape(&f.kind)
+                    );
+                }
+                main.push_str("</tbody></table>\n");
+            }
+        }
+    }
+    page(s, "Search by indicator", &main)
 }
 
 /// One case in a list.
