@@ -358,6 +358,17 @@ async fn walk(s: &Session<'_>, olena: &str, panel: &[String]) -> String {
     assert!(!html.contains("<script>alert"));
     assert!(!html.contains("<img src=x"));
     s.screenshot("incident").await;
+    // Searching by indicator (defanged, as reports often carry them).
+    s.go("/ui/").await;
+    s.fill("#q", "45.133.1[.]20").await;
+    s.submit("action='/ui/search'").await;
+    let found = s.text("main").await;
+    assert!(found.contains("2 items you may see"), "{found}");
+    assert!(
+        found.contains("Substation outage, December 2025"),
+        "{found}"
+    );
+    s.screenshot("search").await;
     s.sign_out().await;
 
     // A panel member opens a case on it and takes it to the vote.
