@@ -696,6 +696,9 @@ async fn incident(
     }
 }
 
+/// Evidence objects an incident's page lists.
+const MAX_EVIDENCE_SHOWN: usize = 500;
+
 async fn incident_view(state: &AppState, ui: &Ui, id: &str) -> Result<ui::IncidentView, ApiError> {
     crate::api::require_read(&ui.principal)?;
     let viewer = viewer_of(&ui.principal);
@@ -707,17 +710,29 @@ async fn incident_view(state: &AppState, ui: &Ui, id: &str) -> Result<ui::Incide
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let kind = version.object_type.as_str();
     let subject = matches!(kind, "incident" | "campaign");
-    let evidence = if subject {
+    let evidence: Vec<Value> = if subject {
         geneva_analysis::attribution::stored_objects(state.store.as_ref(), &viewer, id)
             .await
             .map_err(crate::attribution::analysis_error)?
             .unwrap_or_default()
             .into_iter()
             .filter(|o| o["id"] != id)
+            .take(MAX_EVIDENCE_SHOWN)
             .collect()
     } else {
         Vec::new()
     };
+    // What the page shows of each evidence object is a read like any other:
+    // TLP:AMBER and above is audited.
+    let mut evidence_read = Vec::with_capacity(evidence.len());
+    for o in &evidence {
+        if let Some(e) = o["id"].as_str()
+            && let Some(v) = state.store.get(e, &viewer).await?
+        {
+            evidence_read.push(v);
+        }
+    }
+    crate::api::audit_reads(state, &ui.principal, "ui", &evidence_read).await?;
     let correlation = shown(crate::api::correlation_report(state, &ui.principal, id, "ui").await);
     let attribution = if subject {
         shown(crate::attribution::attribution_report(state, &ui.principal, id, "ui").await)

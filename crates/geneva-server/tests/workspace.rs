@@ -574,3 +574,50 @@ async fn searching_by_indicator_finds_what_the_member_may_see() {
     assert_eq!(r["items"], serde_json::json!([]));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_page_audits_the_restricted_evidence_it_shows() {
+    let server = Server::start().await;
+    let ada = server
+        .token("CERT-CH", Some("ada"), &[Scope::Read, Scope::Submit])
+        .await;
+    let http = client();
+    let r = http
+        .post(format!("{}/ui/incidents", server.base))
+        .header("cookie", cookie(&ada))
+        .form(&[
+            ("csrf", csrf(&server.base, &ada).await.as_str()),
+            ("name", "Amber outage"),
+            ("tlp", "amber"),
+            ("software", "Industroyer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let page = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = http
+        .get(format!("{}{page}", server.base))
+        .header("cookie", cookie(&ada))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Industroyer"));
+    let log = server.store.audit_log(0, 1_000).await.unwrap();
+    let reads: Vec<&str> = log
+        .iter()
+        .filter(|e| e.entry.action == "read" && e.entry.channel == "ui")
+        .filter_map(|e| e.entry.target.as_deref())
+        .collect();
+    assert!(
+        reads.iter().any(|t| t.starts_with("incident--")),
+        "{reads:?}"
+    );
+    assert!(
+        reads.iter().any(|t| t.starts_with("malware--")),
+        "the evidence shown is audited: {reads:?}"
+    );
+    server.shutdown().await;
+}
