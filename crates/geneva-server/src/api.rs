@@ -306,6 +306,7 @@ async fn list_objects(
                 since,
                 after,
                 limit,
+                newest_first: false,
             },
             &viewer_of(&principal),
         )

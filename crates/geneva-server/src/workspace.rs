@@ -400,6 +400,7 @@ async fn incident_rows(
                 since: None,
                 after,
                 limit: PAGE,
+                newest_first: true,
             },
             &viewer_of(&ui.principal),
         )

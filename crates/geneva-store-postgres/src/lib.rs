@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_read_generation.sql"),
     include_str!("../migrations/0011_cases.sql"),
     include_str!("../migrations/0012_cases_read_generation.sql"),
+    include_str!("../migrations/0013_current_objects_by_recency.sql"),
 ];
 /// Key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6765_6e65_7661;
@@ -516,15 +517,23 @@ impl Store for PostgresStore {
         let mut params = Params::default();
         let seq = visibility::visible_seq(viewer, &groups, &mut params);
         let mut sql = format!(
-            "SELECT {VERSION_COLUMNS}, true FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE true"
+            "SELECT {VERSION_COLUMNS}, true, c.seq FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE true"
         );
-        if let Some(Cursor(after)) = &query.after {
-            if after.is_empty() || after.len() > 300 {
-                return Err(StoreError::InvalidCursor(
-                    "not a cursor this server issued".into(),
+        if let Some(cursor) = &query.after {
+            if query.newest_first {
+                sql.push_str(&format!(
+                    " AND c.seq < {}",
+                    params.bind(cursor.newest_first_position()?)
                 ));
+            } else {
+                let Cursor(after) = cursor;
+                if after.is_empty() || after.len() > 300 {
+                    return Err(StoreError::InvalidCursor(
+                        "not a cursor this server issued".into(),
+                    ));
+                }
+                sql.push_str(&format!(" AND c.id > {}", params.bind(after.clone())));
             }
-            sql.push_str(&format!(" AND c.id > {}", params.bind(after.clone())));
         }
         if !query.types.is_empty() {
             sql.push_str(&format!(
@@ -538,19 +547,36 @@ impl Store for PostgresStore {
                 params.bind(since.sort_key().to_string())
             ));
         }
+        let order = if query.newest_first {
+            "c.seq DESC"
+        } else {
+            "c.id"
+        };
         sql.push_str(&format!(
-            " ORDER BY c.id LIMIT {}",
+            " ORDER BY {order} LIMIT {}",
             params.bind((limit + 1) as i64)
         ));
         let rows = client.query(&sql, &params.refs()).await.map_err(backend)?;
-        let mut items: Vec<StoredVersion> = rows.iter().map(row_to_version).collect();
+        let mut items: Vec<(StoredVersion, i64)> = rows
+            .iter()
+            .map(|r| (row_to_version(r), r.get::<_, i64>(12)))
+            .collect();
         let next = if items.len() > limit {
             items.truncate(limit);
-            items.last().map(|v| Cursor(v.id.clone()))
+            items.last().map(|(v, seq)| {
+                if query.newest_first {
+                    Cursor::newest_first_after(*seq)
+                } else {
+                    Cursor(v.id.clone())
+                }
+            })
         } else {
             None
         };
-        Ok(Page { items, next })
+        Ok(Page {
+            items: items.into_iter().map(|(v, _)| v).collect(),
+            next,
+        })
     }
 
     async fn read_generation(&self) -> Result<u64, StoreError> {

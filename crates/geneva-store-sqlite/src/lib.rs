@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_read_generation.sql"),
     include_str!("../migrations/0013_cases.sql"),
     include_str!("../migrations/0014_cases_read_generation.sql"),
+    include_str!("../migrations/0015_current_objects_by_recency.sql"),
 ];
 
 /// Reader connections kept open for reuse.
@@ -1624,16 +1625,22 @@ fn list_page(conn: &Connection, query: &ListQuery, viewer: &Viewer) -> Result<Pa
     let groups = visibility::groups_of(conn, viewer).map_err(backend)?;
     let seq = visibility::visible_seq(viewer, &groups, &mut args);
     let mut sql = format!(
-        "SELECT {VERSION_COLUMNS}, 1 FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE 1 = 1"
+        "SELECT {VERSION_COLUMNS}, 1, c.seq FROM current_objects c JOIN object_versions v ON v.seq = ({seq}) WHERE 1 = 1"
     );
-    if let Some(Cursor(after)) = &query.after {
-        if after.is_empty() || after.len() > 300 {
-            return Err(StoreError::InvalidCursor(
-                "not a cursor this server issued".into(),
-            ));
+    if let Some(cursor) = &query.after {
+        if query.newest_first {
+            args.push(cursor.newest_first_position()?.into());
+            sql.push_str(&format!(" AND c.seq < ?{}", args.len()));
+        } else {
+            let Cursor(after) = cursor;
+            if after.is_empty() || after.len() > 300 {
+                return Err(StoreError::InvalidCursor(
+                    "not a cursor this server issued".into(),
+                ));
+            }
+            args.push(after.clone().into());
+            sql.push_str(&format!(" AND c.id > ?{}", args.len()));
         }
-        args.push(after.clone().into());
-        sql.push_str(&format!(" AND c.id > ?{}", args.len()));
     }
     if !query.types.is_empty() {
         let marks: Vec<String> = query
@@ -1651,20 +1658,36 @@ fn list_page(conn: &Connection, query: &ListQuery, viewer: &Viewer) -> Result<Pa
         sql.push_str(&format!(" AND v.version_key >= ?{}", args.len()));
     }
     args.push(((limit + 1) as i64).into());
-    sql.push_str(&format!(" ORDER BY c.id LIMIT ?{}", args.len()));
+    let order = if query.newest_first {
+        "c.seq DESC"
+    } else {
+        "c.id"
+    };
+    sql.push_str(&format!(" ORDER BY {order} LIMIT ?{}", args.len()));
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-    let mut items: Vec<StoredVersion> = stmt
-        .query_map(rusqlite::params_from_iter(args), row_to_version)
+    let mut rows: Vec<(StoredVersion, i64)> = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((row_to_version(r)?, r.get(12)?))
+        })
         .map_err(backend)?
         .collect::<Result<_, _>>()
         .map_err(backend)?;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|v| Cursor(v.id.clone()))
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|(v, seq)| {
+            if query.newest_first {
+                Cursor::newest_first_after(*seq)
+            } else {
+                Cursor(v.id.clone())
+            }
+        })
     } else {
         None
     };
-    Ok(Page { items, next })
+    Ok(Page {
+        items: rows.into_iter().map(|(v, _)| v).collect(),
+        next,
+    })
 }
 
 fn versions_page(

@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             relationships_from_follow_visibility_and_versions,
             read_generation_moves_with_every_write_a_read_depends_on,
             cases_are_written_only_from_the_revision_read,
+            newest_first_listing_follows_the_latest_store,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -2211,4 +2212,101 @@ pub async fn cases_are_written_only_from_the_revision_read(store: &dyn Store) {
         .map(|c| c.id)
         .collect();
     assert_eq!(ids, vec!["case-0", "case-1"]);
+}
+
+pub async fn newest_first_listing_follows_the_latest_store(store: &dyn Store) {
+    let a = store
+        .add_organisation("recent-a", geneva_access::OrgKind::State, None)
+        .await
+        .unwrap();
+    let b = store
+        .add_organisation("recent-b", geneva_access::OrgKind::State, None)
+        .await
+        .unwrap();
+    let by = |org: &crate::Organisation, tlp: Tlp| Provenance {
+        organisation: org.name.clone(),
+        organisation_id: Some(org.id),
+        submitted_at: "2026-01-01T00:00:00Z".into(),
+        default_tlp: tlp,
+        recipients: Recipients::default(),
+    };
+    for n in 1..=3 {
+        store
+            .import(
+                prepared(&[campaign(200 + n, "2020-01-01T00:00:00.000Z")]),
+                by(&a, Tlp::Green),
+            )
+            .await
+            .unwrap();
+    }
+    // B's restricted campaign, then a newer version of A's first.
+    store
+        .import(
+            prepared(&[campaign(210, "2020-01-01T00:00:00.000Z")]),
+            by(&b, Tlp::Amber),
+        )
+        .await
+        .unwrap();
+    store
+        .import(
+            prepared(&[campaign(201, "2021-01-01T00:00:00.000Z")]),
+            by(&a, Tlp::Green),
+        )
+        .await
+        .unwrap();
+    let id = |n: u32| {
+        campaign(n, "2020-01-01T00:00:00.000Z")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let viewer = Viewer::Member {
+        organisation: a.id,
+        user: None,
+    };
+    let query = |after: Option<Cursor>| ListQuery {
+        types: vec!["campaign".into()],
+        since: None,
+        after,
+        limit: 2,
+        newest_first: true,
+    };
+    let first = store.list(&query(None), &viewer).await.unwrap();
+    let ids: Vec<&str> = first.items.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, vec![id(201).as_str(), id(203).as_str()]);
+    assert_eq!(
+        first.items[0].version.as_deref(),
+        Some("2021-01-01T00:00:00.000Z")
+    );
+    let rest = store.list(&query(first.next), &viewer).await.unwrap();
+    let ids: Vec<&str> = rest.items.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![id(202).as_str()],
+        "B's TLP:AMBER is not A's to see"
+    );
+    assert!(rest.next.is_none());
+    // The operator sees B's too, in its place.
+    let all = store
+        .list(
+            &ListQuery {
+                limit: 10,
+                ..query(None)
+            },
+            &Viewer::Operator,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<&str> = all.items.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids[..2], [id(201).as_str(), id(210).as_str()]);
+    // A cursor of the other order, or made up, is refused.
+    for bad in ["campaign--x", "n-1", "nx", ""] {
+        assert!(
+            matches!(
+                store.list(&query(Some(Cursor(bad.into()))), &viewer).await,
+                Err(StoreError::InvalidCursor(_))
+            ),
+            "{bad}"
+        );
+    }
 }

@@ -164,6 +164,22 @@ impl Cursor {
         Cursor(format!("v{seq}"))
     }
 
+    /// The cursor of a newest-first listing that stopped at the object
+    /// whose current version is storage number `seq`.
+    pub fn newest_first_after(seq: i64) -> Cursor {
+        Cursor(format!("n{seq}"))
+    }
+
+    /// Where a newest-first listing's cursor stopped; an error for anything
+    /// this server did not issue.
+    pub fn newest_first_position(&self) -> Result<i64, StoreError> {
+        self.0
+            .strip_prefix('n')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| StoreError::InvalidCursor("not a cursor this server issued".into()))
+    }
+
     /// The storage position a version listing's cursor stopped at; an error
     /// for anything this server did not issue.
     pub fn version_position(&self) -> Result<i64, StoreError> {
@@ -183,6 +199,9 @@ pub struct ListQuery {
     pub since: Option<geneva_stix::Timestamp>,
     pub after: Option<Cursor>,
     pub limit: usize,
+    /// Most recently stored first (by the current version's storage
+    /// number) instead of by id; its cursors are its own.
+    pub newest_first: bool,
 }
 
 /// The outcome of a request kept for its owner (`Store::put_request_status`).

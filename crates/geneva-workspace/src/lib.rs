@@ -154,7 +154,7 @@ pub fn incidents_page(
         main.push_str("<p>No incident you may see has been reported yet. <a href=\"/ui/incidents/new\">Report one</a>.</p>\n");
     } else {
         main.push_str(
-            "<table>\n<caption>Incidents you may see</caption>\n<thead><tr><th scope=\"col\">Incident</th>\
+            "<table>\n<caption>Incidents you may see, most recently reported or updated first</caption>\n<thead><tr><th scope=\"col\">Incident</th>\
              <th scope=\"col\">Reported by</th><th scope=\"col\">TLP</th><th scope=\"col\">Created</th></tr></thead>\n<tbody>\n",
         );
         for r in rows {

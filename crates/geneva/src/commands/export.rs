@@ -103,6 +103,7 @@ async fn write_bundle(
         since: args.since.clone(),
         after: None,
         limit: PAGE,
+        newest_first: false,
     };
     let mut count = 0;
     let mut restricted = 0;
