@@ -1,7 +1,10 @@
 //! Geneva's HTTP server: routes, request limits, JSON error bodies, OpenAPI.
 //!
-//! This crate owns the wire contract of `/api/v1`, `/taxii2/` and `/healthz` and turns
-//! requests into calls on `geneva_store::Store` and the STIX engine. It must
+//! This crate owns the wire contract of `/api/v1`, `/taxii2/`, `/log/`,
+//! `/healthz`, the public portal (`/`, `/portal/`, `/findings`) and the
+//! members' workspace (`/ui/`), and turns requests into calls on
+//! `geneva_store::Store`, the STIX engine and the analyses; the pages'
+//! markup is `geneva-portal`'s and `geneva-workspace`'s. It must
 //! never contain storage logic or STIX rules of its own (those live in the
 //! store and `geneva-stix`), and never talk to a particular database.
 #![forbid(unsafe_code)]

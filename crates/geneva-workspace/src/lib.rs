@@ -60,8 +60,9 @@ pub fn page(s: &Session, title: &str, main: &str) -> String {
         ""
     };
     let nav = format!(
-        "<nav aria-label=\"Workspace\"><a href=\"/ui/\">Incidents</a> \
-         <a href=\"/ui/incidents/new\">Report an incident</a> <a href=\"/ui/cases\">Cases</a> {admin}\
+        "<nav aria-label=\"Workspace\"><a href=\"/ui/\" accesskey=\"i\">Incidents</a> \
+         <a href=\"/ui/search\" accesskey=\"s\">Search</a> \
+         <a href=\"/ui/incidents/new\" accesskey=\"n\">Report an incident</a> <a href=\"/ui/cases\" accesskey=\"c\">Cases</a> {admin}\
          <a href=\"/\">Public portal</a> \
          <span>Signed in as {} ({})</span> \
          <form method=\"post\" action=\"/ui/logout\">{}<button type=\"submit\" class=\"secondary\">Sign out</button></form></nav>",
