@@ -310,29 +310,7 @@ pub(crate) async fn atom(State(state): State<AppState>) -> Result<Response, ApiE
 }
 
 fn html(body: String) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(geneva_portal::CONTENT_SECURITY_POLICY),
-            ),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+    crate::workspace::public_html(StatusCode::OK, body)
 }
 
 fn summary(f: &PublicFinding) -> geneva_portal::FindingSummary {

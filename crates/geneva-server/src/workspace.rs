@@ -53,8 +53,19 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/audit", get(audit))
 }
 
-/// An HTML page with the portal's security headers.
-pub(crate) fn html(status: StatusCode, body: String) -> Response {
+/// A workspace page: the pages' security headers, and never cached (it
+/// shows what one member may see).
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = public_html(status, body);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An HTML page with the security headers every page has: the strict
+/// Content-Security-Policy, nosniff, no referrer.
+pub(crate) fn public_html(status: StatusCode, body: String) -> Response {
     (
         status,
         [
@@ -74,7 +85,6 @@ pub(crate) fn html(status: StatusCode, body: String) -> Response {
                 header::REFERRER_POLICY,
                 HeaderValue::from_static("no-referrer"),
             ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         body,
     )
