@@ -520,15 +520,16 @@ pub(crate) struct SharingParams {
 }
 
 fn names(list: &Option<String>) -> Vec<String> {
-    list.as_deref()
-        .map(|l| {
-            l.split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
+    list.as_deref().map(comma_list).unwrap_or_default()
+}
+
+/// `a, b,,c` → `[a, b, c]`: the names a comma-separated field lists.
+pub(crate) fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 async fn submit(

@@ -833,14 +833,6 @@ struct OpenFields {
     quorum: Option<usize>,
 }
 
-fn list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 async fn open_case(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -855,7 +847,7 @@ async fn open_case(
     let body = OpenBody {
         title: f.title,
         subjects: vec![f.subject],
-        sponsors: list(&f.sponsors)
+        sponsors: crate::api::comma_list(&f.sponsors)
             .into_iter()
             .map(|s| s.to_ascii_uppercase())
             .collect(),
@@ -922,7 +914,7 @@ fn step_of(name: &str, f: StepFields) -> Result<Step, ApiError> {
     };
     Ok(match name {
         "members" => Step::Assign(MembersBody {
-            users: list(&need(f.users, "at least one user name")?),
+            users: crate::api::comma_list(&need(f.users, "at least one user name")?),
         }),
         "notes" => Step::Note(NoteBody {
             text: need(f.text, "the note's text")?,
