@@ -233,7 +233,18 @@ pub async fn run(args: PortalArgs) -> anyhow::Result<ExitCode> {
         database: None,
         log_key: None,
     };
-    let store = super::open_store(&location, true).await?;
+    anyhow::ensure!(
+        args.incidents > 0 && args.requests > 0,
+        "--incidents and --requests are at least 1"
+    );
+    if args.reuse.is_some() {
+        anyhow::ensure!(
+            dir.join("geneva.db").is_file(),
+            "{} holds no data a `--keep` run left",
+            dir.display()
+        );
+    }
+    let store = super::open_store(&location, args.reuse.is_none()).await?;
     if args.reuse.is_none() {
         anyhow::ensure!(
             store.organisations().await?.is_empty(),
