@@ -557,4 +557,18 @@ fn the_page_benchmark_loads_publishes_and_times_every_page() {
         assert!(p["requests"].as_u64().unwrap() >= 3, "{p}");
         assert!(p["p95_ms"].as_f64().unwrap() > 0.0, "{p}");
     }
+    // Bad flags are refused with the reason, and create nothing.
+    let missing = dir.path().join("never-kept");
+    let out = geneva(
+        &dir.path().join("unused"),
+        &["bench", "portal", "--reuse", missing.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no data"));
+    assert!(!missing.exists());
+    let out = geneva(
+        &dir.path().join("unused"),
+        &["bench", "portal", "--requests", "0"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
 }
