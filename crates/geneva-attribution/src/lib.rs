@@ -441,7 +441,7 @@ impl Attributor {
                         evidence: self.label(&o.label),
                         kind: if o.software { "software" } else { "technique" },
                         effect,
-                        reason: self.reason(m, o),
+                        reason: self.reason(m, o, profile),
                     });
                 }
             }
@@ -477,14 +477,27 @@ impl Attributor {
         }
     }
 
-    fn reason(&self, m: Match, o: &model::Observed) -> String {
+    fn reason(&self, m: Match, o: &model::Observed, profile: &model::Profile) -> String {
         let users = o.item.map_or(0, |i| self.model.users[i as usize]);
-        match m {
-            Match::Known => format!("known to use it; {users} known actors do"),
-            Match::Variant => "known to use another variant of this technique".into(),
-            Match::ViaSoftware => "software it is known to use performs it".into(),
+        let mut reason = match m {
+            Match::Known => return format!("known to use it; {users} known actors do"),
+            Match::Variant => "known to use another variant of this technique".to_owned(),
+            Match::ViaSoftware => "software it is known to use performs it".to_owned(),
             Match::None => format!("not known to use it; {users} known actors do"),
+        };
+        reason.push_str(&format!(
+            "; {:.0}% of the actors most like it use it, against {:.0}% of all",
+            100.0 * model::peer_share(o, profile),
+            100.0 * o.base_rate
+        ));
+        if !o.performs.is_empty() {
+            reason.push_str(&format!(
+                "; it is known to use {:.0}% of what this software does (rarity-weighted), against {:.0}% for the average actor",
+                100.0 * model::performed_share(&o.performs, profile),
+                100.0 * o.performs_base
+            ));
         }
+        reason
     }
 
     fn ach(

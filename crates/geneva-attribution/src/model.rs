@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use geneva_kb::KnowledgeBase;
 
 /// Features of one (evidence, actor) pair; their order is [`FEATURE_NAMES`].
-pub(crate) const FEATURES: usize = 7;
+pub(crate) const FEATURES: usize = 9;
 
 pub(crate) const FEATURE_NAMES: [&str; FEATURES] = [
     "techniques it is known to use (rarity-weighted)",
@@ -18,7 +18,15 @@ pub(crate) const FEATURE_NAMES: [&str; FEATURES] = [
     "size of its known repertoire (scaled by evidence up to ten items)",
     "cosine similarity of rarity-weighted repertoires",
     "share of the evidence it explains, less the share it does not",
+    "items its closest peers use (log-lift over all actors)",
+    "software whose techniques it is known to use (log-lift over all actors)",
 ];
+
+/// How many of an actor's most similar actors estimate what it might use
+/// beyond what it is known to use.
+const PEERS: usize = 10;
+/// Smoothing of the peer estimate and the base rate in the log-lift.
+const LIFT_SMOOTHING: f64 = 0.05;
 
 /// The parent of a sub-technique (`T1059.001` → `T1059`); anything else is
 /// its own parent.
@@ -42,6 +50,10 @@ pub(crate) struct Profile {
     pub via_software: HashSet<Item>,
     /// Euclidean norm of its items' rarity weights.
     pub norm: f64,
+    /// For each item its closest peers use, the similarity-weighted share
+    /// of those peers that use it: how likely an actor like this one is to
+    /// use it, known or not.
+    pub peer_use: HashMap<Item, f64>,
 }
 
 /// One piece of technique or software evidence, prepared against the vocabulary.
@@ -53,6 +65,13 @@ pub(crate) struct Observed {
     pub software: bool,
     pub rarity: f64,
     pub parent_rarity: f64,
+    /// Share of the profiled actors known to use it.
+    pub base_rate: f64,
+    /// For software: the techniques it performs, with their rarity.
+    pub performs: Vec<(Item, f64)>,
+    /// For software: the mean over profiled actors of the rarity-weighted
+    /// share of its techniques they are known to use.
+    pub performs_base: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,6 +90,8 @@ pub(crate) struct Model {
     pub profiled: Vec<(usize, Profile)>,
     /// How many profiled actors use each item (the parents counted as items of their own).
     pub users: Vec<u32>,
+    /// The profiled actors (by position in `profiled`) using each item.
+    item_users: Vec<Vec<u32>>,
     /// Techniques each piece of software performs.
     software_techniques: HashMap<Item, Vec<Item>>,
     pub weights: Weights,
@@ -99,6 +120,7 @@ impl Model {
             names: Vec::new(),
             profiled: Vec::new(),
             users: Vec::new(),
+            item_users: Vec::new(),
             software_techniques: HashMap::new(),
             weights: Weights {
                 features: [0.0; FEATURES],
@@ -146,7 +168,55 @@ impl Model {
         for ((_, profile), norm) in model.profiled.iter_mut().zip(norms) {
             profile.norm = norm;
         }
+        model.item_users = vec![Vec::new(); model.names.len()];
+        for (k, (_, profile)) in model.profiled.iter().enumerate() {
+            for &i in &profile.items {
+                model.item_users[i as usize].push(k as u32);
+            }
+        }
+        let peer_use: Vec<HashMap<Item, f64>> = (0..model.profiled.len())
+            .map(|k| model.peer_use(&model.profiled[k].1, Some(k)))
+            .collect();
+        for ((_, profile), peer_use) in model.profiled.iter_mut().zip(peer_use) {
+            profile.peer_use = peer_use;
+        }
         model
+    }
+
+    /// What the closest peers of a profile use (see [`Profile::peer_use`]);
+    /// `itself` is the profile's own position, never its own peer.
+    fn peer_use(&self, profile: &Profile, itself: Option<usize>) -> HashMap<Item, f64> {
+        let mut overlap = vec![0.0; self.profiled.len()];
+        for &i in &profile.items {
+            let r = self.rarity(Some(i));
+            for &b in &self.item_users[i as usize] {
+                overlap[b as usize] += r * r;
+            }
+        }
+        let mut peers: Vec<(usize, f64)> = overlap
+            .iter()
+            .enumerate()
+            .filter(|&(b, &o)| Some(b) != itself && o > 0.0)
+            .map(|(b, &o)| {
+                (
+                    b,
+                    o / (profile.norm * self.profiled[b].1.norm).max(f64::MIN_POSITIVE),
+                )
+            })
+            .collect();
+        peers.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        peers.truncate(PEERS);
+        let total: f64 = peers.iter().map(|p| p.1).sum();
+        let mut used = HashMap::new();
+        if total <= 0.0 {
+            return used;
+        }
+        for (b, similarity) in peers {
+            for &i in &self.profiled[b].1.items {
+                *used.entry(i).or_insert(0.0) += similarity / total;
+            }
+        }
+        used
     }
 
     /// A profile of these items: their parents and the techniques of their
@@ -215,11 +285,31 @@ impl Model {
                     software: id.starts_with('S'),
                     rarity: self.rarity(item),
                     parent_rarity: self.rarity(parent_item),
+                    base_rate: item.map_or(0.0, |i| {
+                        f64::from(self.users[i as usize]) / self.profiled.len().max(1) as f64
+                    }),
+                    performs: Vec::new(),
+                    performs_base: 0.0,
                 }
             })
             .collect();
         observed.sort_by(|a, b| a.label.cmp(&b.label));
         observed.dedup_by(|a, b| a.label == b.label);
+        for o in &mut observed {
+            let Some(techniques) = o.item.and_then(|i| self.software_techniques.get(&i)) else {
+                continue;
+            };
+            o.performs = techniques
+                .iter()
+                .map(|&t| (t, self.rarity(Some(t))))
+                .collect();
+            o.performs_base = self
+                .profiled
+                .iter()
+                .map(|(_, p)| performed_share(&o.performs, p))
+                .sum::<f64>()
+                / self.profiled.len().max(1) as f64;
+        }
         let norm = observed
             .iter()
             .map(|o| o.rarity.powi(2))
@@ -239,6 +329,29 @@ pub(crate) enum Match {
     /// Software the actor is known to use performs it.
     ViaSoftware,
     None,
+}
+
+/// The rarity-weighted share of a piece of software's techniques that an
+/// actor is known to use.
+pub(crate) fn performed_share(performs: &[(Item, f64)], p: &Profile) -> f64 {
+    let total: f64 = performs.iter().map(|(_, r)| r).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    performs
+        .iter()
+        .filter(|(t, _)| p.items.contains(t))
+        .map(|(_, r)| r)
+        .sum::<f64>()
+        / total
+}
+
+/// The similarity-weighted share of an actor's closest peers that use an item.
+pub(crate) fn peer_share(o: &Observed, p: &Profile) -> f64 {
+    o.item
+        .and_then(|i| p.peer_use.get(&i))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 pub(crate) fn match_of(o: &Observed, p: &Profile) -> Match {
@@ -297,6 +410,14 @@ pub(crate) fn features(
             }
             Match::None => g[6] = -share,
         }
+        if m != Match::Known {
+            let peers = peer_share(o, p);
+            g[7] = ((peers + LIFT_SMOOTHING) / (o.base_rate + LIFT_SMOOTHING)).ln();
+            if !o.performs.is_empty() {
+                let share = performed_share(&o.performs, p);
+                g[8] = ((share + LIFT_SMOOTHING) / (o.performs_base + LIFT_SMOOTHING)).ln();
+            }
+        }
         for k in 0..FEATURES {
             f[k] += g[k];
         }
@@ -353,11 +474,12 @@ struct Case {
     truth: Option<usize>,
 }
 
-/// Draws incident-like cases from the knowledge base's own actors: a third
-/// of an actor's repertoire is the evidence, and half of that is unknown to
-/// the knowledge base for the case, as a new campaign's techniques partly
-/// are; now and then the actor is left out altogether, so that "not in the
-/// knowledge base" is learnt too. Then fits a conditional logit (softmax
+/// Draws incident-like cases from the knowledge base's own actors: up to
+/// 40% of an actor's repertoire is the evidence, and anything from none to
+/// all of that (evenly drawn) is taken from the actor for the case, as a
+/// new campaign's techniques are partly or wholly new; now and then the
+/// actor is left out altogether, so that "not in the knowledge base" is
+/// learnt too. Then fits a conditional logit (softmax
 /// over the candidates and "not in the knowledge base") by Adam with a
 /// little L2.
 fn train(model: &Model, seed: u64) -> Weights {
@@ -372,11 +494,12 @@ fn train(model: &Model, seed: u64) -> Weights {
             all.sort_unstable();
             // Incidents show anything from one item to a good part of an
             // actor's repertoire.
-            // Incidents show anything from one item to a good part of an
-            // actor's repertoire.
             let k = 1 + rng.below(((all.len() as f64 * 0.4).round() as usize).max(3));
             let evidence = rng.sample(&all, k);
-            let unknown: HashSet<Item> = evidence[..evidence.len() / 2].iter().copied().collect();
+            // How much of it the knowledge base already ties to the actor
+            // varies from all of it to none (new tradecraft), evenly.
+            let unknown_count = (rng.unit() * (k as f64 + 1.0)).floor().min(k as f64) as usize;
+            let unknown: HashSet<Item> = evidence[..unknown_count].iter().copied().collect();
             let left_out = rng.unit() < 0.15;
             let reduced = if left_out {
                 None
@@ -389,6 +512,7 @@ fn train(model: &Model, seed: u64) -> Weights {
                     .collect();
                 let mut reduced = model.profile_of(items);
                 reduced.norm = model.norm_of(&reduced.items);
+                reduced.peer_use = model.peer_use(&reduced, Some(target));
                 Some(reduced)
             };
             let prepared =
@@ -481,6 +605,106 @@ mod tests {
         assert_eq!(parent("T1059.001"), "T1059");
         assert_eq!(parent("T1059"), "T1059");
         assert_eq!(parent("S0002"), "S0002");
+    }
+
+    fn actor(name: &str, uses: &[&str]) -> geneva_kb::Actor {
+        geneva_kb::Actor {
+            name: name.into(),
+            techniques: uses
+                .iter()
+                .filter(|u| u.starts_with('T'))
+                .map(|u| u.to_string())
+                .collect(),
+            software: uses
+                .iter()
+                .filter(|u| u.starts_with('S'))
+                .map(|u| u.to_string())
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Two families of actors that share tradecraft within the family; the
+    /// evidence is something only the other members of one family use.
+    fn families() -> Model {
+        let mut kb = KnowledgeBase::default();
+        kb.actors = vec![
+            actor("wiper one", &["T1485", "T1561.002", "T1490", "S0001"]),
+            actor("wiper two", &["T1485", "T1561.002", "T1490", "T1529"]),
+            actor("wiper three", &["T1485", "T1561.002", "T1529"]),
+            actor("spy one", &["T1114.002", "T1566.002", "T1071.001", "S0002"]),
+            actor("spy two", &["T1114.002", "T1566.002", "T1071.001"]),
+        ];
+        kb.software_techniques.insert(
+            "S0001".into(),
+            ["T1485", "T1561.002"].map(String::from).into(),
+        );
+        kb.software_techniques.insert(
+            "S0002".into(),
+            ["T1114.002", "T1071.001"].map(String::from).into(),
+        );
+        kb.software_techniques.insert(
+            "S0003".into(),
+            ["T1485", "T1490", "T1529"].map(String::from).into(),
+        );
+        Model::compile(&kb)
+    }
+
+    #[test]
+    fn peers_lift_what_an_actor_is_not_known_to_use() {
+        let model = families();
+        let profile = |name: &str| {
+            &model
+                .profiled
+                .iter()
+                .find(|(at, _)| model_actor_name(*at) == name)
+                .expect("profiled")
+                .1
+        };
+        // "wiper three" is not known to use T1490, but its peers are.
+        let evidence = model.prepare(["T1490"]);
+        let wiper = features(&evidence, profile("wiper three"), None, None);
+        let spy = features(&evidence, profile("spy two"), None, None);
+        assert!(wiper[7] > 0.0 && spy[7] < 0.0, "{wiper:?} {spy:?}");
+        // An actor is never its own peer: "wiper one" alone uses S0001.
+        let s0001 = model.lookup("S0001").expect("interned");
+        assert!(!profile("wiper one").peer_use.contains_key(&s0001));
+        for (_, p) in &model.profiled {
+            assert!(
+                p.peer_use
+                    .values()
+                    .all(|&share| (0.0..=1.0 + 1e-9).contains(&share))
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_software_counts_by_what_it_does() {
+        let model = families();
+        let profile = |name: &str| {
+            &model
+                .profiled
+                .iter()
+                .find(|(at, _)| model_actor_name(*at) == name)
+                .expect("profiled")
+                .1
+        };
+        // Nobody is known to use S0003, but it does what the wipers do.
+        let evidence = model.prepare(["S0003"]);
+        assert_eq!(evidence.observed[0].performs.len(), 3);
+        let wiper = features(&evidence, profile("wiper two"), None, None);
+        let spy = features(&evidence, profile("spy one"), None, None);
+        assert!(wiper[8] > 0.0 && spy[8] < 0.0, "{wiper:?} {spy:?}");
+    }
+
+    fn model_actor_name(at: usize) -> &'static str {
+        [
+            "wiper one",
+            "wiper two",
+            "wiper three",
+            "spy one",
+            "spy two",
+        ][at]
     }
 
     #[test]

@@ -48,6 +48,7 @@ fn campaigns_left_out_are_ranked_better_calibrated_than_the_baselines() {
     assert!(geneva.brier < jaccard.brier && geneva.brier < tfidf.brier);
     assert!(geneva.mean_reciprocal_rank > tfidf.mean_reciprocal_rank);
     assert!(geneva.top5 >= tfidf.top5);
+    assert!(geneva.top1 > tfidf.top1 && geneva.top1 > jaccard.top1);
 }
 
 #[test]
