@@ -493,7 +493,7 @@ impl Attributor {
         if !o.performs.is_empty() {
             reason.push_str(&format!(
                 "; it is known to use {:.0}% of what this software does (rarity-weighted), against {:.0}% for the average actor",
-                100.0 * model::performed_share(&o.performs, profile),
+                100.0 * model::performed_share(o, profile),
                 100.0 * o.performs_base
             ));
         }

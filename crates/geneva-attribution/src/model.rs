@@ -4,6 +4,7 @@
 //! base itself.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use geneva_kb::KnowledgeBase;
 
@@ -40,20 +41,56 @@ pub(crate) fn parent(item: &str) -> &str {
 /// An item's number in the model's vocabulary.
 pub(crate) type Item = u32;
 
+/// Items are small integers the model assigns itself (never keys an
+/// attacker chooses: evidence is looked up by name in a SipHash map first),
+/// so a multiplicative hash, as rustc's FxHash, is enough. It matters:
+/// `features` looks items up for every actor and every evidence item, and
+/// SipHash was the largest cost of one attribution after the arithmetic.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ItemHasher(u64);
+
+impl ItemHasher {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for ItemHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type ItemSet = HashSet<Item, BuildHasherDefault<ItemHasher>>;
+pub(crate) type ItemMap<V> = HashMap<Item, V, BuildHasherDefault<ItemHasher>>;
+
 /// One actor's repertoire as the model sees it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Profile {
-    pub items: HashSet<Item>,
+    pub items: ItemSet,
     /// Parents of its techniques.
-    pub parents: HashSet<Item>,
+    pub parents: ItemSet,
     /// Techniques its known software performs.
-    pub via_software: HashSet<Item>,
+    pub via_software: ItemSet,
     /// Euclidean norm of its items' rarity weights.
     pub norm: f64,
     /// For each item its closest peers use, the similarity-weighted share
     /// of those peers that use it: how likely an actor like this one is to
     /// use it, known or not.
-    pub peer_use: HashMap<Item, f64>,
+    pub peer_use: ItemMap<f64>,
+    /// Its position in [`Model::profiled`]; `None` for a profile built
+    /// for one training case, which per-actor precomputations do not cover.
+    pub position: Option<usize>,
 }
 
 /// One piece of technique or software evidence, prepared against the vocabulary.
@@ -72,6 +109,8 @@ pub(crate) struct Observed {
     /// For software: the mean over profiled actors of the rarity-weighted
     /// share of its techniques they are known to use.
     pub performs_base: f64,
+    /// For software: that share for each profiled actor, by position.
+    pub performed_by: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,6 +133,7 @@ pub(crate) struct Model {
     item_users: Vec<Vec<u32>>,
     /// Techniques each piece of software performs.
     software_techniques: HashMap<Item, Vec<Item>>,
+
     pub weights: Weights,
 }
 
@@ -127,7 +167,7 @@ impl Model {
                 not_in_knowledge_base: 0.0,
             },
         };
-        let mut raw: Vec<(usize, HashSet<Item>)> = Vec::new();
+        let mut raw: Vec<(usize, ItemSet)> = Vec::new();
         for at in 0..kb.actors.len() {
             let repertoire = kb.repertoire(at);
             if repertoire.is_empty() {
@@ -174,18 +214,19 @@ impl Model {
                 model.item_users[i as usize].push(k as u32);
             }
         }
-        let peer_use: Vec<HashMap<Item, f64>> = (0..model.profiled.len())
+        let peer_use: Vec<ItemMap<f64>> = (0..model.profiled.len())
             .map(|k| model.peer_use(&model.profiled[k].1, Some(k)))
             .collect();
-        for ((_, profile), peer_use) in model.profiled.iter_mut().zip(peer_use) {
+        for (k, ((_, profile), peer_use)) in model.profiled.iter_mut().zip(peer_use).enumerate() {
             profile.peer_use = peer_use;
+            profile.position = Some(k);
         }
         model
     }
 
     /// What the closest peers of a profile use (see [`Profile::peer_use`]);
     /// `itself` is the profile's own position, never its own peer.
-    fn peer_use(&self, profile: &Profile, itself: Option<usize>) -> HashMap<Item, f64> {
+    fn peer_use(&self, profile: &Profile, itself: Option<usize>) -> ItemMap<f64> {
         let mut overlap = vec![0.0; self.profiled.len()];
         for &i in &profile.items {
             let r = self.rarity(Some(i));
@@ -207,7 +248,7 @@ impl Model {
         peers.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         peers.truncate(PEERS);
         let total: f64 = peers.iter().map(|p| p.1).sum();
-        let mut used = HashMap::new();
+        let mut used = ItemMap::default();
         if total <= 0.0 {
             return used;
         }
@@ -221,7 +262,7 @@ impl Model {
 
     /// A profile of these items: their parents and the techniques of their
     /// software derived from them alone (its norm is filled in later).
-    fn profile_of(&self, items: HashSet<Item>) -> Profile {
+    fn profile_of(&self, items: ItemSet) -> Profile {
         let mut profile = Profile {
             items,
             ..Profile::default()
@@ -259,7 +300,7 @@ impl Model {
         ((self.profiled.len() as f64 + 1.0) / (f64::from(users) + 0.5)).ln()
     }
 
-    fn norm_of(&self, items: &HashSet<Item>) -> f64 {
+    fn norm_of(&self, items: &ItemSet) -> f64 {
         items
             .iter()
             .map(|&i| self.rarity(Some(i)).powi(2))
@@ -290,25 +331,35 @@ impl Model {
                     }),
                     performs: Vec::new(),
                     performs_base: 0.0,
+                    performed_by: Vec::new(),
                 }
             })
             .collect();
         observed.sort_by(|a, b| a.label.cmp(&b.label));
         observed.dedup_by(|a, b| a.label == b.label);
+        let actors = self.profiled.len();
         for o in &mut observed {
-            let Some(techniques) = o.item.and_then(|i| self.software_techniques.get(&i)) else {
+            let Some(s) = o.item else { continue };
+            let Some(techniques) = self.software_techniques.get(&s) else {
                 continue;
             };
             o.performs = techniques
                 .iter()
                 .map(|&t| (t, self.rarity(Some(t))))
                 .collect();
-            o.performs_base = self
-                .profiled
-                .iter()
-                .map(|(_, p)| performed_share(&o.performs, p))
-                .sum::<f64>()
-                / self.profiled.len().max(1) as f64;
+            // The mean of `performed_share` over the profiled actors, in
+            // one pass: each technique counts for the share of actors using it.
+            // Through who uses each technique, not actor by actor.
+            let total: f64 = o.performs.iter().map(|(_, r)| r).sum();
+            o.performed_by = vec![0.0; actors];
+            if total > 0.0 {
+                for &(t, r) in &o.performs {
+                    for &b in &self.item_users[t as usize] {
+                        o.performed_by[b as usize] += r / total;
+                    }
+                }
+            }
+            o.performs_base = o.performed_by.iter().sum::<f64>() / actors.max(1) as f64;
         }
         let norm = observed
             .iter()
@@ -333,7 +384,11 @@ pub(crate) enum Match {
 
 /// The rarity-weighted share of a piece of software's techniques that an
 /// actor is known to use.
-pub(crate) fn performed_share(performs: &[(Item, f64)], p: &Profile) -> f64 {
+pub(crate) fn performed_share(o: &Observed, p: &Profile) -> f64 {
+    if let Some(k) = p.position {
+        return o.performed_by.get(k).copied().unwrap_or(0.0);
+    }
+    let performs = &o.performs;
     let total: f64 = performs.iter().map(|(_, r)| r).sum();
     if total <= 0.0 {
         return 0.0;
@@ -414,7 +469,7 @@ pub(crate) fn features(
             let peers = peer_share(o, p);
             g[7] = ((peers + LIFT_SMOOTHING) / (o.base_rate + LIFT_SMOOTHING)).ln();
             if !o.performs.is_empty() {
-                let share = performed_share(&o.performs, p);
+                let share = performed_share(o, p);
                 g[8] = ((share + LIFT_SMOOTHING) / (o.performs_base + LIFT_SMOOTHING)).ln();
             }
         }
@@ -499,7 +554,7 @@ fn train(model: &Model, seed: u64) -> Weights {
             // How much of it the knowledge base already ties to the actor
             // varies from all of it to none (new tradecraft), evenly.
             let unknown_count = (rng.unit() * (k as f64 + 1.0)).floor().min(k as f64) as usize;
-            let unknown: HashSet<Item> = evidence[..unknown_count].iter().copied().collect();
+            let unknown: ItemSet = evidence[..unknown_count].iter().copied().collect();
             let left_out = rng.unit() < 0.15;
             let reduced = if left_out {
                 None
@@ -692,6 +747,17 @@ mod tests {
         // Nobody is known to use S0003, but it does what the wipers do.
         let evidence = model.prepare(["S0003"]);
         assert_eq!(evidence.observed[0].performs.len(), 3);
+        let mean = model
+            .profiled
+            .iter()
+            .map(|(_, p)| {
+                let mut alone = p.clone();
+                alone.position = None;
+                performed_share(&evidence.observed[0], &alone)
+            })
+            .sum::<f64>()
+            / model.profiled.len() as f64;
+        assert!((evidence.observed[0].performs_base - mean).abs() < 1e-12);
         let wiper = features(&evidence, profile("wiper two"), None, None);
         let spy = features(&evidence, profile("spy one"), None, None);
         assert!(wiper[8] > 0.0 && spy[8] < 0.0, "{wiper:?} {spy:?}");
