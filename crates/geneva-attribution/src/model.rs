@@ -530,9 +530,9 @@ struct Case {
 }
 
 /// Draws incident-like cases from the knowledge base's own actors: up to
-/// 40% of an actor's repertoire is the evidence, and anything from none to
-/// all of that (evenly drawn) is taken from the actor for the case, as a
-/// new campaign's techniques are partly or wholly new; now and then the
+/// 40% of an actor's repertoire is the evidence, and an evenly drawn share
+/// of that, from none to all but one item, is taken from the actor for the
+/// case, as a new campaign's techniques are partly new; now and then the
 /// actor is left out altogether, so that "not in the knowledge base" is
 /// learnt too. Then fits a conditional logit (softmax
 /// over the candidates and "not in the knowledge base") by Adam with a
@@ -551,9 +551,11 @@ fn train(model: &Model, seed: u64) -> Weights {
             // actor's repertoire.
             let k = 1 + rng.below(((all.len() as f64 * 0.4).round() as usize).max(3));
             let evidence = rng.sample(&all, k);
-            // How much of it the knowledge base already ties to the actor
-            // varies from all of it to none (new tradecraft), evenly.
-            let unknown_count = (rng.unit() * (k as f64 + 1.0)).floor().min(k as f64) as usize;
+            // The share of it that is new to the actor is drawn evenly
+            // from [0, 1) and rounded down, so at least one item stays
+            // known: evidence wholly new to the knowledge base is what the
+            // cases without the actor teach.
+            let unknown_count = (rng.unit() * k as f64).floor() as usize;
             let unknown: ItemSet = evidence[..unknown_count].iter().copied().collect();
             let left_out = rng.unit() < 0.15;
             let reduced = if left_out {
