@@ -710,14 +710,7 @@ mod tests {
     #[test]
     fn peers_lift_what_an_actor_is_not_known_to_use() {
         let model = families();
-        let profile = |name: &str| {
-            &model
-                .profiled
-                .iter()
-                .find(|(at, _)| model_actor_name(*at) == name)
-                .expect("profiled")
-                .1
-        };
+        let profile = |name: &str| profile_named(&model, name);
         // "wiper three" is not known to use T1490, but its peers are.
         let evidence = model.prepare(["T1490"]);
         let wiper = features(&evidence, profile("wiper three"), None, None);
@@ -738,14 +731,7 @@ mod tests {
     #[test]
     fn unknown_software_counts_by_what_it_does() {
         let model = families();
-        let profile = |name: &str| {
-            &model
-                .profiled
-                .iter()
-                .find(|(at, _)| model_actor_name(*at) == name)
-                .expect("profiled")
-                .1
-        };
+        let profile = |name: &str| profile_named(&model, name);
         // Nobody is known to use S0003, but it does what the wipers do.
         let evidence = model.prepare(["S0003"]);
         assert_eq!(evidence.observed[0].performs.len(), 3);
@@ -765,14 +751,21 @@ mod tests {
         assert!(wiper[8] > 0.0 && spy[8] < 0.0, "{wiper:?} {spy:?}");
     }
 
-    fn model_actor_name(at: usize) -> &'static str {
-        [
+    /// The profile of one of [`families`]' actors, named in the order given there.
+    fn profile_named<'m>(model: &'m Model, name: &str) -> &'m Profile {
+        let names = [
             "wiper one",
             "wiper two",
             "wiper three",
             "spy one",
             "spy two",
-        ][at]
+        ];
+        &model
+            .profiled
+            .iter()
+            .find(|(at, _)| names[*at] == name)
+            .expect("profiled")
+            .1
     }
 
     #[test]
