@@ -347,9 +347,8 @@ impl Model {
                 .iter()
                 .map(|&t| (t, self.rarity(Some(t))))
                 .collect();
-            // The mean of `performed_share` over the profiled actors, in
-            // one pass: each technique counts for the share of actors using it.
-            // Through who uses each technique, not actor by actor.
+            // Each actor's share, and their mean, through who uses each
+            // technique rather than actor by actor.
             let total: f64 = o.performs.iter().map(|(_, r)| r).sum();
             o.performed_by = vec![0.0; actors];
             if total > 0.0 {
