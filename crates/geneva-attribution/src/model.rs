@@ -296,8 +296,20 @@ impl Model {
     /// How much an item says about who used it: `ln((A + 1) / (users + ½))`
     /// over the A profiled actors, so an item nobody is known to use weighs most.
     pub fn rarity(&self, item: Option<Item>) -> f64 {
-        let users = item.map_or(0, |i| self.users.get(i as usize).copied().unwrap_or(0));
+        self.rarity_of(self.users_of(item, &ItemSet::default()))
+    }
+
+    fn rarity_of(&self, users: u32) -> f64 {
         ((self.profiled.len() as f64 + 1.0) / (f64::from(users) + 0.5)).ln()
+    }
+
+    /// How many profiled actors use an item, not counting one actor's use
+    /// of the `discounted` items.
+    fn users_of(&self, item: Option<Item>, discounted: &ItemSet) -> u32 {
+        item.map_or(0, |i| {
+            let users = self.users.get(i as usize).copied().unwrap_or(0);
+            users.saturating_sub(u32::from(discounted.contains(&i)))
+        })
     }
 
     fn norm_of(&self, items: &ItemSet) -> f64 {
@@ -314,6 +326,19 @@ impl Model {
 
     /// Technique and software ATT&CK ids, prepared once per attribution.
     pub fn prepare<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Prepared {
+        self.prepare_discounting(ids, &ItemSet::default())
+    }
+
+    /// As [`Model::prepare`], as if one actor were not known to use the
+    /// `discounted` items. A training case must look like a real one: in a
+    /// real case, what the right actor is not known to use is used by one
+    /// actor fewer (an item only it used is unknown to everyone), and the
+    /// rarity and base rates must say so.
+    fn prepare_discounting<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+        discounted: &ItemSet,
+    ) -> Prepared {
         let mut observed: Vec<Observed> = ids
             .into_iter()
             .map(|id| {
@@ -324,11 +349,10 @@ impl Model {
                     item,
                     parent: parent_item,
                     software: id.starts_with('S'),
-                    rarity: self.rarity(item),
+                    rarity: self.rarity_of(self.users_of(item, discounted)),
                     parent_rarity: self.rarity(parent_item),
-                    base_rate: item.map_or(0.0, |i| {
-                        f64::from(self.users[i as usize]) / self.profiled.len().max(1) as f64
-                    }),
+                    base_rate: f64::from(self.users_of(item, discounted))
+                        / self.profiled.len().max(1) as f64,
                     performs: Vec::new(),
                     performs_base: 0.0,
                     performed_by: Vec::new(),
@@ -571,8 +595,11 @@ fn train(model: &Model, seed: u64) -> Weights {
                 reduced.peer_use = model.peer_use(&reduced, Some(target));
                 Some(reduced)
             };
-            let prepared =
-                model.prepare(evidence.iter().map(|&i| model.names[i as usize].as_str()));
+            let discounted = if left_out { &profile.items } else { &unknown };
+            let prepared = model.prepare_discounting(
+                evidence.iter().map(|&i| model.names[i as usize].as_str()),
+                discounted,
+            );
             let mut rows = Vec::with_capacity(model.profiled.len());
             let mut truth = None;
             for (k, (_, p)) in model.profiled.iter().enumerate() {
@@ -748,6 +775,27 @@ mod tests {
         let wiper = features(&evidence, profile("wiper two"), None, None);
         let spy = features(&evidence, profile("spy one"), None, None);
         assert!(wiper[8] > 0.0 && spy[8] < 0.0, "{wiper:?} {spy:?}");
+    }
+
+    #[test]
+    fn a_training_case_rates_what_it_takes_from_the_actor_as_a_real_case_would() {
+        let model = families();
+        let s0001 = model.lookup("S0001").expect("interned");
+        let t1485 = model.lookup("T1485").expect("interned");
+        let taken: ItemSet = [s0001, t1485].into_iter().collect();
+        let real = model.prepare(["S0001", "T1485", "T1490"]);
+        let drawn = model.prepare_discounting(["S0001", "T1485", "T1490"], &taken);
+        // Only "wiper one" uses S0001: taken from it, nobody does.
+        let unseen = model.prepare(["S9999"]).observed[0].rarity;
+        assert!(real.observed[0].rarity < unseen);
+        assert_eq!(drawn.observed[0].rarity, unseen);
+        assert_eq!(drawn.observed[0].base_rate, 0.0);
+        // Three wipers use T1485: taken from one, two do.
+        assert_eq!(real.observed[1].base_rate, 3.0 / 5.0);
+        assert_eq!(drawn.observed[1].base_rate, 2.0 / 5.0);
+        assert!(drawn.observed[1].rarity > real.observed[1].rarity);
+        // What was not taken is rated as it is.
+        assert_eq!(drawn.observed[2].rarity, real.observed[2].rarity);
     }
 
     /// The profile of one of [`families`]' actors, named in the order given there.
