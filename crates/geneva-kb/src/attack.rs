@@ -25,6 +25,18 @@ fn attack_id(object: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The reports a relationship cites: its external references' source
+/// names, ATT&CK's own entry aside.
+fn citations(object: &Value) -> impl Iterator<Item = &str> {
+    object
+        .get("external_references")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("source_name").and_then(Value::as_str))
+        .filter(|name| !name.is_empty() && *name != "mitre-attack")
+}
+
 fn active(object: &Value) -> bool {
     let flag = |name: &str| object.get(name).and_then(Value::as_bool) == Some(true);
     !flag("revoked") && !flag("x_mitre_deprecated")
@@ -141,6 +153,22 @@ pub(crate) fn read(bytes: &[u8]) -> Result<KnowledgeBase, KbError> {
             ("uses", Some(Known::Actor(a)), Some(Known::Used(id))) => {
                 let actor = &mut kb.actors[*a];
                 note_use(&mut actor.techniques, &mut actor.software, id);
+                let mut cited = false;
+                for report in citations(r) {
+                    cited = true;
+                    actor
+                        .reports
+                        .entry(report.to_owned())
+                        .or_default()
+                        .insert(id.clone());
+                }
+                if !cited {
+                    actor
+                        .reports
+                        .entry(String::new())
+                        .or_default()
+                        .insert(id.clone());
+                }
             }
             ("uses", Some(Known::Campaign(c)), Some(Known::Used(id))) => {
                 let campaign = &mut kb.campaigns[*c];

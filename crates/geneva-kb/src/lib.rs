@@ -52,6 +52,11 @@ pub struct Actor {
     pub techniques: BTreeSet<String>,
     /// ATT&CK software ids (`S0002`) it is known to use.
     pub software: BTreeSet<String>,
+    /// The same uses by the report ATT&CK cites for each (its citation's
+    /// `source_name`; a use cited to no report is filed under ""). One
+    /// report tells of one operation, so these are incidents as they are
+    /// really seen, what the attribution model learns from.
+    pub reports: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// A campaign ATT&CK describes, and the actor it is attributed to.

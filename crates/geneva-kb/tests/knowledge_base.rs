@@ -60,6 +60,53 @@ fn attack_groups_campaigns_and_what_they_use() {
 }
 
 #[test]
+fn uses_are_filed_by_the_reports_that_tell_of_them() {
+    let bundle = br#"{"type": "bundle", "objects": [
+        {"type": "intrusion-set", "id": "intrusion-set--1", "name": "Group",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "G9001"}]},
+        {"type": "attack-pattern", "id": "attack-pattern--1", "name": "One",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T9001"}]},
+        {"type": "attack-pattern", "id": "attack-pattern--2", "name": "Two",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T9002"}]},
+        {"type": "malware", "id": "malware--1", "name": "Bad",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "S9001"}]},
+        {"type": "relationship", "relationship_type": "uses", "source_ref": "intrusion-set--1", "target_ref": "attack-pattern--1",
+         "external_references": [{"source_name": "Vendor 2020"}, {"source_name": "CERT 2021", "url": "https://example.org"}]},
+        {"type": "relationship", "relationship_type": "uses", "source_ref": "intrusion-set--1", "target_ref": "attack-pattern--2",
+         "external_references": [{"source_name": "Vendor 2020"}, {"source_name": "mitre-attack"}, {"url": "no name"}, 7]},
+        {"type": "relationship", "relationship_type": "uses", "source_ref": "intrusion-set--1", "target_ref": "malware--1",
+         "external_references": "not a list"}
+    ]}"#;
+    let kb = KnowledgeBase::from_attack(bundle).unwrap();
+    let group = kb.actor("G9001").unwrap();
+    let told =
+        |name: &str| -> Vec<&str> { group.reports[name].iter().map(String::as_str).collect() };
+    assert_eq!(group.reports.len(), 3, "{:?}", group.reports);
+    assert_eq!(told("Vendor 2020"), ["T9001", "T9002"]);
+    assert_eq!(told("CERT 2021"), ["T9001"]);
+    assert_eq!(told(""), ["S9001"], "a use no report is cited for");
+
+    // In ATT&CK every use is told by some report, or filed as uncited.
+    let Some(kb) = attack() else { return };
+    for actor in &kb.actors {
+        let told: std::collections::BTreeSet<&String> = actor.reports.values().flatten().collect();
+        let uses: std::collections::BTreeSet<&String> =
+            actor.techniques.iter().chain(&actor.software).collect();
+        assert_eq!(told, uses, "{}", actor.name);
+    }
+    let cited = kb
+        .actors
+        .iter()
+        .flat_map(|a| a.reports.iter())
+        .filter(|(name, told)| !name.is_empty() && told.len() >= 3)
+        .count();
+    assert_eq!(
+        cited, 534,
+        "reports cited for at least three of a group's uses"
+    );
+}
+
+#[test]
 fn stix20_gives_the_same_knowledge_base() {
     let (Some(v21), Some(path)) = (
         attack(),

@@ -1,6 +1,7 @@
 //! `geneva bench attribution --kb ATTACK.json`: the attribution engine's
 //! accuracy and calibration on the knowledge base's own attributed campaigns
-//! (leave one out) and on hidden subsets of groups' repertoires, next to two
+//! (leave one out), on the reports it cites for groups' uses (leave one
+//! out) and on hidden subsets of groups' repertoires, next to two
 //! baselines computed in the same run, and its speed (knowledge-base read,
 //! model fitting, one attribution).
 
@@ -28,6 +29,10 @@ pub struct AttributionArgs {
     /// Share of a group's uses hidden and attributed from.
     #[arg(long, default_value_t = 0.3)]
     hidden: f64,
+    /// A report must be cited for at least this many of a group's uses to
+    /// be a leave-one-report-out case; 0 skips that evaluation.
+    #[arg(long, default_value_t = evaluate::REPORT_MIN_USES)]
+    report_min_uses: usize,
     /// Timed attributions against the full knowledge base.
     #[arg(long, default_value_t = 2_000)]
     attributions: usize,
@@ -70,6 +75,13 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
         evaluate::hidden_cases(&kb, &args.seeds, args.hidden, Hiding::FromTheObserverOnly);
     let observed_scores = evaluate::score_all(&observed, args.threads);
     let observed_metrics = evaluate::metrics(&observed, &observed_scores);
+    let reports = if args.report_min_uses == 0 {
+        Vec::new()
+    } else {
+        evaluate::report_cases(&kb, args.report_min_uses)
+    };
+    let report_scores = evaluate::score_all(&reports, args.threads);
+    let report_metrics = evaluate::metrics(&reports, &report_scores);
     let evaluation_s = t.elapsed().as_secs_f64();
 
     // One attribution against the full knowledge base, timed on every
@@ -105,6 +117,7 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
         "attribution_ms": super::bench::percentiles(&latencies),
         "evaluation_s": evaluation_s,
         "campaigns_leave_one_out": campaign_metrics,
+        "reports_leave_one_out": {"min_uses": args.report_min_uses, "methods": report_metrics},
         "hidden_subsets": {"seeds": args.seeds, "hidden": args.hidden, "methods": hidden_metrics},
         "observed_subsets": {"seeds": args.seeds, "observed": args.hidden, "methods": observed_metrics},
     });
@@ -131,6 +144,16 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
         ),
         &campaign_metrics,
     );
+    if !reports.is_empty() {
+        table(
+            &format!(
+                "leave-one-out over {} reports ATT&CK cites for at least {} of a group's uses",
+                reports.len(),
+                args.report_min_uses
+            ),
+            &report_metrics,
+        );
+    }
     table(
         &format!(
             "hidden subsets: {:.0}% of each group's uses hidden from the knowledge base and attributed from, seeds {:?} ({} cases)",
