@@ -14,6 +14,18 @@ fn attack() -> Option<KnowledgeBase> {
     Some(KnowledgeBase::from_attack(&bytes).expect("ATT&CK reads"))
 }
 
+/// Each method's metrics over the cases, printed for the record.
+fn scored(cases: &[evaluate::Case]) -> Vec<evaluate::Metrics> {
+    let metrics = evaluate::metrics(cases, &evaluate::score_all(cases, 2));
+    for m in &metrics {
+        eprintln!(
+            "{} top1 {:.3} top5 {:.3} mrr {:.3} brier {:.3} ranks {:?}",
+            m.method, m.top1, m.top5, m.mean_reciprocal_rank, m.brier, m.ranks
+        );
+    }
+    metrics
+}
+
 #[test]
 fn campaigns_left_out_are_ranked_better_calibrated_than_the_baselines() {
     let Some(kb) = attack() else { return };
@@ -30,16 +42,11 @@ fn campaigns_left_out_are_ranked_better_calibrated_than_the_baselines() {
             case.label
         );
     }
-    let scored = evaluate::score_all(&cases, 2);
-    let metrics = evaluate::metrics(&cases, &scored);
+    let metrics = scored(&cases);
     let [geneva, jaccard, tfidf] = &metrics[..] else {
         panic!("three methods")
     };
     for m in &metrics {
-        eprintln!(
-            "{} top1 {:.3} top5 {:.3} mrr {:.3} brier {:.3} ranks {:?}",
-            m.method, m.top1, m.top5, m.mean_reciprocal_rank, m.brier, m.ranks
-        );
         assert_eq!(
             m.reliability.iter().map(|b| b.predictions).sum::<usize>(),
             12
@@ -83,17 +90,10 @@ fn a_report_left_out_takes_what_only_it_tells_out_of_the_knowledge_base() {
     // (TF-IDF is first more often here; the figures for all 534 are in
     // BENCHMARKS.md).
     let sample: Vec<_> = cases.into_iter().step_by(12).collect();
-    let scored = evaluate::score_all(&sample, 2);
-    let metrics = evaluate::metrics(&sample, &scored);
+    let metrics = scored(&sample);
     let [geneva, jaccard, tfidf] = &metrics[..] else {
         panic!("three methods")
     };
-    for m in &metrics {
-        eprintln!(
-            "{} top1 {:.3} top5 {:.3} mrr {:.3} brier {:.3}",
-            m.method, m.top1, m.top5, m.mean_reciprocal_rank, m.brier
-        );
-    }
     assert!(geneva.brier < jaccard.brier && geneva.brier < tfidf.brier);
     assert!(geneva.mean_reciprocal_rank > jaccard.mean_reciprocal_rank);
     assert!(geneva.top5 > jaccard.top5 && geneva.top5 > tfidf.top5);
