@@ -435,6 +435,16 @@ impl Attributor {
                     effect: w.features[4] * f[4],
                     reason: "a broad repertoire explains any one item less".into(),
                 });
+                if let Some((k, cosine)) = model::closest_report(prepared, profile) {
+                    contributions.push(Contribution {
+                        evidence: profile.reports[k].name.clone(),
+                        kind: "report",
+                        effect: w.features[9] * f[9],
+                        reason: format!(
+                            "the evidence is most like what this report on it tells of (cosine {cosine:.2} of rarity-weighted items)"
+                        ),
+                    });
+                }
                 for (n, m, effect) in each {
                     let o = &prepared.observed[n];
                     contributions.push(Contribution {

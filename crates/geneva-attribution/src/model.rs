@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use geneva_kb::KnowledgeBase;
 
 /// Features of one (evidence, actor) pair; their order is [`FEATURE_NAMES`].
-pub(crate) const FEATURES: usize = 9;
+pub(crate) const FEATURES: usize = 10;
 
 pub(crate) const FEATURE_NAMES: [&str; FEATURES] = [
     "techniques it is known to use (rarity-weighted)",
@@ -21,6 +21,7 @@ pub(crate) const FEATURE_NAMES: [&str; FEATURES] = [
     "share of the evidence it explains, less the share it does not",
     "items its closest peers use (log-lift over all actors)",
     "software whose techniques it is known to use (log-lift over all actors)",
+    "cosine similarity with the one report on it most like the evidence",
 ];
 
 /// How many of an actor's most similar actors estimate what it might use
@@ -88,9 +89,20 @@ pub(crate) struct Profile {
     /// of those peers that use it: how likely an actor like this one is to
     /// use it, known or not.
     pub peer_use: ItemMap<f64>,
+    /// What each report on it (and each campaign attributed to it) tells of.
+    pub reports: Vec<Report>,
     /// Its position in [`Model::profiled`]; `None` for a profile built
     /// for one training case, which per-actor precomputations do not cover.
     pub position: Option<usize>,
+}
+
+/// What one report or campaign tells of an actor: an operation's toolkit.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Report {
+    pub name: String,
+    pub items: ItemSet,
+    /// Euclidean norm of its items' rarity weights.
+    pub norm: f64,
 }
 
 /// One piece of technique or software evidence, prepared against the vocabulary.
@@ -187,7 +199,8 @@ impl Model {
             model.intern(parent(&name));
         }
         for (at, items) in raw {
-            let profile = model.profile_of(items);
+            let mut profile = model.profile_of(items);
+            profile.reports = model.reports_of(kb, at);
             model.profiled.push((at, profile));
         }
         model.users = vec![0; model.names.len()];
@@ -198,6 +211,16 @@ impl Model {
                 .chain(profile.parents.difference(&profile.items))
             {
                 model.users[i as usize] += 1;
+            }
+        }
+        let report_norms: Vec<Vec<f64>> = model
+            .profiled
+            .iter()
+            .map(|(_, p)| p.reports.iter().map(|r| model.norm_of(&r.items)).collect())
+            .collect();
+        for ((_, profile), norms) in model.profiled.iter_mut().zip(report_norms) {
+            for (report, norm) in profile.reports.iter_mut().zip(norms) {
+                report.norm = norm;
             }
         }
         let norms: Vec<f64> = model
@@ -222,6 +245,34 @@ impl Model {
             profile.position = Some(k);
         }
         model
+    }
+
+    /// The reports ATT&CK cites for an actor's uses and the campaigns
+    /// attributed to it, each as the set of what it tells of (norms are
+    /// filled in once rarities are known).
+    fn reports_of(&self, kb: &KnowledgeBase, at: usize) -> Vec<Report> {
+        let items = |told: &mut dyn Iterator<Item = &String>| -> ItemSet {
+            told.filter_map(|i| self.lookup(i)).collect()
+        };
+        let cited = kb.actors[at]
+            .reports
+            .iter()
+            .filter(|(name, _)| !name.is_empty())
+            .map(|(name, told)| Report {
+                name: name.clone(),
+                items: items(&mut told.iter()),
+                norm: 0.0,
+            });
+        let campaigns = kb
+            .campaigns
+            .iter()
+            .filter(|c| c.attributed_to == Some(at))
+            .map(|c| Report {
+                name: format!("{} {}", c.attack_id, c.name),
+                items: items(&mut c.techniques.iter().chain(&c.software)),
+                norm: 0.0,
+            });
+        cited.chain(campaigns).collect()
     }
 
     /// What the closest peers of a profile use (see [`Profile::peer_use`]);
@@ -446,7 +497,7 @@ pub(crate) fn match_of(o: &Observed, p: &Profile) -> Match {
 
 /// The features of one actor against the evidence; with `each`, also every
 /// evidence item's share of `weights · features` (they sum to the score,
-/// less the repertoire-size term).
+/// less the repertoire-size and closest-report terms).
 pub(crate) fn features(
     e: &Prepared,
     p: &Profile,
@@ -463,6 +514,7 @@ pub(crate) fn features(
     if e.observed.is_empty() {
         return f;
     }
+    f[9] = closest_report(e, p).map_or(0.0, |(_, cosine)| cosine);
     let share = 1.0 / e.observed.len() as f64;
     let cosine_scale = if e.norm > 0.0 && p.norm > 0.0 {
         1.0 / (e.norm * p.norm)
@@ -505,6 +557,31 @@ pub(crate) fn features(
         }
     }
     f
+}
+
+/// The report on an actor most like the evidence (its position in
+/// [`Profile::reports`]) and their cosine of rarity-weighted items: an
+/// incident that looks like one known operation's toolkit says more than
+/// the same items scattered over an actor's history.
+pub(crate) fn closest_report(e: &Prepared, p: &Profile) -> Option<(usize, f64)> {
+    if e.norm <= 0.0 {
+        return None;
+    }
+    p.reports
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.norm > 0.0)
+        .map(|(k, r)| {
+            let shared: f64 = e
+                .observed
+                .iter()
+                .filter(|o| o.item.is_some_and(|i| r.items.contains(&i)))
+                .map(|o| o.rarity * o.rarity)
+                .sum();
+            (k, shared / (e.norm * r.norm))
+        })
+        .filter(|&(_, cosine)| cosine > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
 }
 
 pub(crate) fn dot(w: &[f64; FEATURES], f: &[f64; FEATURES]) -> f64 {
@@ -591,6 +668,25 @@ fn train(model: &Model, seed: u64) -> Weights {
                     .filter(|i| !unknown.contains(i))
                     .collect();
                 let mut reduced = model.profile_of(items);
+                reduced.reports = profile
+                    .reports
+                    .iter()
+                    .map(|r| {
+                        let items: ItemSet = r
+                            .items
+                            .iter()
+                            .copied()
+                            .filter(|i| !unknown.contains(i))
+                            .collect();
+                        let norm = model.norm_of(&items);
+                        Report {
+                            name: r.name.clone(),
+                            items,
+                            norm,
+                        }
+                    })
+                    .filter(|r| !r.items.is_empty())
+                    .collect();
                 reduced.norm = model.norm_of(&reduced.items);
                 reduced.peer_use = model.peer_use(&reduced, Some(target));
                 Some(reduced)
@@ -796,6 +892,51 @@ mod tests {
         assert!(drawn.observed[1].rarity > real.observed[1].rarity);
         // What was not taken is rated as it is.
         assert_eq!(drawn.observed[2].rarity, real.observed[2].rarity);
+    }
+
+    #[test]
+    fn the_closest_report_is_the_operation_the_evidence_looks_like() {
+        let mut kb = KnowledgeBase::default();
+        let mut wiper = actor("wiper", &["T1485", "T1490", "T1059", "T1566.001", "S0001"]);
+        wiper.reports = [
+            ("Wiper report", vec!["T1485", "T1490", "S0001"]),
+            ("Phishing report", vec!["T1566.001", "T1059"]),
+        ]
+        .into_iter()
+        .map(|(name, told)| {
+            (
+                name.to_owned(),
+                told.into_iter().map(String::from).collect(),
+            )
+        })
+        .collect();
+        kb.actors = vec![wiper, actor("other", &["T1059", "T1566.001"])];
+        kb.campaigns = vec![geneva_kb::Campaign {
+            attack_id: "C9001".into(),
+            name: "Outage".into(),
+            attributed_to: Some(0),
+            techniques: ["T1485".to_owned()].into(),
+            ..Default::default()
+        }];
+        let model = Model::compile(&kb);
+        let of = |at: usize| {
+            &model
+                .profiled
+                .iter()
+                .find(|(a, _)| *a == at)
+                .expect("profiled")
+                .1
+        };
+        let profile = of(0);
+        let names: Vec<&str> = profile.reports.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["Phishing report", "Wiper report", "C9001 Outage"]);
+        let evidence = model.prepare(["T1485", "T1490"]);
+        let (k, cosine) = closest_report(&evidence, profile).expect("a report shares items");
+        assert_eq!(profile.reports[k].name, "Wiper report");
+        assert!(cosine > 0.0 && cosine < 1.0, "{cosine}");
+        // Evidence no report tells of has no closest report.
+        assert!(closest_report(&model.prepare(["T9999"]), profile).is_none());
+        assert!(of(1).reports.is_empty(), "no report is cited for it");
     }
 
     /// The profile of one of [`families`]' actors, named in the order given there.
