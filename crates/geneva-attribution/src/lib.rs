@@ -629,16 +629,20 @@ fn confidence(evidence: &Evidence, prepared: &Prepared, warnings: &[String]) -> 
     let diversity = kinds.iter().filter(|k| **k).count();
     let consistent = warnings.is_empty();
     let mut reasons = vec![
-        format!("{quantity} evidence items the knowledge base recognises"),
+        format!(
+            "{quantity} evidence {} the knowledge base recognises",
+            if quantity == 1 { "item" } else { "items" }
+        ),
         format!("{diversity} of 4 kinds (techniques, software, infrastructure, victims)"),
     ];
     if !consistent {
         reasons.push("strong evidence points to different actors".into());
     }
     if !evidence.unrecognised.is_empty() {
+        let n = evidence.unrecognised.len();
         reasons.push(format!(
-            "{} items not in the knowledge base",
-            evidence.unrecognised.len()
+            "{n} {} not in the knowledge base",
+            if n == 1 { "item" } else { "items" }
         ));
     }
     let level = if !consistent || quantity < 5 {
@@ -733,6 +737,26 @@ pub(crate) fn softmax(scores: &[f64], none: f64) -> (Vec<f64>, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confidence_reasons_count_in_words_that_agree() {
+        let one = Evidence {
+            victim_countries: ["Ukraine".to_owned()].into(),
+            unrecognised: vec!["T9999".to_owned()],
+            ..Evidence::default()
+        };
+        let reasons = confidence(&one, &Prepared::default(), &[]).reasons;
+        assert_eq!(reasons[0], "1 evidence item the knowledge base recognises");
+        assert_eq!(reasons[2], "1 item not in the knowledge base");
+        let two = Evidence {
+            victim_sectors: ["energy".to_owned(), "government".to_owned()].into(),
+            unrecognised: vec!["T9998".to_owned(), "T9999".to_owned()],
+            ..Evidence::default()
+        };
+        let reasons = confidence(&two, &Prepared::default(), &[]).reasons;
+        assert_eq!(reasons[0], "2 evidence items the knowledge base recognises");
+        assert_eq!(reasons[2], "2 items not in the knowledge base");
+    }
 
     #[test]
     fn likelihood_terms_follow_icd_203() {
