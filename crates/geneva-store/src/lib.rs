@@ -257,6 +257,8 @@ pub struct Feed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnowledgeSource {
     pub info: KnowledgeSourceInfo,
+    /// The file's content as its caller keeps it (`geneva-analysis`: gzip);
+    /// the store neither reads nor changes it.
     pub bytes: Vec<u8>,
 }
 
@@ -302,8 +304,9 @@ pub struct KnowledgeSourceInfo {
     pub name: String,
     /// The release, as the file states it (`15.1`), if it does.
     pub version: Option<String>,
-    /// Hex SHA-256 of the bytes.
+    /// Hex SHA-256 of the file's content (decompressed, whatever `bytes` are).
     pub sha256: String,
+    /// The content's size in bytes, decompressed.
     pub size: i64,
     pub imported_ms: i64,
 }

@@ -67,6 +67,19 @@ fn knowledge_base_is_imported_listed_and_attributed_against() {
     assert_eq!(imported[1]["kind"], "misp-galaxy");
     let again = json_of(&data, &["kb", "import", attack, "--json"]);
     assert_eq!(again[0]["changed"], false);
+    // The same release gzipped is the same source.
+    let gzipped = dir.path().join("enterprise-attack.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &std::fs::read(attack).unwrap()).unwrap();
+    std::fs::write(&gzipped, gz.finish().unwrap()).unwrap();
+    let again = json_of(
+        &data,
+        &["kb", "import", gzipped.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(
+        (&again[0]["kind"], &again[0]["changed"]),
+        (&json!("attack"), &json!(false))
+    );
     let listed = json_of(&data, &["kb", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert_eq!(listed[0]["size"], std::fs::metadata(attack).unwrap().len());

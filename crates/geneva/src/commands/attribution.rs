@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{display_name, open_store, read_input};
 
 /// Knowledge-base files are large (ATT&CK is 26 MB) but not unbounded.
-const KB_LIMIT: u64 = 256 << 20;
+const KB_LIMIT: u64 = knowledge::MAX_SOURCE_BYTES;
 /// An incident bundle to attribute.
 const INCIDENT_LIMIT: u64 = 64 << 20;
 
@@ -140,7 +140,9 @@ pub(crate) async fn attributor_for(
 ) -> anyhow::Result<Option<Attributor>> {
     match kb {
         Some(path) => {
-            let bytes = read_input(path, KB_LIMIT).with_context(|| display_name(path))?;
+            let bytes = read_input(path, KB_LIMIT)
+                .and_then(|bytes| Ok(knowledge::source_json(bytes)?))
+                .with_context(|| display_name(path))?;
             let kb = geneva_kb::KnowledgeBase::from_attack(&bytes)
                 .with_context(|| format!("{} is not an ATT&CK bundle", display_name(path)))?;
             Ok(Some(Attributor::new(kb)))
