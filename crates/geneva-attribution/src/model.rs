@@ -381,10 +381,11 @@ impl Model {
     }
 
     /// As [`Model::prepare`], as if one actor were not known to use the
-    /// `discounted` items. A training case must look like a real one: in a
+    /// `discounted` items or techniques of the `discounted` families (see
+    /// [`lost_uses`]). A training case must look like a real one: in a
     /// real case, what the right actor is not known to use is used by one
     /// actor fewer (an item only it used is unknown to everyone), and the
-    /// rarity and base rates must say so.
+    /// rarity and base rates, of the items and of their families, must say so.
     fn prepare_discounting<'a>(
         &self,
         ids: impl IntoIterator<Item = &'a str>,
@@ -401,7 +402,7 @@ impl Model {
                     parent: parent_item,
                     software: id.starts_with('S'),
                     rarity: self.rarity_of(self.users_of(item, discounted)),
-                    parent_rarity: self.rarity(parent_item),
+                    parent_rarity: self.rarity_of(self.users_of(parent_item, discounted)),
                     base_rate: f64::from(self.users_of(item, discounted))
                         / self.profiled.len().max(1) as f64,
                     performs: Vec::new(),
@@ -631,6 +632,19 @@ impl SplitMix {
 /// twice that again.
 const TRAINING_ROUNDS: usize = 8;
 
+/// What an actor is counted as a user of (`Model::users`: its items and
+/// the parents of its sub-techniques) before a training case and no longer
+/// in it (`after`: the actor as the case leaves it, or `None` when the
+/// case leaves it out). A technique taken from it whose family it still
+/// uses another variant of is not lost.
+fn lost_uses(before: &Profile, after: Option<&Profile>) -> ItemSet {
+    let uses = |p: &Profile| -> ItemSet { p.items.union(&p.parents).copied().collect() };
+    match after {
+        None => uses(before),
+        Some(after) => uses(before).difference(&uses(after)).copied().collect(),
+    }
+}
+
 /// One training case: every candidate's features, and which one is right
 /// (`None`: the actor was taken out of the knowledge base).
 struct Case {
@@ -700,10 +714,10 @@ fn train(model: &Model, seed: u64) -> Weights {
                 reduced.peer_use = model.peer_use(&reduced, Some(target));
                 Some(reduced)
             };
-            let discounted = if left_out { &profile.items } else { &unknown };
+            let discounted = lost_uses(profile, reduced.as_ref());
             let prepared = model.prepare_discounting(
                 evidence.iter().map(|&i| model.names[i as usize].as_str()),
-                discounted,
+                &discounted,
             );
             let mut rows = Vec::with_capacity(model.profiled.len());
             let mut truth = None;
@@ -901,6 +915,25 @@ mod tests {
         assert!(drawn.observed[1].rarity > real.observed[1].rarity);
         // What was not taken is rated as it is.
         assert_eq!(drawn.observed[2].rarity, real.observed[2].rarity);
+
+        // Its only variant of T1561 taken, "wiper one" is no longer one of
+        // the three wipers that use the family.
+        let wiper = profile_named(&model, "wiper one");
+        let t1561_002 = model.lookup("T1561.002").expect("interned");
+        let left = wiper.items.iter().copied().filter(|&i| i != t1561_002);
+        let lost = lost_uses(wiper, Some(&model.profile_of(left.collect())));
+        let family = model.lookup("T1561").expect("parents are interned");
+        assert!(
+            lost.contains(&family) && lost.contains(&t1561_002),
+            "{lost:?}"
+        );
+        assert_eq!(lost.len(), 2, "{lost:?}");
+        let real = model.prepare(["T1561.001"]).observed[0].parent_rarity;
+        let drawn = model.prepare_discounting(["T1561.001"], &lost).observed[0].parent_rarity;
+        assert_eq!(real, model.rarity_of(3));
+        assert_eq!(drawn, model.rarity_of(2));
+        // Left out altogether, it uses nothing.
+        assert_eq!(lost_uses(wiper, None).len(), wiper.items.len() + 1);
     }
 
     #[test]
