@@ -17,9 +17,11 @@ pub const MAX_SOURCE_BYTES: u64 = 256 << 20;
 /// Why a knowledge-base file was refused or the kept ones could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum KnowledgeError {
+    // The message carries the parser's words, so the parser's error is not
+    // also a source: a chain printed whole would say it twice.
     #[error("not JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("{0}")]
+    Json(serde_json::Error),
+    #[error(transparent)]
     Document(#[from] geneva_stix::DocumentError),
     #[error("cannot compress the file for keeping: {0}")]
     Compress(std::io::Error),
@@ -29,7 +31,7 @@ pub enum KnowledgeError {
     Unrecognised,
     #[error("a MISP galaxy of type {0:?}: attribution reads the \"threat-actor\" galaxy")]
     OtherGalaxy(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Content(#[from] KbError),
     #[error(
         "a MISP galaxy needs an ATT&CK bundle imported first: it is merged into ATT&CK's actors"
@@ -37,6 +39,12 @@ pub enum KnowledgeError {
     GalaxyWithoutAttack,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<serde_json::Error> for KnowledgeError {
+    fn from(error: serde_json::Error) -> Self {
+        KnowledgeError::Json(error)
+    }
 }
 
 /// A source file recognised and read: what it is and what it holds.

@@ -34,9 +34,9 @@ pub enum AnalysisError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Index(#[from] IndexError),
-    #[error("{0}")]
+    #[error(transparent)]
     Evidence(#[from] geneva_attribution::EvidenceError),
-    #[error("{0}")]
+    #[error(transparent)]
     Facts(#[from] geneva_norms::FactsError),
     #[error("stored JSON of {id} is unreadable: {reason}")]
     Corrupt { id: String, reason: String },

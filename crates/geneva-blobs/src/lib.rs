@@ -62,8 +62,16 @@ pub enum BlobError {
     Corrupt { id: BlobId, actual: BlobId },
     #[error("cannot use blob storage {location:?}: {reason}")]
     Location { location: String, reason: String },
+    /// The message carries the storage's words, so its error is not also
+    /// a source: a chain printed whole would say it twice.
     #[error("blob storage failed: {0}")]
-    Storage(#[from] object_store::Error),
+    Storage(object_store::Error),
+}
+
+impl From<object_store::Error> for BlobError {
+    fn from(error: object_store::Error) -> Self {
+        BlobError::Storage(error)
+    }
 }
 
 /// Where evidence files live.

@@ -19,10 +19,18 @@ pub use misp::MergeReport;
 /// Why a knowledge-base file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum KbError {
+    // The message carries the parser's words, so the parser's error is not
+    // also a source: a chain printed whole would say it twice.
     #[error("not JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     #[error("at {path}: {message}")]
     Shape { path: String, message: String },
+}
+
+impl From<serde_json::Error> for KbError {
+    fn from(error: serde_json::Error) -> Self {
+        KbError::Json(error)
+    }
 }
 
 fn shape(path: impl Into<String>, message: impl Into<String>) -> KbError {

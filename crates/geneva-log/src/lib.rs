@@ -64,8 +64,10 @@ pub enum LogError {
     Inconsistent(String),
     #[error("the log has {size} leaves; {asked} is beyond it")]
     BeyondTree { asked: u64, size: u64 },
+    /// The message carries the missing node, so it is not also a source: a
+    /// chain printed whole would say it twice.
     #[error("the log's stored hashes are incomplete: {0}")]
-    Missing(#[from] MissingNode),
+    Missing(MissingNode),
     #[error(transparent)]
     Proof(#[from] ProofError),
     #[error(transparent)]
@@ -80,6 +82,12 @@ pub enum LogError {
     Verify(#[from] VerifyError),
     #[error("cosignature: {0}")]
     Cosignature(String),
+}
+
+impl From<MissingNode> for LogError {
+    fn from(error: MissingNode) -> Self {
+        LogError::Missing(error)
+    }
 }
 
 impl From<NoteError> for LogError {

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 /// Why a pull did not import.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
-    #[error("{0}")]
+    #[error(transparent)]
     Pull(#[from] geneva_feeds::PullError),
     #[error("the password for {user} is read from {variable}, which is not set")]
     Password { user: String, variable: String },
