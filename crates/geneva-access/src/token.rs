@@ -145,6 +145,18 @@ mod tests {
     }
 
     #[test]
+    fn secrets_with_underscores_parse() {
+        // base64url has '_' in its alphabet: a secret may begin with it and
+        // hold it anywhere (all ones encode as "___…_w").
+        let secret = URL_SAFE_NO_PAD.encode([0xff; SECRET_BYTES]);
+        assert!(secret.starts_with("__"), "{secret}");
+        let text = format!("{PREFIX}0123456789ab_{secret}");
+        let parsed = ApiToken::parse(&text).unwrap();
+        assert_eq!(parsed.secret, secret);
+        assert_eq!(parsed.reveal(), text);
+    }
+
+    #[test]
     fn malformed_tokens_are_refused() {
         let good = ApiToken::generate().unwrap().reveal();
         for bad in [

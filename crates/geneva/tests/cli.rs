@@ -476,9 +476,13 @@ fn directory_commands_and_token_lifecycle() {
     );
     let token = created["token"].as_str().unwrap();
     let id = created["id"].as_str().unwrap();
-    assert!(token.starts_with(&format!("gva_{id}_")));
+    let prefix = format!("gva_{id}_");
+    assert!(token.starts_with(&prefix));
     // Only the hash is at rest: the secret appears nowhere in the database files.
-    let secret = &token[token.rfind('_').unwrap() + 1..];
+    // (The secret is base64url, which has '_' in its alphabet: it is what
+    // follows the prefix, not what follows the last '_'.)
+    let secret = &token[prefix.len()..];
+    assert_eq!(secret.len(), 43, "{token}");
     for entry in std::fs::read_dir(&data).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(
