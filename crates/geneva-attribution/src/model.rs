@@ -681,63 +681,76 @@ fn train(model: &Model, seed: u64) -> Weights {
             let unknown_count = (rng.unit() * k as f64).floor() as usize;
             let unknown: ItemSet = evidence[..unknown_count].iter().copied().collect();
             let left_out = rng.unit() < 0.15;
-            let reduced = if left_out {
-                None
-            } else {
-                let items = profile
-                    .items
-                    .iter()
-                    .copied()
-                    .filter(|i| !unknown.contains(i))
-                    .collect();
-                let mut reduced = model.profile_of(items);
-                reduced.reports = profile
-                    .reports
-                    .iter()
-                    .map(|r| {
-                        let items: ItemSet = r
-                            .items
-                            .iter()
-                            .copied()
-                            .filter(|i| !unknown.contains(i))
-                            .collect();
-                        let norm = model.norm_of(&items);
-                        Report {
-                            name: r.name.clone(),
-                            items,
-                            norm,
-                        }
-                    })
-                    .filter(|r| !r.items.is_empty())
-                    .collect();
-                reduced.norm = model.norm_of(&reduced.items);
-                reduced.peer_use = model.peer_use(&reduced, Some(target));
-                Some(reduced)
-            };
-            let discounted = lost_uses(profile, reduced.as_ref());
-            let prepared = model.prepare_discounting(
-                evidence.iter().map(|&i| model.names[i as usize].as_str()),
-                &discounted,
-            );
-            let mut rows = Vec::with_capacity(model.profiled.len());
-            let mut truth = None;
-            for (k, (_, p)) in model.profiled.iter().enumerate() {
-                if k == target {
-                    match &reduced {
-                        Some(r) => {
-                            truth = Some(rows.len());
-                            rows.push(features(&prepared, r, None, None));
-                        }
-                        None => continue,
-                    }
-                } else {
-                    rows.push(features(&prepared, p, None, None));
-                }
-            }
-            cases.push(Case { rows, truth });
+            let reduced = (!left_out).then(|| reduced_profile(model, target, profile, &unknown));
+            cases.push(training_case(model, target, profile, &evidence, reduced));
         }
     }
     fit(&cases)
+}
+
+/// The actor as a training case leaves it: without the `unknown` items.
+fn reduced_profile(model: &Model, target: usize, profile: &Profile, unknown: &ItemSet) -> Profile {
+    let items = profile
+        .items
+        .iter()
+        .copied()
+        .filter(|i| !unknown.contains(i))
+        .collect();
+    let mut reduced = model.profile_of(items);
+    reduced.reports = profile
+        .reports
+        .iter()
+        .map(|r| {
+            let items: ItemSet = r
+                .items
+                .iter()
+                .copied()
+                .filter(|i| !unknown.contains(i))
+                .collect();
+            let norm = model.norm_of(&items);
+            Report {
+                name: r.name.clone(),
+                items,
+                norm,
+            }
+        })
+        .filter(|r| !r.items.is_empty())
+        .collect();
+    reduced.norm = model.norm_of(&reduced.items);
+    reduced.peer_use = model.peer_use(&reduced, Some(target));
+    reduced
+}
+
+/// Every candidate's features against `evidence` drawn from actor
+/// `target`, which the case leaves as `reduced` (`None`: left out).
+fn training_case(
+    model: &Model,
+    target: usize,
+    profile: &Profile,
+    evidence: &[Item],
+    reduced: Option<Profile>,
+) -> Case {
+    let discounted = lost_uses(profile, reduced.as_ref());
+    let prepared = model.prepare_discounting(
+        evidence.iter().map(|&i| model.names[i as usize].as_str()),
+        &discounted,
+    );
+    let mut rows = Vec::with_capacity(model.profiled.len());
+    let mut truth = None;
+    for (k, (_, p)) in model.profiled.iter().enumerate() {
+        if k == target {
+            match &reduced {
+                Some(r) => {
+                    truth = Some(rows.len());
+                    rows.push(features(&prepared, r, None, None));
+                }
+                None => continue,
+            }
+        } else {
+            rows.push(features(&prepared, p, None, None));
+        }
+    }
+    Case { rows, truth }
 }
 
 fn fit(cases: &[Case]) -> Weights {
