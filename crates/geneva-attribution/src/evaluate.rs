@@ -179,7 +179,7 @@ pub struct Scored {
 /// Scores one case with the engine (fitted on the case's own knowledge
 /// base) and the two baselines.
 pub fn score(case: &Case) -> Scored {
-    let attributor = Attributor::new(case.kb.clone());
+    let attributor = Attributor::with_threads(case.kb.clone(), 1);
     let evidence = Evidence {
         techniques: case
             .observed
@@ -372,18 +372,8 @@ fn reliability(top: &[(f64, bool)]) -> Vec<Bin> {
         .collect()
 }
 
-/// Scores cases on `threads` threads (each case fits its own engine).
+/// Scores cases on `threads` threads (each case fits its own engine, on
+/// its own thread).
 pub fn score_all(cases: &[Case], threads: usize) -> Vec<Scored> {
-    let threads = threads.max(1);
-    let chunk = cases.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(score).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    crate::model::map_in_order(cases, threads, score)
 }

@@ -261,9 +261,17 @@ const HYPOTHESES: usize = 5;
 const STRONG_USERS: u32 = 3;
 
 impl Attributor {
-    /// Compiles the knowledge base and fits the model's weights on it.
+    /// Compiles the knowledge base and fits the model's weights on it, on
+    /// every core.
     pub fn new(kb: KnowledgeBase) -> Attributor {
-        let model = Model::fit(&kb);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Attributor::with_threads(kb, threads)
+    }
+
+    /// As [`Attributor::new`], fitting on up to `threads` threads; the model
+    /// is the same for any number.
+    pub fn with_threads(kb: KnowledgeBase, threads: usize) -> Attributor {
+        let model = Model::fit(&kb, threads);
         let mut aliases = BTreeMap::new();
         for (at, actor) in kb.actors.iter().enumerate() {
             for name in actor.aliases.iter().chain([&actor.name]) {

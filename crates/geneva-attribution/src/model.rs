@@ -160,9 +160,11 @@ pub struct Weights {
 impl Model {
     /// Compiles a knowledge base and fits the weights on cases drawn from it
     /// (seeded, so the same knowledge base always gives the same model).
-    pub fn fit(kb: &KnowledgeBase) -> Model {
+    /// The work is shared among `threads` threads; the weights are the same
+    /// for any number.
+    pub fn fit(kb: &KnowledgeBase, threads: usize) -> Model {
         let mut model = Model::compile(kb);
-        model.weights = train(&model, 0x6765_6e65_7661);
+        model.weights = train(&model, 0x6765_6e65_7661, threads);
         model
     }
 
@@ -660,9 +662,11 @@ struct Case {
 /// learnt too. Then fits a conditional logit (softmax
 /// over the candidates and "not in the knowledge base") by Adam with a
 /// little L2.
-fn train(model: &Model, seed: u64) -> Weights {
+fn train(model: &Model, seed: u64, threads: usize) -> Weights {
     let mut rng = SplitMix(seed);
-    let mut cases = Vec::new();
+    // Every draw is made here, in order, so that the cases do not depend on
+    // how many threads build them.
+    let mut drawn = Vec::new();
     for _round in 0..TRAINING_ROUNDS {
         for (target, (_, profile)) in model.profiled.iter().enumerate() {
             if profile.items.len() < 6 {
@@ -681,11 +685,15 @@ fn train(model: &Model, seed: u64) -> Weights {
             let unknown_count = (rng.unit() * k as f64).floor() as usize;
             let unknown: ItemSet = evidence[..unknown_count].iter().copied().collect();
             let left_out = rng.unit() < 0.15;
-            let reduced = (!left_out).then(|| reduced_profile(model, target, profile, &unknown));
-            cases.push(training_case(model, target, profile, &evidence, reduced));
+            drawn.push((target, evidence, unknown, left_out));
         }
     }
-    fit(&cases)
+    let cases = map_in_order(&drawn, threads, |(target, evidence, unknown, left_out)| {
+        let profile = &model.profiled[*target].1;
+        let reduced = (!left_out).then(|| reduced_profile(model, *target, profile, unknown));
+        training_case(model, *target, profile, evidence, reduced)
+    });
+    fit(&cases, threads)
 }
 
 /// The actor as a training case leaves it: without the `unknown` items.
@@ -753,7 +761,12 @@ fn training_case(
     Case { rows, truth }
 }
 
-fn fit(cases: &[Case]) -> Weights {
+/// The cases' gradient is summed over this many fixed slices of them, in
+/// order, however many threads compute the slices: the fitted weights must
+/// not depend on the machine.
+const GRADIENT_SLICES: usize = 16;
+
+fn fit(cases: &[Case], threads: usize) -> Weights {
     const L2: f64 = 1e-4;
     const STEPS: usize = 300;
     const RATE: f64 = 0.05;
@@ -766,34 +779,14 @@ fn fit(cases: &[Case]) -> Weights {
         };
     }
     let n = cases.len() as f64;
-    let mut scores = Vec::new();
+    let slices: Vec<&[Case]> = cases
+        .chunks(cases.len().div_ceil(GRADIENT_SLICES))
+        .collect();
     for step in 1..=STEPS {
         let mut grad = [0.0; FEATURES + 1];
-        let weights: [f64; FEATURES] = w[..FEATURES].try_into().expect("sized");
-        for case in cases {
-            scores.clear();
-            scores.extend(case.rows.iter().map(|f| dot(&weights, f)));
-            let none = w[FEATURES];
-            let top = scores.iter().copied().fold(none, f64::max);
-            let mut total = (none - top).exp();
-            for s in scores.iter_mut() {
-                *s = (*s - top).exp();
-                total += *s;
-            }
-            for (row, s) in case.rows.iter().zip(&scores) {
-                let p = s / total;
-                for k in 0..FEATURES {
-                    grad[k] += p * row[k];
-                }
-            }
-            grad[FEATURES] += (none - top).exp() / total;
-            match case.truth {
-                Some(t) => {
-                    for (g, x) in grad.iter_mut().zip(&case.rows[t]) {
-                        *g -= x;
-                    }
-                }
-                None => grad[FEATURES] -= 1.0,
+        for part in map_in_order(&slices, threads, |slice| gradient(slice, &w)) {
+            for (g, p) in grad.iter_mut().zip(part) {
+                *g += p;
             }
         }
         for k in 0..=FEATURES {
@@ -811,9 +804,99 @@ fn fit(cases: &[Case]) -> Weights {
     }
 }
 
+/// The conditional logit's negative log-likelihood gradient over `cases`
+/// at `w` (the feature weights, then the score of "not in the knowledge
+/// base").
+fn gradient(cases: &[Case], w: &[f64; FEATURES + 1]) -> [f64; FEATURES + 1] {
+    let mut grad = [0.0; FEATURES + 1];
+    let weights: [f64; FEATURES] = w[..FEATURES].try_into().expect("sized");
+    let none = w[FEATURES];
+    let mut scores = Vec::new();
+    for case in cases {
+        scores.clear();
+        scores.extend(case.rows.iter().map(|f| dot(&weights, f)));
+        let top = scores.iter().copied().fold(none, f64::max);
+        let mut total = (none - top).exp();
+        for s in scores.iter_mut() {
+            *s = (*s - top).exp();
+            total += *s;
+        }
+        for (row, s) in case.rows.iter().zip(&scores) {
+            let p = s / total;
+            for k in 0..FEATURES {
+                grad[k] += p * row[k];
+            }
+        }
+        grad[FEATURES] += (none - top).exp() / total;
+        match case.truth {
+            Some(t) => {
+                for (g, x) in grad.iter_mut().zip(&case.rows[t]) {
+                    *g -= x;
+                }
+            }
+            None => grad[FEATURES] -= 1.0,
+        }
+    }
+    grad
+}
+
+/// `f` of every item, in order, on up to `threads` threads (contiguous
+/// runs of items each).
+pub(crate) fn map_in_order<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let run = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(run)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fitted_weights_do_not_depend_on_the_threads() {
+        let mut kb = KnowledgeBase::default();
+        let pool: Vec<String> = (0..30).map(|t| format!("T{}", 1000 + t)).collect();
+        kb.actors = (0..12)
+            .map(|a| {
+                let uses: Vec<&str> = (0..8)
+                    .map(|k| pool[(a * 3 + k * 2) % 30].as_str())
+                    .collect();
+                actor(&format!("actor {a}"), &uses)
+            })
+            .collect();
+        let model = Model::compile(&kb);
+        let one = train(&model, 7, 1);
+        assert!(one.features.iter().any(|&w| w != 0.0), "{one:?}");
+        for threads in [2, 3, 16, 64] {
+            let many = train(&model, 7, threads);
+            assert_eq!(
+                many.features.map(f64::to_bits),
+                one.features.map(f64::to_bits),
+                "{threads} threads"
+            );
+            assert_eq!(
+                many.not_in_knowledge_base.to_bits(),
+                one.not_in_knowledge_base.to_bits()
+            );
+        }
+    }
 
     #[test]
     fn parents_of_sub_techniques() {
