@@ -437,11 +437,19 @@ impl Attributor {
             );
             score += dot(&w.features, &f);
             if explain {
+                let known = each.iter().filter(|(_, m, _)| *m == Match::Known).count();
                 contributions.push(Contribution {
-                    evidence: format!("{} known techniques and software", profile.items.len()),
+                    evidence: format!(
+                        "{known} of the {} observed items, among the {} techniques and software it is known to use",
+                        prepared.observed.len(),
+                        profile.items.len()
+                    ),
                     kind: "repertoire",
                     effect: w.features[4] * f[4],
-                    reason: "a broad repertoire explains any one item less".into(),
+                    reason: format!(
+                        "Jaccard similarity {:.2} of the evidence and its known repertoire: a broad repertoire explains any one item less",
+                        f[4]
+                    ),
                 });
                 if let Some((k, cosine)) = model::closest_report(prepared, profile) {
                     contributions.push(Contribution {

@@ -16,7 +16,7 @@ pub(crate) const FEATURE_NAMES: [&str; FEATURES] = [
     "software it is known to use (rarity-weighted)",
     "techniques it uses a variant of (same parent technique)",
     "techniques its known software performs",
-    "size of its known repertoire (scaled by evidence up to ten items)",
+    "Jaccard similarity of the evidence and its known repertoire",
     "cosine similarity of rarity-weighted repertoires",
     "share of the evidence it explains, less the share it does not",
     "items its closest peers use (log-lift over all actors)",
@@ -500,7 +500,7 @@ pub(crate) fn match_of(o: &Observed, p: &Profile) -> Match {
 
 /// The features of one actor against the evidence; with `each`, also every
 /// evidence item's share of `weights · features` (they sum to the score,
-/// less the repertoire-size and closest-report terms).
+/// less the repertoire-overlap and closest-report terms).
 pub(crate) fn features(
     e: &Prepared,
     p: &Profile,
@@ -508,12 +508,6 @@ pub(crate) fn features(
     mut each: Option<&mut Vec<(usize, Match, f64)>>,
 ) -> [f64; FEATURES] {
     let mut f = [0.0; FEATURES];
-    // A broad repertoire explains any one item less; how much that counts
-    // grows with what was observed, as in a multinomial model where each
-    // observed item costs the log of the repertoire's size, but saturates
-    // at ten items (fitted on evidence of 3 to 50 items, it must not make
-    // one matching item worthless).
-    f[4] = (1.0 + p.items.len() as f64).ln() * e.observed.len().min(10) as f64 / 10.0;
     if e.observed.is_empty() {
         return f;
     }
@@ -524,6 +518,7 @@ pub(crate) fn features(
     } else {
         0.0
     };
+    let mut known = 0;
     for (n, o) in e.observed.iter().enumerate() {
         let mut g = [0.0; FEATURES];
         let m = match_of(o, p);
@@ -554,12 +549,29 @@ pub(crate) fn features(
         for k in 0..FEATURES {
             f[k] += g[k];
         }
+        known += usize::from(m == Match::Known);
         if let (Some(w), Some(each)) = (weights, each.as_deref_mut()) {
             let effect: f64 = g.iter().zip(w).map(|(x, w)| x * w).sum();
             each.push((n, m, effect));
         }
     }
+    f[4] = jaccard(known, e.observed.len(), p.items.len());
     f
+}
+
+/// The Jaccard similarity of the evidence and a repertoire that share
+/// `known` items: a broad repertoire, which explains many items by chance,
+/// is weighed against how much of the evidence it shares. It replaced the
+/// log of the repertoire's size scaled by the evidence up to ten items,
+/// which charged every actor of one size the same however much of the
+/// evidence it explained (BENCHMARKS.md has the comparison).
+pub(crate) fn jaccard(known: usize, observed: usize, repertoire: usize) -> f64 {
+    let union = observed + repertoire - known;
+    if union == 0 {
+        0.0
+    } else {
+        known as f64 / union as f64
+    }
 }
 
 /// The report on an actor most like the evidence (its position in
@@ -627,12 +639,12 @@ impl SplitMix {
 
 /// How many cases are drawn from each actor. With two (about 260 cases on
 /// ATT&CK) the fitted weights depended on the seed: across four seeds the
-/// closest-report weight ranged 1.6–2.7 and the repertoire-size weight
-/// −0.7 to −1.3, and the 534-report evaluation's top-1 43.6–46.3%. Eight
-/// (about 1,040) narrow those to 2.0–3.0 and −1.2 to −1.3 for four times
-/// the fitting time (0.13 s → 0.5 s); sixteen narrow them little more for
-/// twice that again.
-const TRAINING_ROUNDS: usize = 8;
+/// closest-report weight ranged 1.6–2.7 and the 534-report evaluation's
+/// top-1 43.6–46.3%. With eight (about 1,040), the campaign evaluation
+/// still moved with the seed (top-1 66.7–75%, top-5 83.3–91.7% over six
+/// seeds); with sixteen (about 2,080) top-1 is the same at every seed
+/// tried, for twice the fitting time.
+const TRAINING_ROUNDS: usize = 16;
 
 /// What an actor is counted as a user of (`Model::users`: its items and
 /// the parents of its sub-techniques) before a training case and no longer
@@ -663,6 +675,11 @@ struct Case {
 /// over the candidates and "not in the knowledge base") by Adam with a
 /// little L2.
 fn train(model: &Model, seed: u64, threads: usize) -> Weights {
+    fit(&training_cases(model, seed, threads), threads)
+}
+
+/// The cases [`train`] fits on (see there).
+fn training_cases(model: &Model, seed: u64, threads: usize) -> Vec<Case> {
     let mut rng = SplitMix(seed);
     // Every draw is made here, in order, so that the cases do not depend on
     // how many threads build them.
@@ -688,12 +705,11 @@ fn train(model: &Model, seed: u64, threads: usize) -> Weights {
             drawn.push((target, evidence, unknown, left_out));
         }
     }
-    let cases = map_in_order(&drawn, threads, |(target, evidence, unknown, left_out)| {
+    map_in_order(&drawn, threads, |(target, evidence, unknown, left_out)| {
         let profile = &model.profiled[*target].1;
         let reduced = (!left_out).then(|| reduced_profile(model, *target, profile, unknown));
         training_case(model, *target, profile, evidence, reduced)
-    });
-    fit(&cases, threads)
+    })
 }
 
 /// The actor as a training case leaves it: without the `unknown` items.
