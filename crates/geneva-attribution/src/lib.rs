@@ -440,14 +440,14 @@ impl Attributor {
                 let known = each.iter().filter(|(_, m, _)| *m == Match::Known).count();
                 contributions.push(Contribution {
                     evidence: format!(
-                        "{known} of the {} observed items, among the {} techniques and software it is known to use",
-                        prepared.observed.len(),
+                        "{} known techniques and software",
                         profile.items.len()
                     ),
                     kind: "repertoire",
                     effect: w.features[4] * f[4],
                     reason: format!(
-                        "Jaccard similarity {:.2} of the evidence and its known repertoire: a broad repertoire explains any one item less",
+                        "it shares {known} of the {} observed items (Jaccard similarity {:.2}); the broader a repertoire, the less sharing any one item says",
+                        prepared.observed.len(),
                         f[4]
                     ),
                 });
