@@ -565,7 +565,7 @@ pub(crate) fn features(
 /// log of the repertoire's size scaled by the evidence up to ten items,
 /// which charged every actor of one size the same however much of the
 /// evidence it explained (BENCHMARKS.md has the comparison).
-pub(crate) fn jaccard(known: usize, observed: usize, repertoire: usize) -> f64 {
+fn jaccard(known: usize, observed: usize, repertoire: usize) -> f64 {
     let union = observed + repertoire - known;
     if union == 0 {
         0.0
