@@ -231,9 +231,10 @@ impl Attribution {
 pub mod priors {
     /// Per unit of correlation strength with an incident attributed to the
     /// actor. Shared infrastructure is the strongest signal there is: one
-    /// full-strength link outweighs a malware family only one other actor
-    /// is known to use (about 12 on the fitted scale: +8 for the actor who
-    /// uses it, −4 for everyone else) and the repertoire-size term.
+    /// full-strength link outweighs a piece of software only two actors
+    /// are known to use (about 6 on the fitted scale for ATT&CK 15.1:
+    /// Responder alone gives its two users +5.5 and +4.9, everyone else
+    /// −0.7) and the repertoire-overlap term.
     pub const SHARED_INFRASTRUCTURE: f64 = 15.0;
     /// Cap on what shared infrastructure adds to one actor.
     pub const SHARED_INFRASTRUCTURE_CAP: f64 = 30.0;
