@@ -167,6 +167,10 @@ pub fn hidden_cases(kb: &KnowledgeBase, seeds: &[u64], fraction: f64, hiding: Hi
 /// The methods compared.
 pub const METHODS: [&str; 3] = ["geneva", "jaccard-techniques", "tfidf-cosine"];
 
+/// Whether each method can answer "not in the knowledge base" (the
+/// baselines rank actors only, so it is never a candidate above theirs).
+const ANSWERS_NONE: [bool; 3] = [true, false, false];
+
 /// Each method's probabilities for one case: over the actors with a
 /// repertoire (by index into `kb.actors`) and "not in the knowledge base".
 #[derive(Debug, Clone)]
@@ -292,8 +296,9 @@ pub struct Metrics {
     /// Expected calibration error of the top-1 probability.
     pub calibration_error: f64,
     pub reliability: Vec<Bin>,
-    /// The right actor's rank in each case (1 is first).
-    pub ranks: Vec<usize>,
+    /// The right actor's rank in each case (1 is first; a tie counts as
+    /// the middle of the places it spans).
+    pub ranks: Vec<f64>,
 }
 
 /// Metrics of each method over scored cases.
@@ -303,16 +308,19 @@ pub fn metrics(cases: &[Case], scored: &[Scored]) -> Vec<Metrics> {
             let mut ranks = Vec::new();
             let mut actor_ranks = Vec::new();
             let mut brier = 0.0;
-            let mut top: Vec<(f64, bool)> = Vec::new();
+            let mut top: Vec<(f64, f64)> = Vec::new();
             for (case, s) in cases.iter().zip(scored) {
                 let p = &s.probabilities[m];
                 let none = s.none[m];
                 let truth = s.actors.iter().position(|&a| a == case.truth);
                 let truth_p = truth.map_or(none, |t| p[t]);
-                let higher =
-                    p.iter().filter(|&&x| x > truth_p).count() + usize::from(none > truth_p);
-                ranks.push(higher + 1);
-                actor_ranks.push(p.iter().filter(|&&x| x > truth_p).count() + 1);
+                let among_actors = Placing::of(p, truth, truth_p);
+                let placing = match truth {
+                    Some(_) if ANSWERS_NONE[m] => among_actors.and(none, truth_p),
+                    _ => among_actors,
+                };
+                ranks.push(placing);
+                actor_ranks.push(among_actors);
                 brier += p
                     .iter()
                     .enumerate()
@@ -320,7 +328,7 @@ pub fn metrics(cases: &[Case], scored: &[Scored]) -> Vec<Metrics> {
                     .sum::<f64>()
                     + (none - f64::from(u8::from(truth.is_none()))).powi(2);
                 let best = p.iter().copied().fold(none, f64::max);
-                top.push((best, higher == 0));
+                top.push((best, placing.within(1)));
             }
             let n = ranks.len().max(1) as f64;
             let reliability = reliability(&top);
@@ -328,33 +336,89 @@ pub fn metrics(cases: &[Case], scored: &[Scored]) -> Vec<Metrics> {
                 .iter()
                 .map(|b| b.predictions as f64 / n * (b.mean_probability - b.accuracy).abs())
                 .sum();
+            let mean = |f: &dyn Fn(&Placing) -> f64, of: &[Placing]| -> f64 {
+                of.iter().map(f).sum::<f64>() / n
+            };
             Metrics {
                 method: METHODS[m],
                 cases: ranks.len(),
-                top1: ranks.iter().filter(|&&r| r == 1).count() as f64 / n,
-                top5: ranks.iter().filter(|&&r| r <= 5).count() as f64 / n,
-                top1_actors: actor_ranks.iter().filter(|&&r| r == 1).count() as f64 / n,
-                top5_actors: actor_ranks.iter().filter(|&&r| r <= 5).count() as f64 / n,
-                mean_reciprocal_rank: ranks.iter().map(|&r| 1.0 / r as f64).sum::<f64>() / n,
+                top1: mean(&|r| r.within(1), &ranks),
+                top5: mean(&|r| r.within(5), &ranks),
+                top1_actors: mean(&|r| r.within(1), &actor_ranks),
+                top5_actors: mean(&|r| r.within(5), &actor_ranks),
+                mean_reciprocal_rank: mean(&Placing::reciprocal, &ranks),
                 brier: brier / n,
                 calibration_error,
                 reliability,
-                ranks,
+                ranks: ranks.iter().map(Placing::mean_rank).collect(),
             }
         })
         .collect()
 }
 
-fn reliability(top: &[(f64, bool)]) -> Vec<Bin> {
+/// Where the right answer falls in a ranking: how many candidates score
+/// above it, and how many tie with it. Ties are broken at random, so every
+/// figure is its expectation over the tied places: a method that gives
+/// every candidate the same score ranks the right one, on average, in the
+/// middle, not first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Placing {
+    above: usize,
+    tied: usize,
+}
+
+impl Placing {
+    /// The right answer (`truth`, scoring `truth_p`) among `scores`.
+    fn of(scores: &[f64], truth: Option<usize>, truth_p: f64) -> Placing {
+        let mut placing = Placing { above: 0, tied: 0 };
+        for (k, &x) in scores.iter().enumerate() {
+            if x > truth_p {
+                placing.above += 1;
+            } else if x == truth_p && Some(k) != truth {
+                placing.tied += 1;
+            }
+        }
+        placing
+    }
+
+    /// The same with one more candidate scoring `other`.
+    fn and(self, other: f64, truth_p: f64) -> Placing {
+        Placing {
+            above: self.above + usize::from(other > truth_p),
+            tied: self.tied + usize::from(other == truth_p),
+        }
+    }
+
+    /// The places it may take, from first to last, equally likely.
+    fn places(self) -> std::ops::RangeInclusive<usize> {
+        self.above + 1..=self.above + self.tied + 1
+    }
+
+    /// The chance it is among the first `k`.
+    fn within(&self, k: usize) -> f64 {
+        let inside = self.places().filter(|&r| r <= k).count();
+        inside as f64 / (self.tied + 1) as f64
+    }
+
+    fn reciprocal(&self) -> f64 {
+        self.places().map(|r| 1.0 / r as f64).sum::<f64>() / (self.tied + 1) as f64
+    }
+
+    fn mean_rank(&self) -> f64 {
+        self.above as f64 + 1.0 + self.tied as f64 / 2.0
+    }
+}
+
+fn reliability(top: &[(f64, f64)]) -> Vec<Bin> {
     (0..10)
         .map(|b| {
             let (lower, upper) = (b as f64 / 10.0, (b + 1) as f64 / 10.0);
-            let inside: Vec<&(f64, bool)> = top
+            let inside: Vec<&(f64, f64)> = top
                 .iter()
                 .filter(|(p, _)| *p >= lower && (*p < upper || (b == 9 && *p <= 1.0)))
                 .collect();
             let count = inside.len();
-            let mean = |f: &dyn Fn(&(f64, bool)) -> f64| {
+            let mean = |f: &dyn Fn(&(f64, f64)) -> f64| {
                 if count == 0 {
                     0.0
                 } else {
@@ -366,7 +430,7 @@ fn reliability(top: &[(f64, bool)]) -> Vec<Bin> {
                 upper,
                 predictions: count,
                 mean_probability: mean(&|x| x.0),
-                accuracy: mean(&|x| f64::from(u8::from(x.1))),
+                accuracy: mean(&|x| x.1),
             }
         })
         .collect()
@@ -376,4 +440,35 @@ fn reliability(top: &[(f64, bool)]) -> Vec<Bin> {
 /// its own thread).
 pub fn score_all(cases: &[Case], threads: usize) -> Vec<Scored> {
     crate::model::map_in_order(cases, threads, score)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Placing;
+
+    #[test]
+    fn ties_are_broken_at_random_not_in_the_right_answers_favour() {
+        // All ten candidates score the same: the right one is first one time
+        // in ten, among the first five half the time.
+        let flat = [0.1; 10];
+        let placing = Placing::of(&flat, Some(3), flat[3]);
+        assert_eq!(placing, Placing { above: 0, tied: 9 });
+        assert!((placing.within(1) - 0.1).abs() < 1e-12);
+        assert!((placing.within(5) - 0.5).abs() < 1e-12);
+        let harmonic: f64 = (1..=10).map(|r| 1.0 / f64::from(r)).sum();
+        assert!((placing.reciprocal() - harmonic / 10.0).abs() < 1e-12);
+        assert!((placing.mean_rank() - 5.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_clear_ranking_is_counted_as_it_stands() {
+        let scores = [0.5, 0.3, 0.15, 0.05];
+        let second = Placing::of(&scores, Some(1), scores[1]);
+        assert_eq!((second.within(1), second.within(5)), (0.0, 1.0));
+        assert_eq!(second.reciprocal(), 0.5);
+        // "Not in the knowledge base" above it makes it third.
+        let third = second.and(0.4, scores[1]);
+        assert_eq!(third.mean_rank(), 3.0);
+        assert_eq!(third.and(0.3, scores[1]).within(3), 0.5);
+    }
 }

@@ -194,7 +194,8 @@ fn table(title: &str, metrics: &[Metrics]) {
             m.top5_actors * 100.0
         );
     }
-    println!("  (* among actors only, as if \"not in the knowledge base\" were no answer)");
+    println!("  (* among actors only, as if \"not in the knowledge base\" were no answer;");
+    println!("   ties are broken at random: each figure is its expectation over the tied places)");
     println!(
         "  reliability of the top-1 probability (predictions, mean probability → share right):"
     );
