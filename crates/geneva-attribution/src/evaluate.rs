@@ -184,21 +184,7 @@ pub struct Scored {
 /// base) and the two baselines.
 pub fn score(case: &Case) -> Scored {
     let attributor = Attributor::with_threads(case.kb.clone(), 1);
-    let evidence = Evidence {
-        techniques: case
-            .observed
-            .iter()
-            .filter(|i| i.starts_with('T'))
-            .cloned()
-            .collect(),
-        software: case
-            .observed
-            .iter()
-            .filter(|i| !i.starts_with('T'))
-            .cloned()
-            .collect(),
-        ..Evidence::default()
-    };
+    let evidence = Evidence::of_attack_ids(&case.observed);
     let prepared = attributor.prepare(&evidence);
     let (geneva, none) = attributor.probabilities(&prepared);
     let actors: Vec<usize> = (0..geneva.len())

@@ -18,6 +18,7 @@
 pub mod evaluate;
 mod evidence;
 mod model;
+mod novel;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +28,7 @@ use serde::Serialize;
 pub use evidence::{EvidenceError, from_stix};
 pub use model::Weights;
 use model::{FEATURE_NAMES, Match, Model, Prepared, dot, features, match_of};
+pub use novel::NewTradecraft;
 
 /// What an incident shows, in the knowledge base's terms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -47,6 +49,18 @@ pub struct Evidence {
     /// What the incident named but the knowledge base does not know
     /// (reported, not used).
     pub unrecognised: Vec<String>,
+}
+
+impl Evidence {
+    /// Evidence of ATT&CK ids alone: techniques (`T…`) and software (the rest).
+    pub fn of_attack_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Evidence {
+        let (techniques, software) = ids.into_iter().cloned().partition(|i| i.starts_with('T'));
+        Evidence {
+            techniques,
+            software,
+            ..Evidence::default()
+        }
+    }
 }
 
 /// A correlation with an incident already attributed to an actor.
@@ -133,11 +147,28 @@ pub struct Candidate {
     pub sponsor: Option<String>,
     pub probability: f64,
     pub likelihood: &'static str,
+    /// The part of `probability` that comes from the hypothesis that the
+    /// evidence is tradecraft wholly new to this actor (see
+    /// [`Attribution::new_tradecraft`]); zero for an actor known to use
+    /// any of it.
+    pub from_new_tradecraft: f64,
     pub score: f64,
     /// Evidence that raised it, strongest first.
     pub raised: Vec<Contribution>,
     /// Evidence (and its broad repertoire) that lowered it, strongest first.
     pub lowered: Vec<Contribution>,
+    /// For an actor known to use none of the evidence: how the hypothesis
+    /// that it is tradecraft new to it scores it, and why.
+    pub if_new_tradecraft: Option<NewTradecraftScore>,
+}
+
+/// A candidate's score under the new-tradecraft hypothesis (before the
+/// victimology and shared infrastructure that count under both), with
+/// contributions that sum to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewTradecraftScore {
+    pub score: f64,
+    pub contributions: Vec<Contribution>,
 }
 
 /// An ACH cell: how one evidence item bears on one hypothesis.
@@ -173,6 +204,10 @@ pub struct Attribution {
     /// That the perpetrator is an actor the knowledge base does not describe.
     pub not_in_knowledge_base: f64,
     pub not_in_knowledge_base_likelihood: &'static str,
+    /// The weight given to the hypothesis that the evidence is tradecraft
+    /// wholly new to a known actor (who is then one of the actors known to
+    /// use none of it, ranked by how close what they use is to it).
+    pub new_tradecraft: f64,
     pub confidence: Confidence,
     pub ach: AchMatrix,
     /// Possible false flag: strong evidence pointing to different actors.
@@ -293,6 +328,21 @@ impl Attributor {
         self.model.weights
     }
 
+    /// The fitted parameters of the new-tradecraft hypothesis.
+    pub fn new_tradecraft(&self) -> NewTradecraft {
+        self.model.new_tradecraft
+    }
+
+    /// What each of the new-tradecraft ranking's weights weighs.
+    pub fn new_tradecraft_ranking_names() -> [&'static str; novel::RANKING_FEATURES] {
+        novel::RANKING_FEATURE_NAMES
+    }
+
+    /// What each of the new-tradecraft gate's weights weighs.
+    pub fn gate_feature_names() -> [&'static str; novel::GATE_FEATURES] {
+        novel::GATE_FEATURE_NAMES
+    }
+
     /// What each weight means, in [`Weights::features`] order.
     pub fn feature_names() -> [&'static str; model::FEATURES] {
         FEATURE_NAMES
@@ -310,13 +360,41 @@ impl Attributor {
     /// software alone: what the evaluation measures.
     pub(crate) fn probabilities(&self, prepared: &Prepared) -> (Vec<f64>, f64) {
         let w = &self.model.weights;
-        let scores: Vec<f64> = self
-            .model
+        let rows = self.feature_rows(prepared);
+        let scores: Vec<f64> = rows.iter().map(|f| dot(&w.features, f)).collect();
+        let (mut probabilities, mut none) = softmax(&scores, w.not_in_knowledge_base);
+        let affinity = self.affinities(prepared, &rows);
+        self.model.new_tradecraft.mix(
+            &mut probabilities,
+            &mut none,
+            &affinity,
+            &vec![0.0; affinity.of.len()],
+        );
+        (probabilities, none)
+    }
+
+    /// Every profiled actor's affinity with the evidence (`None`: it is
+    /// known to use some of it), in `model.profiled` order.
+    fn affinities(
+        &self,
+        prepared: &Prepared,
+        rows: &[[f64; model::FEATURES]],
+    ) -> novel::Affinities {
+        let profiles: Vec<&model::Profile> = self.model.profiled.iter().map(|(_, p)| p).collect();
+        let mut affinity = novel::affinities(&self.model, prepared, &profiles, None);
+        let sizes: Vec<usize> = profiles.iter().map(|p| p.items.len()).collect();
+        affinity.rank_with(rows, &sizes);
+        affinity
+    }
+
+    /// Every profiled actor's features against the evidence, in
+    /// `model.profiled` order.
+    fn feature_rows(&self, prepared: &Prepared) -> Vec<[f64; model::FEATURES]> {
+        self.model
             .profiled
             .iter()
-            .map(|(_, p)| dot(&w.features, &features(prepared, p, None, None)))
-            .collect();
-        softmax(&scores, w.not_in_knowledge_base)
+            .map(|(_, p)| features(prepared, p, None, None))
+            .collect()
     }
 
     pub(crate) fn prepare(&self, evidence: &Evidence) -> Prepared {
@@ -359,14 +437,39 @@ impl Attributor {
         }
         let victims = Victimology::new(evidence);
         // Scores first, for every candidate; explanations only for those listed.
+        let known_rows = self.feature_rows(&prepared);
+        let context: Vec<f64> = rows
+            .iter()
+            .map(|&(at, _)| self.context(at, &victims, &infrastructure, false).0)
+            .collect();
         let scores: Vec<f64> = rows
             .iter()
-            .map(|&(at, profiled)| {
-                self.score(at, profiled, &prepared, &victims, &infrastructure, false)
-                    .0
+            .zip(&context)
+            .map(|(&(_, profiled), context)| {
+                profiled.map_or(0.0, |k| dot(&w.features, &known_rows[k])) + context
             })
             .collect();
-        let (probabilities, none) = softmax(&scores, w.not_in_knowledge_base);
+        let (mut probabilities, mut none) = softmax(&scores, w.not_in_knowledge_base);
+        // The new-tradecraft hypothesis: its candidates are the profiled
+        // actors known to use none of the evidence; victimology and shared
+        // infrastructure move candidates within it as within the ranking.
+        let known_affinity = self.affinities(&prepared, &known_rows);
+        let affinity = novel::Affinities {
+            of: rows
+                .iter()
+                .map(|(_, profiled)| profiled.and_then(|k| known_affinity.of[k]))
+                .collect(),
+            inputs: rows
+                .iter()
+                .map(|(_, profiled)| profiled.and_then(|k| known_affinity.inputs[k]))
+                .collect(),
+            ..known_affinity
+        };
+        let before = probabilities.clone();
+        let new_tradecraft =
+            self.model
+                .new_tradecraft
+                .mix(&mut probabilities, &mut none, &affinity, &context);
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by(|&a, &b| {
             probabilities[b]
@@ -380,6 +483,10 @@ impl Attributor {
                 let (at, profiled) = rows[i];
                 let (score, contributions) =
                     self.score(at, profiled, &prepared, &victims, &infrastructure, true);
+                let if_new_tradecraft = match (profiled, affinity.inputs[i]) {
+                    (Some(k), Some(x)) => Some(self.new_tradecraft_reasons(&prepared, k, &x)),
+                    _ => None,
+                };
                 let actor = &self.kb.actors[at];
                 let (mut raised, mut lowered): (Vec<_>, Vec<_>) =
                     contributions.iter().cloned().partition(|c| c.effect > 0.0);
@@ -392,9 +499,12 @@ impl Attributor {
                     sponsor: actor.sponsor.clone(),
                     probability: probabilities[i],
                     likelihood: likelihood_term(probabilities[i]),
+                    from_new_tradecraft: (probabilities[i] - (1.0 - new_tradecraft) * before[i])
+                        .max(0.0),
                     score,
                     raised,
                     lowered,
+                    if_new_tradecraft,
                 }
             })
             .collect();
@@ -407,6 +517,7 @@ impl Attributor {
             candidates,
             not_in_knowledge_base: none,
             not_in_knowledge_base_likelihood: likelihood_term(none),
+            new_tradecraft,
             confidence,
             ach,
             warnings,
@@ -473,10 +584,29 @@ impl Attributor {
                 }
             }
         }
+        let (context, reasons) = self.context(at, victims, infrastructure, explain);
+        score += context;
+        contributions.extend(reasons);
+        (score, contributions)
+    }
+
+    /// What victimology and shared infrastructure add to one candidate's
+    /// score, under either hypothesis; with `explain`, how.
+    fn context(
+        &self,
+        at: usize,
+        victims: &Victimology,
+        infrastructure: &BTreeMap<usize, Vec<&InfrastructureLink>>,
+        explain: bool,
+    ) -> (f64, Vec<Contribution>) {
+        let mut score = 0.0;
+        let mut contributions = Vec::new();
         let actor = &self.kb.actors[at];
         let (victim_effect, victim_reasons) = victims.effect(actor);
         score += victim_effect;
-        contributions.extend(victim_reasons);
+        if explain {
+            contributions.extend(victim_reasons);
+        }
         if let Some(links) = infrastructure.get(&at) {
             let total: f64 = links
                 .iter()
@@ -495,6 +625,76 @@ impl Attributor {
             }
         }
         (score, contributions)
+    }
+
+    /// Why the new-tradecraft hypothesis ranks a profiled actor where it
+    /// does: for each evidence item, the closest item it is known to use;
+    /// then the rest of its score.
+    fn new_tradecraft_reasons(
+        &self,
+        prepared: &Prepared,
+        k: usize,
+        inputs: &[f64; novel::RANKING_FEATURES],
+    ) -> NewTradecraftScore {
+        let ranking = &self.model.new_tradecraft.ranking;
+        let profile = &self.model.profiled[k].1;
+        let per_item = ranking[0] / prepared.observed.len().max(1) as f64;
+        let mut contributions: Vec<Contribution> =
+            novel::closest_items(&self.model, prepared, profile)
+                .into_iter()
+                .map(|(n, closest)| {
+                    let o = &prepared.observed[n];
+                    let (effect, reason) = match closest {
+                        Some((u, cosine)) => (
+                            per_item * cosine,
+                            format!(
+                                "new to it; the actors who use it also use {}, which it is known to use (cosine {cosine:.2} of their users)",
+                                self.label(&self.model.names[u as usize])
+                            ),
+                        ),
+                        None => (
+                            0.0,
+                            "new to it; no actor known to use it uses anything it is known to use"
+                                .to_owned(),
+                        ),
+                    };
+                    Contribution {
+                        evidence: self.label(&o.label),
+                        kind: "new tradecraft",
+                        effect,
+                        reason,
+                    }
+                })
+                .collect();
+        let score: f64 = ranking.iter().zip(inputs).map(|(w, x)| w * x).sum();
+        let rest = score - ranking[0] * inputs[0];
+        const NAMES: [&str; novel::RANKING_FEATURES - 1] = [
+            "variants it uses",
+            "what its software performs",
+            "its peers' use (log-lift)",
+            "its software's techniques (log-lift)",
+            "ln of its repertoire's size",
+        ];
+        let parts: Vec<String> = NAMES
+            .iter()
+            .zip(&inputs[1..])
+            .zip(&ranking[1..])
+            .map(|((name, x), w)| format!("{name} {x:.2} × {w:.2}"))
+            .collect();
+        contributions.push(Contribution {
+            evidence: format!("{} known techniques and software", profile.items.len()),
+            kind: "repertoire",
+            effect: rest,
+            reason: format!(
+                "the rest of its score under this hypothesis: {}",
+                parts.join("; ")
+            ),
+        });
+        contributions.sort_by(|a, b| b.effect.abs().total_cmp(&a.effect.abs()));
+        NewTradecraftScore {
+            score,
+            contributions,
+        }
     }
 
     fn label(&self, id: &str) -> String {

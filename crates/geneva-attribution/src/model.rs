@@ -8,6 +8,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use geneva_kb::KnowledgeBase;
 
+use crate::novel::{self, GateCase, NewTradecraft};
+
 /// Features of one (evidence, actor) pair; their order is [`FEATURE_NAMES`].
 pub(crate) const FEATURES: usize = 10;
 
@@ -147,6 +149,7 @@ pub(crate) struct Model {
     software_techniques: HashMap<Item, Vec<Item>>,
 
     pub weights: Weights,
+    pub new_tradecraft: NewTradecraft,
 }
 
 /// The fitted weights: one per feature, and the score of "an actor the
@@ -165,6 +168,15 @@ impl Model {
     pub fn fit(kb: &KnowledgeBase, threads: usize) -> Model {
         let mut model = Model::compile(kb);
         model.weights = train(&model, 0x6765_6e65_7661, threads);
+        let novelty = report_novelty(kb);
+        let wholly_new = if novelty.is_empty() {
+            DEFAULT_WHOLLY_NEW_SHARE
+        } else {
+            novelty.iter().filter(|&&s| s >= 1.0).count() as f64 / novelty.len() as f64
+        };
+        let partly_new: Vec<f64> = novelty.into_iter().filter(|&s| s < 1.0).collect();
+        let cases = gate_cases(&model, wholly_new, &partly_new, 0x6e65_7774_7261, threads);
+        model.new_tradecraft = novel::fit(&cases, wholly_new);
         model
     }
 
@@ -180,6 +192,7 @@ impl Model {
                 features: [0.0; FEATURES],
                 not_in_knowledge_base: 0.0,
             },
+            new_tradecraft: NewTradecraft::default(),
         };
         let mut raw: Vec<(usize, ItemSet)> = Vec::new();
         for at in 0..kb.actors.len() {
@@ -371,6 +384,13 @@ impl Model {
             .map(|&i| self.rarity(Some(i)).powi(2))
             .sum::<f64>()
             .sqrt()
+    }
+
+    /// The profiled actors (by position) known to use an item.
+    pub fn users_of_item(&self, item: Item) -> &[u32] {
+        self.item_users
+            .get(item as usize)
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn lookup(&self, name: &str) -> Option<Item> {
@@ -678,6 +698,19 @@ fn train(model: &Model, seed: u64, threads: usize) -> Weights {
     fit(&training_cases(model, seed, threads), threads)
 }
 
+/// The evidence of one drawn case: incidents show anything from one item
+/// to a good part of an actor's repertoire (none for an actor known for
+/// fewer than six items, too few to draw from).
+fn draw_evidence(rng: &mut SplitMix, profile: &Profile) -> Option<Vec<Item>> {
+    if profile.items.len() < 6 {
+        return None;
+    }
+    let mut all: Vec<Item> = profile.items.iter().copied().collect();
+    all.sort_unstable();
+    let k = 1 + rng.below(((all.len() as f64 * 0.4).round() as usize).max(3));
+    Some(rng.sample(&all, k))
+}
+
 /// The cases [`train`] fits on (see there).
 fn training_cases(model: &Model, seed: u64, threads: usize) -> Vec<Case> {
     let mut rng = SplitMix(seed);
@@ -686,15 +719,10 @@ fn training_cases(model: &Model, seed: u64, threads: usize) -> Vec<Case> {
     let mut drawn = Vec::new();
     for _round in 0..TRAINING_ROUNDS {
         for (target, (_, profile)) in model.profiled.iter().enumerate() {
-            if profile.items.len() < 6 {
+            let Some(evidence) = draw_evidence(&mut rng, profile) else {
                 continue;
-            }
-            let mut all: Vec<Item> = profile.items.iter().copied().collect();
-            all.sort_unstable();
-            // Incidents show anything from one item to a good part of an
-            // actor's repertoire.
-            let k = 1 + rng.below(((all.len() as f64 * 0.4).round() as usize).max(3));
-            let evidence = rng.sample(&all, k);
+            };
+            let k = evidence.len();
             // The share of it that is new to the actor is drawn evenly
             // from [0, 1) and rounded down, so at least one item stays
             // known: evidence wholly new to the knowledge base is what the
@@ -754,7 +782,18 @@ fn training_case(
     evidence: &[Item],
     reduced: Option<Profile>,
 ) -> Case {
-    let discounted = lost_uses(profile, reduced.as_ref());
+    training_case_prepared(model, target, profile, evidence, reduced.as_ref()).0
+}
+
+/// As [`training_case`], with the evidence as prepared for it.
+fn training_case_prepared(
+    model: &Model,
+    target: usize,
+    profile: &Profile,
+    evidence: &[Item],
+    reduced: Option<&Profile>,
+) -> (Case, Prepared) {
+    let discounted = lost_uses(profile, reduced);
     let prepared = model.prepare_discounting(
         evidence.iter().map(|&i| model.names[i as usize].as_str()),
         &discounted,
@@ -763,7 +802,7 @@ fn training_case(
     let mut truth = None;
     for (k, (_, p)) in model.profiled.iter().enumerate() {
         if k == target {
-            match &reduced {
+            match reduced {
                 Some(r) => {
                     truth = Some(rows.len());
                     rows.push(features(&prepared, r, None, None));
@@ -774,7 +813,145 @@ fn training_case(
             rows.push(features(&prepared, p, None, None));
         }
     }
-    Case { rows, truth }
+    (Case { rows, truth }, prepared)
+}
+
+/// How many cases per actor the new-tradecraft gate is fitted on.
+const GATE_ROUNDS: usize = 4;
+/// The share of gate cases drawn wholly new to their actor; the likelihood
+/// weighs them back to the assumed share, so that the rare kind of case is
+/// seen often enough to fit on without drawing thousands of cases.
+const GATE_NEW_DRAWN: f64 = 0.5;
+/// The fewest items a report must tell of for its novelty to be measured
+/// (as for the bench's reports left out).
+const REPORT_ITEMS: usize = 3;
+/// Used when the knowledge base cites no report with enough uses to measure it.
+const DEFAULT_WHOLLY_NEW_SHARE: f64 = 0.05;
+
+/// For each of the knowledge base's reports cited for at least three of
+/// an actor's uses, the share of what it told of that the knowledge base
+/// knows of the actor from nowhere else (no other citation, no campaign
+/// attributed to it): how new an incident's tradecraft is to its actor, as
+/// far as the knowledge base itself can say.
+pub(crate) fn report_novelty(kb: &KnowledgeBase) -> Vec<f64> {
+    let mut shares = Vec::new();
+    for (at, actor) in kb.actors.iter().enumerate() {
+        let campaigns: Vec<&geneva_kb::Campaign> = kb
+            .campaigns
+            .iter()
+            .filter(|c| c.attributed_to == Some(at))
+            .collect();
+        for (name, told) in &actor.reports {
+            if name.is_empty() || told.len() < REPORT_ITEMS {
+                continue;
+            }
+            let new = told
+                .iter()
+                .filter(|item| {
+                    let cited = actor
+                        .reports
+                        .iter()
+                        .any(|(other, items)| other != name && items.contains(*item));
+                    let campaign = campaigns
+                        .iter()
+                        .any(|c| c.techniques.contains(*item) || c.software.contains(*item));
+                    !cited && !campaign
+                })
+                .count();
+            shares.push(new as f64 / told.len() as f64);
+        }
+    }
+    shares
+}
+
+/// Cases the new-tradecraft gate is fitted on, drawn as [`train`]'s are
+/// (with a seed of their own, after the ranking weights are fitted) except
+/// in how much of the evidence is new to the actor: half the cases are
+/// wholly new to an actor kept in the knowledge base, weighed so that they
+/// count for `share` of the whole, and in the others the share new to it
+/// is one of `partly_new`, the knowledge base's own reports' (see
+/// [`report_novelty`]), drawn evenly.
+fn gate_cases(
+    model: &Model,
+    share: f64,
+    partly_new: &[f64],
+    seed: u64,
+    threads: usize,
+) -> Vec<GateCase> {
+    let mut rng = SplitMix(seed);
+    let mut drawn = Vec::new();
+    for _round in 0..GATE_ROUNDS {
+        for (target, (_, profile)) in model.profiled.iter().enumerate() {
+            let Some(evidence) = draw_evidence(&mut rng, profile) else {
+                continue;
+            };
+            let k = evidence.len();
+            let wholly_new = rng.unit() < GATE_NEW_DRAWN;
+            let (unknown_count, left_out) = if wholly_new {
+                (k, false)
+            } else {
+                let new = if partly_new.is_empty() {
+                    rng.unit()
+                } else {
+                    partly_new[rng.below(partly_new.len())]
+                };
+                (
+                    ((new * k as f64).round() as usize).min(k - 1),
+                    rng.unit() < 0.15,
+                )
+            };
+            let unknown: ItemSet = evidence[..unknown_count].iter().copied().collect();
+            let weight = if wholly_new {
+                share / GATE_NEW_DRAWN
+            } else {
+                (1.0 - share) / (1.0 - GATE_NEW_DRAWN)
+            };
+            drawn.push((target, evidence, unknown, left_out, weight));
+        }
+    }
+    map_in_order(
+        &drawn,
+        threads,
+        |(target, evidence, unknown, left_out, weight)| {
+            let profile = &model.profiled[*target].1;
+            let reduced = (!left_out).then(|| reduced_profile(model, *target, profile, unknown));
+            let (case, prepared) =
+                training_case_prepared(model, *target, profile, evidence, reduced.as_ref());
+            let scores: Vec<f64> = case
+                .rows
+                .iter()
+                .map(|f| dot(&model.weights.features, f))
+                .collect();
+            let (engine, none) = crate::softmax(&scores, model.weights.not_in_knowledge_base);
+            let profiles: Vec<&Profile> = model
+                .profiled
+                .iter()
+                .enumerate()
+                .filter_map(|(k, (_, p))| {
+                    if k == *target {
+                        reduced.as_ref()
+                    } else {
+                        Some(p)
+                    }
+                })
+                .collect();
+            let removed: ItemSet = match &reduced {
+                Some(r) => profile.items.difference(&r.items).copied().collect(),
+                None => profile.items.clone(),
+            };
+            let mut affinity =
+                novel::affinities(model, &prepared, &profiles, Some((*target, &removed)));
+            let sizes: Vec<usize> = profiles.iter().map(|p| p.items.len()).collect();
+            affinity.rank_with(&case.rows, &sizes);
+            GateCase {
+                engine,
+                none,
+                affinity,
+                truth: case.truth,
+                weight: *weight,
+            }
+        },
+    )
 }
 
 /// The cases' gradient is summed over this many fixed slices of them, in
@@ -897,6 +1074,16 @@ mod tests {
                 actor(&format!("actor {a}"), &uses)
             })
             .collect();
+        let fitted = |threads| Model::fit(&kb, threads).new_tradecraft;
+        let (one_new, many_new) = (fitted(1), fitted(3));
+        assert_eq!(
+            one_new.ranking.map(f64::to_bits),
+            many_new.ranking.map(f64::to_bits)
+        );
+        assert_eq!(
+            one_new.gate.map(f64::to_bits),
+            many_new.gate.map(f64::to_bits)
+        );
         let model = Model::compile(&kb);
         let one = train(&model, 7, 1);
         assert!(one.features.iter().any(|&w| w != 0.0), "{one:?}");
@@ -912,6 +1099,159 @@ mod tests {
                 one.not_in_knowledge_base.to_bits()
             );
         }
+    }
+
+    #[test]
+    fn affinity_ranks_those_known_to_use_none_of_the_evidence_by_their_nearest_tradecraft() {
+        let model = families();
+        let profiles: Vec<&Profile> = model.profiled.iter().map(|(_, p)| p).collect();
+        let names: Vec<&str> = model
+            .profiled
+            .iter()
+            .map(|(at, _)| {
+                [
+                    "wiper one",
+                    "wiper two",
+                    "wiper three",
+                    "spy one",
+                    "spy two",
+                ][*at]
+            })
+            .collect();
+        // Wipers two and three use T1529; wiper one does not, but uses
+        // what they use; the spies share nothing with them.
+        let affinity = novel::affinities(&model, &model.prepare(["T1529"]), &profiles, None);
+        let of = |name: &str| affinity.of[names.iter().position(|n| *n == name).unwrap()];
+        assert_eq!(of("wiper two"), None);
+        assert_eq!(of("wiper three"), None);
+        assert_eq!(of("spy one"), Some(0.0));
+        // T1485 and T1561.002 are used by all three wipers, T1529 by two:
+        // cosine 2 / √(2·3).
+        let expected = 2.0 / 6f64.sqrt();
+        assert!(
+            (of("wiper one").unwrap() - expected).abs() < 1e-12,
+            "{affinity:?}"
+        );
+        // The explanation names the closest item and the same cosine.
+        let closest = novel::closest_items(&model, &model.prepare(["T1529"]), profiles[0]);
+        let (_, Some((item, cosine))) = closest[0] else {
+            panic!("{closest:?}")
+        };
+        assert!(["T1485", "T1561.002"].contains(&model.names[item as usize].as_str()));
+        assert!((cosine - expected).abs() < 1e-12);
+        assert_eq!(affinity.evidence, 1);
+        assert_eq!(affinity.orphans, 0);
+    }
+
+    #[test]
+    fn a_training_case_weighs_new_tradecraft_as_a_real_case_would() {
+        // "wiper three" without T1529, drawn from the full knowledge base,
+        // must look as it does in a knowledge base that never knew of it.
+        let model = families();
+        let target = 2;
+        let profile = &model.profiled[target].1;
+        let t1529 = model.lookup("T1529").expect("interned");
+        let removed: ItemSet = [t1529].into_iter().collect();
+        let reduced = reduced_profile(&model, target, profile, &removed);
+        let profiles: Vec<&Profile> = model
+            .profiled
+            .iter()
+            .enumerate()
+            .map(|(k, (_, p))| if k == target { &reduced } else { p })
+            .collect();
+        let discounted = lost_uses(profile, Some(&reduced));
+        let drawn = model.prepare_discounting(["T1529"], &discounted);
+        let drawn = novel::affinities(&model, &drawn, &profiles, Some((target, &removed)));
+
+        let mut kb = KnowledgeBase::default();
+        kb.actors = vec![
+            actor("wiper one", &["T1485", "T1561.002", "T1490", "S0001"]),
+            actor("wiper two", &["T1485", "T1561.002", "T1490", "T1529"]),
+            actor("wiper three", &["T1485", "T1561.002"]),
+            actor("spy one", &["T1114.002", "T1566.002", "T1071.001", "S0002"]),
+            actor("spy two", &["T1114.002", "T1566.002", "T1071.001"]),
+        ];
+        let real_model = Model::compile(&kb);
+        let real_profiles: Vec<&Profile> = real_model.profiled.iter().map(|(_, p)| p).collect();
+        let real = novel::affinities(
+            &real_model,
+            &real_model.prepare(["T1529"]),
+            &real_profiles,
+            None,
+        );
+        assert_eq!(drawn.of.len(), real.of.len());
+        for (d, r) in drawn.of.iter().zip(&real.of) {
+            match (d, r) {
+                (Some(d), Some(r)) => assert!((d - r).abs() < 1e-12, "{drawn:?} {real:?}"),
+                _ => assert_eq!(d, r),
+            }
+        }
+        assert!(drawn.of[target].unwrap() > 0.0);
+    }
+
+    #[test]
+    fn the_mixture_stays_a_distribution() {
+        let model = families();
+        let evidence = model.prepare(["T1529", "S0003"]);
+        let profiles: Vec<&Profile> = model.profiled.iter().map(|(_, p)| p).collect();
+        let mut affinity = novel::affinities(&model, &evidence, &profiles, None);
+        let rows: Vec<[f64; FEATURES]> = profiles
+            .iter()
+            .map(|p| features(&evidence, p, None, None))
+            .collect();
+        let sizes: Vec<usize> = profiles.iter().map(|p| p.items.len()).collect();
+        affinity.rank_with(&rows, &sizes);
+        let mut hypothesis = NewTradecraft::default();
+        hypothesis.gate[0] = 0.0;
+        let (mut p, mut none) = (vec![0.3, 0.3, 0.2, 0.05, 0.05], 0.1);
+        let g = hypothesis.mix(&mut p, &mut none, &affinity, &[0.0; 5]);
+        assert!(g > 0.0 && g < 1.0);
+        assert!(
+            (p.iter().sum::<f64>() + none - 1.0).abs() < 1e-12,
+            "{p:?} {none}"
+        );
+        assert!((none - 0.1 * (1.0 - g)).abs() < 1e-12);
+        // Nobody known to use none of it: the hypothesis has no candidate.
+        let everyone = model.prepare(["T1485", "T1114.002"]);
+        let nobody = novel::affinities(&model, &everyone, &profiles, None);
+        let (mut p, mut none) = (vec![0.2; 5], 0.0);
+        assert_eq!(hypothesis.mix(&mut p, &mut none, &nobody, &[0.0; 5]), 0.0);
+        assert_eq!(p, vec![0.2; 5]);
+    }
+
+    #[test]
+    fn the_gate_learns_what_its_cases_show() {
+        // Wholly new cases where the right actor has the highest affinity,
+        // and cases the ranking model gets right.
+        let new_case = |truth: usize| GateCase {
+            engine: vec![0.2; 4],
+            none: 0.2,
+            affinity: novel::Affinities {
+                of: (0..4)
+                    .map(|k| Some(if k == truth { 0.8 } else { 0.2 }))
+                    .collect(),
+                evidence: 3,
+                orphans: 0,
+                coverage: 0.5,
+                inputs: (0..4)
+                    .map(|k| {
+                        let mut x = [0.0; novel::RANKING_FEATURES];
+                        x[0] = if k == truth { 0.8 } else { 0.2 };
+                        Some(x)
+                    })
+                    .collect(),
+            },
+            truth: Some(truth),
+            weight: 1.0,
+        };
+        let cases: Vec<GateCase> = (0..40).map(|n| new_case(n % 4)).collect();
+        let fitted = novel::fit(&cases, 0.5);
+        assert!(fitted.ranking[0] > 0.0, "{fitted:?}");
+        let f = novel::gate_features(&cases[0].engine, cases[0].none, &cases[0].affinity);
+        assert!(fitted.gate(&f) > 0.5, "{fitted:?}");
+        // Expecting none, it is never weighed.
+        let never = novel::fit(&cases, 0.0);
+        assert!(never.gate(&f) < 1e-12);
     }
 
     #[test]

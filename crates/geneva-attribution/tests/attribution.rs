@@ -338,6 +338,54 @@ fn strong_evidence_for_two_actors_raises_a_false_flag_warning() {
     assert_eq!(link.bearings[lazarus], Bearing::Consistent);
 }
 
+/// Evidence wholly new to its group: the actors known to use none of it
+/// are also weighed as if it were new tradecraft of theirs, and each says
+/// why, in contributions that add up to its score under that hypothesis.
+#[test]
+fn tradecraft_new_to_its_actor_is_weighed_and_explained() {
+    let Some(kb) = attack() else { return };
+    let cases = hidden_cases(&kb, &[11], 0.3, Hiding::FromKnowledgeBase);
+    for case in cases.iter().filter(|c| c.observed.len() >= 5).take(3) {
+        let attributor = Attributor::new(case.kb.clone());
+        let evidence = Evidence::of_attack_ids(&case.observed);
+        let result = attributor.attribute(&evidence);
+        assert!(
+            result.new_tradecraft > 0.0 && result.new_tradecraft < 1.0,
+            "{}: {}",
+            case.label,
+            result.new_tradecraft
+        );
+        let total: f64 = result.candidates.iter().map(|c| c.probability).sum::<f64>()
+            + result.not_in_knowledge_base;
+        assert!(total <= 1.0 + 1e-9);
+        for c in &result.candidates {
+            let at = case
+                .kb
+                .actors
+                .iter()
+                .position(|a| a.name == c.actor)
+                .unwrap();
+            let knows_none = case.kb.repertoire(at).is_disjoint(&case.observed);
+            assert_eq!(c.if_new_tradecraft.is_some(), knows_none, "{}", c.actor);
+            assert!(c.from_new_tradecraft <= c.probability + 1e-12);
+            match &c.if_new_tradecraft {
+                Some(new) => {
+                    let sum: f64 = new.contributions.iter().map(|x| x.effect).sum();
+                    assert!(
+                        (sum - new.score).abs() < 1e-6,
+                        "{}: {sum} vs {}",
+                        c.actor,
+                        new.score
+                    );
+                    assert!(new.contributions.iter().any(|x| x.kind == "new tradecraft"));
+                    assert!(c.from_new_tradecraft > 0.0, "{}", c.actor);
+                }
+                None => assert_eq!(c.from_new_tradecraft, 0.0, "{}", c.actor),
+            }
+        }
+    }
+}
+
 #[test]
 fn no_evidence_points_nowhere() {
     let Some(kb) = attack() else { return };

@@ -352,9 +352,19 @@ fn attribution_section(v: &IncidentView) -> String {
             );
             out.push_str("</tbody></table>\n");
             for c in candidates.iter().take(5) {
+                // An actor known to use none of the evidence is also
+                // weighed as if the tradecraft were new to it.
+                let if_new = match c["if_new_tradecraft"].get("contributions") {
+                    Some(list) => format!(
+                        "<h4>If this is tradecraft new to it ({} of its probability)</h4>{}",
+                        percent(&c["from_new_tradecraft"]),
+                        contributions(list)
+                    ),
+                    None => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "<details><summary>Why {}</summary><h4>Raised by</h4>{}<h4>Lowered by</h4>{}</details>",
+                    "<details><summary>Why {}</summary><h4>Raised by</h4>{}<h4>Lowered by</h4>{}{if_new}</details>",
                     escape(&shorten(text(&c["actor"]), 200)),
                     contributions(&c["raised"]),
                     contributions(&c["lowered"])

@@ -274,6 +274,16 @@ pub async fn attribute(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The five strongest contributions, one a line, marked with `sign`.
+fn print_contributions(sign: char, list: &[geneva_attribution::Contribution]) {
+    for x in list.iter().take(5) {
+        println!(
+            "   {sign} {:+.2} {} {}: {}",
+            x.effect, x.kind, x.evidence, x.reason
+        );
+    }
+}
+
 fn print_attribution(result: &Attribution) {
     println!("{}", result.likelihood_sentence());
     println!("{}", result.confidence_sentence());
@@ -284,6 +294,10 @@ fn print_attribution(result: &Attribution) {
         "\nnot in the knowledge base: {:.1}% ({})",
         result.not_in_knowledge_base * 100.0,
         result.not_in_knowledge_base_likelihood
+    );
+    println!(
+        "weight of the hypothesis that this is tradecraft wholly new to a known actor: {:.1}%",
+        result.new_tradecraft * 100.0
     );
     for (n, c) in result.candidates.iter().enumerate() {
         println!(
@@ -299,17 +313,16 @@ fn print_attribution(result: &Attribution) {
             c.probability * 100.0,
             c.likelihood
         );
-        for x in c.raised.iter().take(5) {
+        print_contributions('+', &c.raised);
+        print_contributions('-', &c.lowered);
+        if let Some(new) = &c.if_new_tradecraft {
             println!(
-                "   + {:+.2} {} {}: {}",
-                x.effect, x.kind, x.evidence, x.reason
+                "   if this is tradecraft new to it ({:.1} points of its {:.1}%; score {:.2}):",
+                c.from_new_tradecraft * 100.0,
+                c.probability * 100.0,
+                new.score
             );
-        }
-        for x in c.lowered.iter().take(5) {
-            println!(
-                "   - {:+.2} {} {}: {}",
-                x.effect, x.kind, x.evidence, x.reason
-            );
+            print_contributions('~', &new.contributions);
         }
     }
     println!("\nAnalysis of competing hypotheses (C consistent, I inconsistent, · neutral):");

@@ -114,6 +114,9 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
         "model_fit_ms": fit_ms,
         "weights": attributor.weights(),
         "feature_names": Attributor::feature_names(),
+        "new_tradecraft": attributor.new_tradecraft(),
+        "new_tradecraft_ranking_names": Attributor::new_tradecraft_ranking_names(),
+        "new_tradecraft_gate_names": Attributor::gate_feature_names(),
         "attribution_ms": super::bench::percentiles(&latencies),
         "evaluation_s": evaluation_s,
         "campaigns_leave_one_out": campaign_metrics,
@@ -130,6 +133,11 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<ExitCode> {
         args.kb.display(),
         kb.actors.len(),
         kb.campaigns.len()
+    );
+    let new_tradecraft = attributor.new_tradecraft();
+    println!(
+        "new-tradecraft hypothesis fitted to expect {:.1}% of incidents wholly new to their actor (the share of the knowledge base's reports that are)",
+        new_tradecraft.assumed_share * 100.0
     );
     println!(
         "one attribution: p50 {:.3} ms, p99 {:.3} ms over {} runs",
