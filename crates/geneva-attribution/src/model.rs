@@ -1217,6 +1217,9 @@ mod tests {
         let (mut p, mut none) = (vec![0.2; 5], 0.0);
         assert_eq!(hypothesis.mix(&mut p, &mut none, &nobody, &[0.0; 5]), 0.0);
         assert_eq!(p, vec![0.2; 5]);
+        // No technique or software evidence: no tradecraft to be new.
+        let silent = novel::affinities(&model, &model.prepare([]), &profiles, None);
+        assert!(silent.of.iter().all(Option::is_none), "{silent:?}");
     }
 
     #[test]

@@ -105,7 +105,11 @@ pub(crate) fn affinities(
             if total_rarity > 0.0 {
                 coverage = coverage.max(known / total_rarity);
             }
-            observed.iter().all(|i| !p.items.contains(i)).then_some(0.0)
+            // Without technique or software evidence there is no
+            // tradecraft to be new (an incident seen only through shared
+            // infrastructure or its victims).
+            (!prepared.observed.is_empty() && observed.iter().all(|i| !p.items.contains(i)))
+                .then_some(0.0)
         })
         .collect();
     let evidence = prepared.observed.len();
