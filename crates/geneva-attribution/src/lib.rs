@@ -615,7 +615,7 @@ impl Attributor {
                 .min(priors::SHARED_INFRASTRUCTURE_CAP);
             score += total;
             let each = total / links.len() as f64;
-            for link in links {
+            for link in links.iter().filter(|_| explain) {
                 contributions.push(Contribution {
                     evidence: format!("{} ({})", link.incident, link.reason),
                     kind: "infrastructure",

@@ -96,20 +96,22 @@ pub(crate) fn affinities(
     let mut affinity: Vec<Option<f64>> = profiles
         .iter()
         .map(|p| {
-            let known: f64 = prepared
-                .observed
-                .iter()
-                .filter(|o| o.item.is_some_and(|i| p.items.contains(&i)))
-                .map(|o| o.rarity)
-                .sum();
+            // One pass over the evidence per actor: how much of it the actor
+            // is known to use, and whether any.
+            let (mut known, mut known_rarity) = (0usize, 0.0);
+            for o in &prepared.observed {
+                if o.item.is_some_and(|i| p.items.contains(&i)) {
+                    known += 1;
+                    known_rarity += o.rarity;
+                }
+            }
             if total_rarity > 0.0 {
-                coverage = coverage.max(known / total_rarity);
+                coverage = coverage.max(known_rarity / total_rarity);
             }
             // Without technique or software evidence there is no
             // tradecraft to be new (an incident seen only through shared
             // infrastructure or its victims).
-            (!prepared.observed.is_empty() && observed.iter().all(|i| !p.items.contains(i)))
-                .then_some(0.0)
+            (!prepared.observed.is_empty() && known == 0).then_some(0.0)
         })
         .collect();
     let evidence = prepared.observed.len();
